@@ -1,0 +1,112 @@
+/**
+ * The `ControlPlane` service: the Control Plane API as Effect values.
+ *
+ * Provide it with `HttpControlPlane.layer(...)` / `HttpControlPlane.layerConfig()`
+ * in production and `ControlPlaneTest.layer(seed)` (from `@cubeplane/testing`)
+ * in tests; code that uses it does not change.
+ *
+ * @since 0.1.0
+ */
+import { Chunk, Context, Effect, Either, Schema, Stream } from "effect"
+import * as Csv from "./Csv.js"
+import type {
+  AuditLogEvent,
+  AuditLogFilter,
+  Deployment,
+  Environment,
+  EnvironmentListOptions,
+  EnvironmentStreamOptions,
+  MetaSyncToken,
+  MetaSyncTokenInput,
+  Page,
+  PageOptions,
+  StreamOptions
+} from "./Domain.js"
+import { AuditLogEventFromCsvRecord } from "./Domain.js"
+import type { ControlPlaneError } from "./Errors.js"
+import { UnexpectedResponse } from "./Errors.js"
+import * as Pagination from "./Pagination.js"
+import { paths } from "./Api.js"
+
+export interface ControlPlaneService {
+  /** One page of the deployments the key can see. */
+  readonly listDeployments: (options?: PageOptions) => Effect.Effect<Page<Deployment>, ControlPlaneError>
+  /** Every deployment, page by page as the consumer pulls. */
+  readonly deployments: (options?: StreamOptions) => Stream.Stream<Deployment, ControlPlaneError>
+  /** One page of a deployment's environments, optionally of one `type`. */
+  readonly listEnvironments: (
+    deploymentId: string,
+    options?: EnvironmentListOptions
+  ) => Effect.Effect<Page<Environment>, ControlPlaneError>
+  /** Every environment of a deployment. */
+  readonly environments: (
+    deploymentId: string,
+    options?: EnvironmentStreamOptions
+  ) => Stream.Stream<Environment, ControlPlaneError>
+  /** Mints a JWT for the Metadata API. Never retried once the server may have acted on it. */
+  readonly createMetaSyncToken: (
+    deploymentId: string,
+    environmentId: string,
+    input: MetaSyncTokenInput
+  ) => Effect.Effect<MetaSyncToken, ControlPlaneError>
+  /** The audit-log export as the server sends it: CSV bytes, to save as is. */
+  readonly exportAuditLog: (filter?: AuditLogFilter) => Stream.Stream<Uint8Array, ControlPlaneError>
+  /** The audit-log export parsed into events, oldest first, in bounded memory. */
+  readonly auditLogEvents: (filter?: AuditLogFilter) => Stream.Stream<AuditLogEvent, ControlPlaneError>
+}
+
+export class ControlPlane extends Context.Tag("@cubeplane/core/ControlPlane")<ControlPlane, ControlPlaneService>() {}
+
+/** What an implementation must provide; `make` derives the streams from it. */
+export interface ControlPlanePrimitives {
+  readonly listDeployments: ControlPlaneService["listDeployments"]
+  readonly listEnvironments: ControlPlaneService["listEnvironments"]
+  readonly createMetaSyncToken: ControlPlaneService["createMetaSyncToken"]
+  readonly exportAuditLog: ControlPlaneService["exportAuditLog"]
+}
+
+const decodeEvent = Schema.decodeUnknownEither(AuditLogEventFromCsvRecord)
+
+/** Parses a CSV export into events; a malformed file or row is an `UnexpectedResponse` saying where. */
+export const parseAuditLog = (path: string) =>
+<R>(bytes: Stream.Stream<Uint8Array, ControlPlaneError, R>): Stream.Stream<AuditLogEvent, ControlPlaneError, R> => {
+  const unexpected = (detail: string) =>
+    new UnexpectedResponse({
+      message: `Unexpected response from GET ${path}: the audit-log CSV is malformed (${detail})`,
+      method: "GET",
+      path,
+      status: 200,
+      detail
+    })
+  return bytes.pipe(
+    Csv.decode(),
+    Stream.catchTag("CsvError", (error) => Stream.fail(unexpected(`row ${error.row}, column ${error.column}: ${error.message}`))),
+    Stream.mapChunksEffect((records) => {
+      const events: Array<AuditLogEvent> = []
+      for (const record of records) {
+        const decoded = decodeEvent(record)
+        if (Either.isLeft(decoded)) return Effect.fail(unexpected(`event ${JSON.stringify(record.id ?? "")}: ${decoded.left.message}`))
+        events.push(decoded.right)
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(events))
+    })
+  )
+}
+
+/** Builds the full service from its primitives: the streams are derived, the same way for every implementation. */
+export const make = (primitives: ControlPlanePrimitives): ControlPlaneService => ({
+  ...primitives,
+  deployments: (options = {}) =>
+    Pagination.stream((offset, limit) => primitives.listDeployments({ offset, limit }), options),
+  environments: (deploymentId, options = {}) =>
+    Pagination.stream(
+      (offset, limit) =>
+        primitives.listEnvironments(deploymentId, {
+          offset,
+          limit,
+          ...(options.type !== undefined ? { type: options.type } : {})
+        }),
+      options
+    ),
+  auditLogEvents: (filter) => primitives.exportAuditLog(filter).pipe(parseAuditLog(paths.auditLogExport))
+})

@@ -1,0 +1,13 @@
+/**
+ * @cubeplane/core — the Cube Cloud Control Plane API as Effect services.
+ *
+ * @since 0.1.0
+ */
+export * as Api from "./Api.js"
+export * from "./ControlPlane.js"
+export * as Csv from "./Csv.js"
+export * as Domain from "./Domain.js"
+export * from "./Errors.js"
+export * as HttpControlPlane from "./HttpControlPlane.js"
+export * as Pagination from "./Pagination.js"
+export * as Retry from "./Retry.js"
