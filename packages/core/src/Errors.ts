@@ -66,7 +66,13 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
   message: Schema.String,
   method: Schema.String,
   path: Schema.String,
-  reason: Schema.Literal("Connection", "Timeout", "Deadline", "Body")
+  reason: Schema.Literal("Connection", "Timeout", "Deadline", "Body"),
+  /**
+   * `true` when the connection was never established (refused, unknown host,
+   * connect timeout), so the server certainly did not see the request: the
+   * only failure after which a non-idempotent request (the token POST) may be retried.
+   */
+  notSent: Schema.optional(Schema.Boolean)
 }) {}
 
 /** A response that does not match the API's schema: says what was wrong. */
