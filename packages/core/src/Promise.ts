@@ -1,0 +1,324 @@
+/**
+ * The Control Plane API for code that does not use Effect: async methods,
+ * async iterables, a web `ReadableStream`, and `Error` subclasses to
+ * `instanceof`. It runs the same `HttpControlPlane` service over `fetch`.
+ *
+ * @example
+ * ```ts
+ * import { createClient, RateLimitedError } from "@cubeplane/core/Promise"
+ *
+ * const cp = createClient({ url: "https://acme.cubecloud.dev", apiKey: process.env.CUBE_API_KEY! })
+ * for await (const deployment of cp.deployments.all()) console.log(deployment.name)
+ * await cp.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { FetchHttpClient } from "@effect/platform"
+import type { Duration } from "effect"
+import { Cause, Chunk, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Scope, Stream } from "effect"
+import { ControlPlane } from "./ControlPlane.js"
+import type {
+  AuditLogEvent,
+  AuditLogFilter,
+  Deployment,
+  Environment,
+  EnvironmentListOptions,
+  EnvironmentStreamOptions,
+  Page,
+  PageOptions,
+  SecurityContext,
+  StreamOptions
+} from "./Domain.js"
+import type * as Errors from "./Errors.js"
+import type { AuthScheme } from "./HttpControlPlane.js"
+import * as HttpControlPlane from "./HttpControlPlane.js"
+import type { RetryOptions } from "./Retry.js"
+
+export type { AuditLogEvent, AuditLogFilter, Deployment, Environment, Page }
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/** The facts every Effect error of `Errors` may carry. */
+interface ErrorFacts {
+  readonly _tag: Errors.ControlPlaneError["_tag"]
+  readonly message: string
+  readonly method: string
+  readonly path: string
+  readonly status?: number | undefined
+  readonly serverMessage?: string | undefined
+  readonly requestId?: string | undefined
+  readonly retryAfterMillis?: number | undefined
+  readonly reason?: Errors.TransportError["reason"] | undefined
+  readonly detail?: string | undefined
+}
+
+/**
+ * Every failure of the client. `tag` names the kind (`"NotFound"`, …); the
+ * subclasses below let you `instanceof` it. Never carries the API key.
+ */
+export class ControlPlaneError extends Error {
+  readonly tag: Errors.ControlPlaneError["_tag"]
+  /** The HTTP status; `undefined` when there was no response (`TransportError`). */
+  readonly status: number | undefined
+  readonly method: string
+  /** The request path with its query string. */
+  readonly path: string
+  /** The server's own `error` text, when it sent one. */
+  readonly serverMessage: string | undefined
+  /** The server's `x-request-id`, when it sent one. */
+  readonly requestId: string | undefined
+
+  constructor(facts: ErrorFacts) {
+    super(facts.message)
+    this.name = new.target.name
+    this.tag = facts._tag
+    this.status = facts.status
+    this.method = facts.method
+    this.path = facts.path
+    this.serverMessage = facts.serverMessage
+    this.requestId = facts.requestId
+  }
+}
+
+/** 400, 422 or another 4xx without its own class. */
+export class BadRequestError extends ControlPlaneError {}
+/** 401: the API key is missing, malformed, unknown or expired. */
+export class UnauthorizedError extends ControlPlaneError {}
+/** 403: the key is valid but not allowed. */
+export class ForbiddenError extends ControlPlaneError {}
+/** 404: no such deployment, environment or path. */
+export class NotFoundError extends ControlPlaneError {}
+/** 429, after the client's own retries. */
+export class RateLimitedError extends ControlPlaneError {
+  /** The wait the server asked for, if it said. */
+  readonly retryAfterMillis: number | undefined
+  constructor(facts: ErrorFacts) {
+    super(facts)
+    this.retryAfterMillis = facts.retryAfterMillis
+  }
+}
+/** 5xx or 408, after the client's own retries (GETs only; the token POST is not retried). */
+export class ServerError extends ControlPlaneError {}
+/** No usable response: connection failure, timeout, overall deadline, or a body cut short. */
+export class TransportError extends ControlPlaneError {
+  readonly reason: Errors.TransportError["reason"]
+  constructor(facts: ErrorFacts) {
+    super(facts)
+    this.reason = facts.reason ?? "Connection"
+  }
+}
+/** A response that does not match the API's schema; `detail` says what was wrong. */
+export class UnexpectedResponseError extends ControlPlaneError {
+  readonly detail: string
+  constructor(facts: ErrorFacts) {
+    super(facts)
+    this.detail = facts.detail ?? ""
+  }
+}
+
+/** The one mapping from the Effect errors to these classes. */
+const errorClasses: { readonly [Tag in Errors.ControlPlaneError["_tag"]]: new(facts: ErrorFacts) => ControlPlaneError } = {
+  BadRequest: BadRequestError,
+  Unauthorized: UnauthorizedError,
+  Forbidden: ForbiddenError,
+  NotFound: NotFoundError,
+  RateLimited: RateLimitedError,
+  ServerError,
+  TransportError,
+  UnexpectedResponse: UnexpectedResponseError
+}
+
+/** Converts an Effect error of `Errors` into its `Error` subclass, keeping the message and facts. */
+export const fromEffectError = (error: Errors.ControlPlaneError): ControlPlaneError => new errorClasses[error._tag](error)
+
+/** What a failed run throws: the converted error, an `AbortError` for an interruption, or the defect. */
+const toThrown = (cause: Cause.Cause<Errors.ControlPlaneError>): unknown => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return fromEffectError(failure.value)
+  if (Cause.isInterruptedOnly(cause)) {
+    const error = new Error("The operation was cancelled")
+    error.name = "AbortError"
+    return error
+  }
+  return Cause.squash(cause)
+}
+
+// ---------------------------------------------------------------------------
+// The client
+// ---------------------------------------------------------------------------
+
+export interface ClientOptions {
+  /** The Cube Cloud base URL, e.g. `https://acme.cubecloud.dev`. */
+  readonly url: string
+  /** The API key (a plain string here; it is kept redacted inside). */
+  readonly apiKey: string
+  /** Default: `api-key` for keys starting `sk-`, else `bearer`. */
+  readonly authScheme?: AuthScheme
+  readonly retry?: RetryOptions
+  /** Per attempt. Default: 30 s. */
+  readonly timeout?: Duration.DurationInput
+  /** Per operation, retries included. Default: 2 min. */
+  readonly deadline?: Duration.DurationInput
+  /** A `fetch` to use instead of the global one. */
+  readonly fetch?: typeof globalThis.fetch
+}
+
+export interface MetaSyncTokenOptions {
+  readonly securityContext: SecurityContext
+  /** Seconds. Default (server side): 86400. */
+  readonly expiresIn?: number
+}
+
+export interface MetaSyncToken {
+  /** The JWT. */
+  readonly token: string
+  readonly createdAt: Date
+  readonly expiresAt: Date
+}
+
+export interface Client {
+  readonly deployments: {
+    /** One page. */
+    readonly list: (options?: PageOptions) => Promise<Page<Deployment>>
+    /** Every deployment, fetched page by page as you iterate; `break` stops fetching. */
+    readonly all: (options?: StreamOptions) => AsyncIterable<Deployment>
+  }
+  readonly environments: {
+    readonly list: (deploymentId: string, options?: EnvironmentListOptions) => Promise<Page<Environment>>
+    readonly all: (deploymentId: string, options?: EnvironmentStreamOptions) => AsyncIterable<Environment>
+  }
+  readonly tokens: {
+    /** Mints a Metadata API token. Not retried once the server may have acted on it. */
+    readonly createMetaSync: (
+      deploymentId: string,
+      environmentId: string,
+      options: MetaSyncTokenOptions
+    ) => Promise<MetaSyncToken>
+  }
+  readonly auditLogs: {
+    /** The CSV export as the server sends it. Lazy: the request starts on the first read; `cancel()` aborts it. */
+    readonly export: (filter?: AuditLogFilter) => ReadableStream<Uint8Array>
+    /** The export parsed into events, oldest first, in bounded memory. */
+    readonly events: (filter?: AuditLogFilter) => AsyncIterable<AuditLogEvent>
+  }
+  /** Stops everything in flight and releases the client's resources. */
+  readonly close: () => Promise<void>
+}
+
+/** Creates a client. Call `close()` when done. */
+export const createClient = (options: ClientOptions): Client => {
+  const { fetch, apiKey, ...rest } = options
+  const http = fetch !== undefined
+    ? FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch)))
+    : FetchHttpClient.layer
+  const runtime = ManagedRuntime.make(
+    HttpControlPlane.layer({ ...rest, apiKey: Redacted.make(apiKey) }).pipe(Layer.provide(http))
+  )
+
+  const run = async <A>(use: (cp: ControlPlane["Type"]) => Effect.Effect<A, Errors.ControlPlaneError>): Promise<A> => {
+    const exit = await runtime.runPromiseExit(Effect.flatMap(ControlPlane, use))
+    if (Exit.isSuccess(exit)) return exit.value
+    throw toThrown(exit.cause)
+  }
+
+  /** A pull-based reader over a stream: each `read` pulls when its buffer is empty; `close` interrupts what is in flight. */
+  const reader = <A>(make: (cp: ControlPlane["Type"]) => Stream.Stream<A, Errors.ControlPlaneError>) => {
+    let scope: Scope.CloseableScope | undefined
+    let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.ControlPlaneError>> | undefined
+    let chunk: Chunk.Chunk<A> = Chunk.empty()
+    let index = 0
+    let done = false
+    const close = async () => {
+      done = true
+      chunk = Chunk.empty()
+      const open = scope
+      scope = undefined
+      if (open !== undefined) await runtime.runPromise(Scope.close(open, Exit.void))
+    }
+    const read = async (): Promise<IteratorResult<A, undefined>> => {
+      while (index >= chunk.length && !done) {
+        if (pull === undefined) {
+          const opened = await runtime.runPromise(Effect.gen(function*() {
+            const newScope = yield* Scope.make()
+            const cp = yield* ControlPlane
+            const newPull = yield* Scope.extend(Stream.toPull(make(cp)), newScope)
+            return { newScope, newPull }
+          }))
+          scope = opened.newScope
+          pull = opened.newPull
+        }
+        const exit = await runtime.runPromiseExit(pull)
+        if (Exit.isSuccess(exit)) {
+          chunk = exit.value
+          index = 0
+          continue
+        }
+        // `None` is the end of the stream; `Some(error)` a failure.
+        const failure = Cause.failureOption(exit.cause)
+        await close()
+        if (Option.isSome(failure)) {
+          if (Option.isNone(failure.value)) break
+          throw fromEffectError(failure.value.value)
+        }
+        throw toThrown(Cause.stripFailures(exit.cause))
+      }
+      if (done || index >= chunk.length) return { done: true, value: undefined }
+      return { done: false, value: Chunk.unsafeGet(chunk, index++) }
+    }
+    return { read, close }
+  }
+
+  const iterable = <A>(make: (cp: ControlPlane["Type"]) => Stream.Stream<A, Errors.ControlPlaneError>): AsyncIterable<A> => ({
+    [Symbol.asyncIterator]: () => {
+      const { close, read } = reader(make)
+      return {
+        next: read,
+        return: async () => {
+          await close()
+          return { done: true, value: undefined }
+        }
+      }
+    }
+  })
+
+  return {
+    deployments: {
+      list: (page) => run((cp) => cp.listDeployments(page)),
+      all: (stream) => iterable((cp) => cp.deployments(stream))
+    },
+    environments: {
+      list: (deploymentId, page) => run((cp) => cp.listEnvironments(deploymentId, page)),
+      all: (deploymentId, stream) => iterable((cp) => cp.environments(deploymentId, stream))
+    },
+    tokens: {
+      createMetaSync: (deploymentId, environmentId, { expiresIn, securityContext }) =>
+        run((cp) =>
+          Effect.map(
+            cp.createMetaSyncToken(deploymentId, environmentId, {
+              securityContext,
+              ...(expiresIn !== undefined ? { expiresIn } : {})
+            }),
+            (minted) => ({ token: Redacted.value(minted.token), createdAt: minted.createdAt, expiresAt: minted.expiresAt })
+          )
+        )
+    },
+    auditLogs: {
+      export: (filter) => {
+        const { close, read } = reader((cp) => cp.exportAuditLog(filter))
+        return new ReadableStream<Uint8Array>({
+          pull: async (controller) => {
+            const next = await read()
+            if (next.done === true) controller.close()
+            else controller.enqueue(next.value)
+          },
+          cancel: () => close()
+        })
+      },
+      events: (filter) => iterable((cp) => cp.auditLogEvents(filter))
+    },
+    close: () => runtime.dispose()
+  }
+}
