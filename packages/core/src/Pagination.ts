@@ -56,25 +56,37 @@ export const stream = <A, E, R>(fetch: FetchPage<A, E, R>, options: StreamOption
     const planned: Array<number> = []
     for (let at = afterFirst.value; at < total; at += step) planned.push(at)
 
-    return Stream.unwrap(Effect.map(Ref.make(afterFirst.value), (cursor) => {
+    return Stream.unwrap(Effect.zipWith(Ref.make(afterFirst.value), Ref.make(false), (cursor, ended) => {
       // Emit a prefetched page only where the previous one ended; fill any gap a short page left.
+      // An empty page, or a gap the server cannot fill, is the end of the list (as in `sequential`).
       const emitInOrder = (at: number, page: Page<A>) =>
         Effect.gen(function*() {
           const from = yield* Ref.get(cursor)
           const gap = from < at ? yield* Stream.runCollect(Stream.take(sequential(fetch, from, step), at - from)) : Chunk.empty<A>()
           const reached = from + gap.length
+          if (reached < at || page.items.length === 0) {
+            yield* Ref.set(cursor, reached)
+            yield* Ref.set(ended, true)
+            return { items: gap, end: true }
+          }
           // A page may overlap what we already emitted if the gap-filling ran into it; skip the overlap.
           const fresh = page.items.slice(Math.max(0, reached - at))
           yield* Ref.set(cursor, Math.max(reached, at + page.items.length))
-          return Chunk.appendAll(gap, Chunk.fromIterable(fresh))
+          return { items: Chunk.appendAll(gap, Chunk.fromIterable(fresh)), end: false }
         })
       const prefetched = Stream.fromIterable(planned).pipe(
         Stream.mapEffect((at) => Effect.map(fetch(at, step), (page) => [at, page] as const), { concurrency }),
         Stream.mapEffect(([at, page]) => emitInOrder(at, page)),
-        Stream.flattenChunks
+        Stream.takeUntil((emitted) => emitted.end),
+        Stream.mapConcatChunk((emitted) => emitted.items)
       )
       // If the last planned page came back short, walk on from where we are.
-      const rest = Stream.unwrap(Effect.map(Ref.get(cursor), (at) => at < total ? sequential(fetch, at, step) : Stream.empty))
+      const rest = Stream.unwrap(
+        Effect.map(
+          Effect.all([Ref.get(cursor), Ref.get(ended)]),
+          ([at, isEnded]) => !isEnded && at < total ? sequential(fetch, at, step) : Stream.empty
+        )
+      )
       return Stream.concat(firstItems, Stream.concat(prefetched, rest))
     }))
   }))
