@@ -60,8 +60,9 @@ describe("Domain: variants from Cube's published OpenAPI files", () => {
     const wire = { data: { deployments: [{ id: 123, name: "D", created_at: "2024-01-15T10:30:00.000Z" }] }, pagination }
     const page = decode(Domain.DeploymentList)(wire)
     expect(page.items[0]?.id).toBe("123")
-    expect(encode(Domain.DeploymentList)(page).data).toEqual({
-      deployments: [{ id: "123", name: "D", created_at: "2024-01-15T10:30:00.000Z" }]
+    expect(encode(Domain.DeploymentList)(page)).toEqual({
+      data: { deployments: [{ id: "123", name: "D", created_at: "2024-01-15T10:30:00.000Z" }] },
+      pagination
     })
   })
 
@@ -95,15 +96,16 @@ describe("Domain: variants from Cube's published OpenAPI files", () => {
       rest: { url: "https://example.cubecloud.dev/cubejs-api" },
       sql: { host: "example.sql.cubecloud.dev", port: 5432, database: "db" }
     })
-    expect(encode(Domain.EnvironmentList)(page).data).toEqual({
-      environments: [{
+    expect(encode(Domain.EnvironmentList)(page)).toEqual({
+      pagination,
+      data: { environments: [{
         id: "456",
         type: "production",
         api_credentials: {
           rest: { url: "https://example.cubecloud.dev/cubejs-api" },
           sql: { host: "example.sql.cubecloud.dev", port: 5432, database: "db" }
         }
-      }]
+      }] }
     })
   })
 
