@@ -315,7 +315,7 @@ export const createClient = (options: ClientOptions): Client => {
             else controller.enqueue(next.value)
           },
           cancel: () => close()
-        })
+        }, { highWaterMark: 0 }) // nothing is fetched before the first read
       },
       events: (filter) => iterable((cp) => cp.auditLogEvents(filter))
     },
