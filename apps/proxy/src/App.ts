@@ -1,0 +1,875 @@
+/**
+ * The proxy as a Hono app: `makeApp(deps)` returns an app that tests drive
+ * with `app.request(...)` and `main.ts` serves on a port.
+ *
+ * Every `/api/v1` request passes, in this order:
+ *   request id → access log → metrics → auth (proxy key) → rate limit
+ *   → validation → policy → cache → forward
+ * Each step is a small middleware below; each answers the request itself
+ * when it refuses (401, 429, 400/413, 403, a cache HIT), so nothing the
+ * caller sends reaches the upstream unless every step let it through.
+ *
+ * @since 0.1.0
+ */
+import * as Api from "@cubeplane/core/Api"
+import type { Operation } from "@cubeplane/core/Api"
+import * as Csv from "@cubeplane/core/Csv"
+import * as Domain from "@cubeplane/core/Domain"
+import { Either, ParseResult, Schema } from "effect"
+import { Hono } from "hono"
+import type { Context, MiddlewareHandler } from "hono"
+import type { ContentfulStatusCode } from "hono/utils/http-status"
+import { randomUUID } from "node:crypto"
+import type { Readable } from "node:stream"
+import * as Cache from "./Cache.js"
+import type { KeyConfig, ProxyConfig } from "./Config.js"
+import * as Docs from "./Docs.js"
+import * as Keys from "./Keys.js"
+import { Metrics } from "./Metrics.js"
+import * as OpenApi from "./OpenApi.js"
+import * as Policy from "./Policy.js"
+import * as RateLimit from "./RateLimit.js"
+import type { Upstream, UpstreamResponse } from "./Upstream.js"
+import { readBody, UpstreamFailure } from "./Upstream.js"
+
+/** One JSON log line: an access line per request, an audit line per token minted. */
+export type LogEntry = Readonly<Record<string, unknown>>
+
+export interface AppDeps {
+  readonly config: ProxyConfig
+  readonly upstream: Upstream
+  /** The clock of rate limits and the cache. Default: `Date.now`. */
+  readonly now?: () => number
+  /** Where log lines go. Default: one JSON line per entry on stdout. */
+  readonly log?: (entry: LogEntry) => void
+  readonly metrics?: Metrics
+}
+
+/** Largest token request body accepted. */
+export const maxBodyBytes = 64 * 1024
+/** Largest list response read from upstream (lists are capped at 100 items a page). */
+const maxListBytes = 8 * 1024 * 1024
+/** Pages the proxy walks to filter a list for a scoped key (100 items each). */
+const maxFilterPages = 200
+const upstreamPageSize = 100
+const defaultLimit = 20
+const maxLimit = 100
+
+type Format = "csv" | "ndjson"
+
+/** What validation produced: the access to authorize and the exact upstream request. */
+interface Validated {
+  readonly access: Policy.Access
+  /** Path and query for upstream, rebuilt from the validated values only. */
+  readonly upstreamPath: string
+  /** Client paging, for lists the proxy filters itself. */
+  readonly page?: { readonly offset: number; readonly limit: number }
+  /** The list's path and type filter without paging, for lists the proxy filters itself. */
+  readonly listBase?: string
+  /** The token request's JSON object, forwarded as the caller wrote it (unknown fields kept). */
+  readonly body?: Record<string, unknown>
+  readonly format?: Format
+}
+
+type Vars = {
+  requestId: string
+  operation: Operation | undefined
+  key: KeyConfig | undefined
+  validated: Validated
+  cacheKey: string | undefined
+  cacheResult: "HIT" | "MISS" | undefined
+  upstreamStatus: number | undefined
+  error: string | undefined
+}
+type AppEnv = { Variables: Vars }
+type Ctx = Context<AppEnv>
+
+const writeLine = (entry: LogEntry): void => {
+  process.stdout.write(`${JSON.stringify(entry)}\n`)
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
+const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/
+
+const fail = (c: Ctx, status: ContentfulStatusCode, error: string, headers?: Record<string, string>): Response => {
+  c.set("error", error)
+  return c.json({ error }, status, headers)
+}
+
+const formatIssue = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined) return "invalid input"
+  const where = issue.path.length === 0 ? "" : `${issue.path.map(String).join(".")}: `
+  if (issue._tag === "Missing") return `${where}is required`
+  return `${where}${issue.message}`
+}
+
+const decodePageQuery = Schema.decodeUnknownEither(Domain.PageQuery)
+const decodeEnvironmentQuery = Schema.decodeUnknownEither(Domain.EnvironmentQuery)
+const decodeAuditLogQuery = Schema.decodeUnknownEither(Domain.AuditLogQuery)
+const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput)
+const decodeCsvEvent = Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)
+const encodeEvent = Schema.encodeEither(Domain.AuditLogEvent)
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * The query string as single values, or the name of the first parameter given
+ * twice or not allowed here.
+ */
+const readQuery = (
+  url: string,
+  allowed: ReadonlySet<string>
+): { readonly values: Record<string, string> } | { readonly error: string } => {
+  const values: Record<string, string> = {}
+  const mark = url.indexOf("?")
+  if (mark === -1) return { values }
+  for (const [name, value] of new URLSearchParams(url.slice(mark + 1))) {
+    if (!allowed.has(name)) {
+      return { error: `unknown query parameter "${name}" (allowed: ${[...allowed].join(", ")})` }
+    }
+    if (name in values) return { error: `query parameter "${name}" is given more than once` }
+    values[name] = value
+  }
+  return { values }
+}
+
+const queryString = (entries: ReadonlyArray<readonly [string, string | number | undefined]>): string => {
+  const params = new URLSearchParams()
+  for (const [name, value] of entries) if (value !== undefined) params.set(name, String(value))
+  const text = params.toString()
+  return text === "" ? "" : `?${text}`
+}
+
+const badId = (name: string, value: string): string | undefined =>
+  idPattern.test(value) ? undefined : `${name} must be 1 to 128 letters, digits, "_", "-", "." or ":"`
+
+/** Reads a request body, stopping at `max` bytes. */
+const readRequestBody = async (request: Request, max: number): Promise<string | "too large"> => {
+  const declared = request.headers.get("content-length")
+  if (declared !== null && Number(declared) > max) return "too large"
+  if (request.body === null) return ""
+  const reader = request.body.getReader()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => undefined)
+      return "too large"
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks, size).toString("utf8")
+}
+
+/** The items of a list response in any of the shapes core accepts, or `undefined`. */
+const listItems = (body: unknown, itemsKey: string): { items: Array<unknown>; total: number } | undefined => {
+  if (!isRecord(body)) return undefined
+  const data = body["data"]
+  const items = isRecord(data) && Array.isArray(data[itemsKey])
+    ? data[itemsKey]
+    : Array.isArray(data)
+    ? data
+    : Array.isArray(body["items"])
+    ? body["items"]
+    : undefined
+  if (!Array.isArray(items)) return undefined
+  const pagination = body["pagination"]
+  const total = isRecord(pagination) && typeof pagination["total"] === "number" ? pagination["total"] : items.length
+  return { items, total }
+}
+
+const itemId = (item: unknown): string | undefined => {
+  if (!isRecord(item)) return undefined
+  const id = item["id"]
+  return typeof id === "string" ? id : typeof id === "number" ? String(id) : undefined
+}
+
+/** Bytes as a response body: Node's pooled buffers are ArrayBuffer-backed; anything else is copied. */
+const bodyBytes = (bytes: Uint8Array): Uint8Array<ArrayBuffer> =>
+  isArrayBufferBacked(bytes) ? bytes : new Uint8Array(bytes)
+
+const isArrayBufferBacked = (bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> => bytes.buffer instanceof ArrayBuffer
+
+const headerValue = (value: string | Array<string> | undefined): string | undefined =>
+  Array.isArray(value) ? value[0] : value
+
+/** The server's `error` text of an error body, if it has one. */
+const serverMessage = (bytes: Buffer): string | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString("utf8"))
+    return isRecord(parsed) && typeof parsed["error"] === "string" ? parsed["error"] : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const makeApp = (deps: AppDeps) => {
+  const { config, upstream } = deps
+  const now = deps.now ?? Date.now
+  const log = deps.log ?? writeLine
+  const metrics = deps.metrics ?? new Metrics()
+  const keyRing = Keys.makeKeyRing(config.keys)
+  const limiter = RateLimit.makeRateLimiter(now)
+  const cache = Cache.makeCache(config.cache, now)
+  const openApiText = JSON.stringify(OpenApi.document())
+  const docsPage = Docs.page()
+
+  const app = new Hono<AppEnv>()
+
+  // -------------------------------------------------------------------------
+  // request id → access log → metrics (every request)
+  // -------------------------------------------------------------------------
+
+  const requestId: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const given = c.req.header("x-request-id")
+    const id = given !== undefined && requestIdPattern.test(given) ? given : randomUUID()
+    c.set("requestId", id)
+    c.header("X-Request-Id", id)
+    await next()
+  }
+
+  const accessLog: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const started = performance.now()
+    await next()
+    const entry: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: "info",
+      msg: "request",
+      request_id: c.var.requestId,
+      key: c.var.key?.name ?? null,
+      operation: c.var.operation ?? null,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100
+    }
+    if (c.var.cacheResult !== undefined) entry["cache"] = c.var.cacheResult
+    if (c.var.upstreamStatus !== undefined) entry["upstream_status"] = c.var.upstreamStatus
+    if (c.var.error !== undefined) entry["error"] = c.var.error
+    log(entry)
+  }
+
+  const recordMetrics: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const started = performance.now()
+    metrics.inFlight++
+    try {
+      await next()
+    } finally {
+      metrics.inFlight--
+    }
+    const operation = c.var.operation ?? "other"
+    metrics.requests.inc([operation, String(c.res.status), c.var.key?.name ?? ""])
+    metrics.duration.observe(operation, (performance.now() - started) / 1000)
+  }
+
+  app.use("*", requestId, accessLog, recordMetrics)
+
+  // -------------------------------------------------------------------------
+  // Operational endpoints (no key needed)
+  // -------------------------------------------------------------------------
+
+  let readiness: { at: number; ok: boolean; body: Record<string, unknown> } | undefined
+  let probing: Promise<void> | undefined
+  const probe = async (): Promise<void> => {
+    const started = performance.now()
+    try {
+      const response = await upstream.send({
+        operation: "listDeployments",
+        method: "GET",
+        path: `${Api.routes.deployments}?limit=1`,
+        accept: "application/json",
+        requestId: `readyz-${randomUUID()}`,
+        retry: false
+      })
+      response.body.resume()
+      const latency = Math.round(performance.now() - started)
+      const ok = response.status < 500 && response.status !== 401
+      readiness = {
+        at: now(),
+        ok,
+        body: ok
+          ? { status: "ready", upstream: { status: response.status, latency_ms: latency } }
+          : {
+            error: response.status === 401
+              ? "the upstream Control Plane rejected the proxy's API key (401): check CUBE_API_KEY"
+              : `the upstream Control Plane answered ${response.status}`
+          }
+      }
+    } catch (error) {
+      readiness = {
+        at: now(),
+        ok: false,
+        body: { error: `the upstream Control Plane is unreachable: ${error instanceof Error ? error.message : "error"}` }
+      }
+    }
+  }
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }))
+  app.get("/readyz", async (c) => {
+    // Probes from a load balancer share one upstream check per second.
+    if (readiness === undefined || now() - readiness.at >= 1000) {
+      probing ??= probe().finally(() => {
+        probing = undefined
+      })
+      await probing
+    }
+    const state = readiness ?? { ok: false, body: { error: "not checked yet" } }
+    return c.json(state.body, state.ok ? 200 : 503)
+  })
+  app.get(
+    "/metrics",
+    (c) => c.body(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" })
+  )
+  app.get("/openapi.json", (c) => c.body(openApiText, 200, { "Content-Type": "application/json; charset=utf-8" }))
+  app.get("/docs", (c) => c.html(docsPage))
+
+  // -------------------------------------------------------------------------
+  // /api/v1: operation → auth → rate limit
+  // -------------------------------------------------------------------------
+
+  const operationOf = (operation: Operation): MiddlewareHandler<AppEnv> => async (c, next) => {
+    c.set("operation", operation)
+    await next()
+  }
+  app.get(Api.routes.deployments, operationOf("listDeployments"))
+  app.get(Api.routes.environments, operationOf("listEnvironments"))
+  app.post(Api.routes.metaSyncToken, operationOf("createMetaSyncToken"))
+  app.get(Api.routes.auditLogExport, operationOf("exportAuditLog"))
+
+  const auth: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const presented = Keys.fromAuthorization(c.req.header("authorization"))
+    const key = presented === undefined ? undefined : keyRing.find(presented)
+    if (key === undefined) {
+      return fail(
+        c,
+        401,
+        presented === undefined
+          ? "missing or malformed Authorization header: send `Authorization: Bearer <proxy key>`"
+          : "unknown proxy key",
+        { "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\"" }
+      )
+    }
+    c.set("key", key)
+    await next()
+  }
+
+  const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const key = c.var.key
+    if (key?.rateLimit === undefined) return next()
+    const result = limiter.take(key.name, key.rateLimit)
+    const headers = RateLimit.headers(result)
+    for (const name in headers) c.header(name, headers[name])
+    if (!result.allowed) {
+      metrics.rateLimited.inc([key.name])
+      return fail(
+        c,
+        429,
+        `key "${key.name}" is rate limited to ${result.limit} requests per ${key.rateLimit.windowSeconds} s; retry in ${result.resetSeconds} s`,
+        { "Retry-After": String(result.resetSeconds) }
+      )
+    }
+    await next()
+  }
+
+  app.use(`${Api.apiPrefix}/*`, auth, rateLimit)
+
+  // -------------------------------------------------------------------------
+  // Validation: query parameters, path ids and bodies, with core's schemas
+  // -------------------------------------------------------------------------
+
+  const pageParams = new Set(["offset", "limit"])
+  const environmentParams = new Set(["offset", "limit", "type"])
+  const auditParams = new Set(["start", "end", "search", "eventName", "userEmail", "format"])
+
+  const validateDeployments: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const query = readQuery(c.req.url, pageParams)
+    if ("error" in query) return fail(c, 400, query.error)
+    const decoded = decodePageQuery(query.values)
+    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    const { limit, offset } = decoded.right
+    c.set("validated", {
+      access: { operation: "listDeployments" },
+      upstreamPath: Api.paths.deployments + queryString([["offset", offset], ["limit", limit]]),
+      page: { offset: offset ?? 0, limit: Math.min(limit ?? defaultLimit, maxLimit) },
+      listBase: Api.paths.deployments
+    })
+    await next()
+  }
+
+  const validateEnvironments: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const deploymentId = c.req.param("deployment_id") ?? ""
+    const idError = badId("deployment_id", deploymentId)
+    if (idError !== undefined) return fail(c, 400, idError)
+    const query = readQuery(c.req.url, environmentParams)
+    if ("error" in query) return fail(c, 400, query.error)
+    const decoded = decodeEnvironmentQuery(query.values)
+    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    const { limit, offset, type } = decoded.right
+    const base = Api.paths.environments(deploymentId)
+    c.set("validated", {
+      access: { operation: "listEnvironments", deploymentId },
+      upstreamPath: base + queryString([["type", type], ["offset", offset], ["limit", limit]]),
+      page: { offset: offset ?? 0, limit: Math.min(limit ?? defaultLimit, maxLimit) },
+      listBase: base + queryString([["type", type]])
+    })
+    await next()
+  }
+
+  const validateToken: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const deploymentId = c.req.param("deployment_id") ?? ""
+    const environmentId = c.req.param("environment_id") ?? ""
+    const idError = badId("deployment_id", deploymentId) ?? badId("environment_id", environmentId)
+    if (idError !== undefined) return fail(c, 400, idError)
+    const query = readQuery(c.req.url, new Set())
+    if ("error" in query) return fail(c, 400, query.error)
+    let text: string
+    try {
+      const read = await readRequestBody(c.req.raw, maxBodyBytes)
+      if (read === "too large") return fail(c, 413, `the body is larger than ${maxBodyBytes / 1024} KB`)
+      text = read
+    } catch {
+      return fail(c, 400, "the request body could not be read")
+    }
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return fail(c, 400, "the body is not JSON: send {\"security_context\": {...}, \"expires_in\": seconds}")
+    }
+    if (!isRecord(json)) return fail(c, 400, "the body must be a JSON object")
+    const decoded = decodeTokenInput(json)
+    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    c.set("validated", {
+      access: {
+        operation: "createMetaSyncToken",
+        deploymentId,
+        environmentId,
+        token: {
+          expiresIn: decoded.right.expiresIn,
+          securityContext: decoded.right.securityContext,
+          scopes: decoded.right.scopes
+        }
+      },
+      upstreamPath: Api.paths.metaSyncToken(deploymentId, environmentId),
+      body: json
+    })
+    await next()
+  }
+
+  const validateAuditLog: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const query = readQuery(c.req.url, auditParams)
+    if ("error" in query) return fail(c, 400, query.error)
+    const { format, ...filters } = query.values
+    if (format !== undefined && format !== "csv" && format !== "ndjson") {
+      return fail(c, 400, `format must be csv or ndjson, got "${format}"`)
+    }
+    const decoded = decodeAuditLogQuery(filters)
+    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    const { end, eventName, search, start, userEmail } = decoded.right
+    for (const [name, value] of [["start", start], ["end", end]] as const) {
+      if (value !== undefined && Number.isNaN(Date.parse(value))) {
+        return fail(c, 400, `${name} must be an ISO 8601 date or date-time, e.g. 2024-01-31, got "${value}"`)
+      }
+    }
+    c.set("validated", {
+      access: { operation: "exportAuditLog" },
+      upstreamPath: Api.paths.auditLogExport +
+        queryString([["start", start], ["end", end], ["search", search], ["eventName", eventName], [
+          "userEmail",
+          userEmail
+        ]]),
+      format: format === "ndjson" ? "ndjson" : "csv"
+    })
+    await next()
+  }
+
+  // -------------------------------------------------------------------------
+  // Policy → cache
+  // -------------------------------------------------------------------------
+
+  const policy: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const key = c.var.key
+    if (key === undefined) return fail(c, 401, "unknown proxy key")
+    const decision = Policy.authorize(key, c.var.validated.access)
+    if (!decision.allowed) {
+      c.set("error", decision.message)
+      return c.json({ error: decision.message, rule: decision.rule }, 403)
+    }
+    if (decision.defaultExpiresIn !== undefined && c.var.validated.body !== undefined) {
+      c.set("validated", {
+        ...c.var.validated,
+        body: { ...c.var.validated.body, expires_in: decision.defaultExpiresIn }
+      })
+    }
+    await next()
+  }
+
+  /** The ids this key sees in the list being asked for. */
+  const visibility = (key: KeyConfig, access: Policy.Access): Policy.Visible =>
+    access.operation === "listEnvironments"
+      ? Policy.visibleEnvironments(key, access.deploymentId)
+      : Policy.visibleDeployments(key)
+
+  const listCache: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const key = c.var.key
+    if (!cache.enabled || key === undefined) return next()
+    const { access, upstreamPath } = c.var.validated
+    const cacheKey = `${access.operation}\n${Policy.scopeName(visibility(key, access))}\n${upstreamPath}`
+    const hit = cache.get(cacheKey)
+    const operation = access.operation
+    if (hit !== undefined) {
+      metrics.cache.inc([operation, "hit"])
+      c.set("cacheResult", "HIT")
+      return c.body(bodyBytes(hit.body), 200, { "Content-Type": hit.contentType, "X-Cache": "HIT" })
+    }
+    metrics.cache.inc([operation, "miss"])
+    c.set("cacheResult", "MISS")
+    c.set("cacheKey", cacheKey)
+    c.header("X-Cache", "MISS")
+    await next()
+  }
+
+  // -------------------------------------------------------------------------
+  // Forward
+  // -------------------------------------------------------------------------
+
+  /** A clear error for a non-2xx upstream answer; the real key is never in it. */
+  const upstreamError = async (c: Ctx, response: UpstreamResponse): Promise<Response> => {
+    const status = response.status
+    c.set("upstreamStatus", status)
+    let message: string | undefined
+    try {
+      message = serverMessage(await readBody(response.body, 64 * 1024))
+    } catch {
+      message = undefined
+    }
+    const said = message === undefined ? "" : `: ${upstream.redact(message)}`
+    if (status === 401) {
+      metrics.upstreamErrors.inc([c.var.operation ?? "other", "status_401"])
+      return fail(c, 502, `the upstream Control Plane rejected the proxy's own API key (401)${said}`)
+    }
+    if (status === 429) {
+      const retryAfter = headerValue(response.headers["retry-after"])
+      return fail(
+        c,
+        429,
+        `the upstream Control Plane is rate limiting the proxy${said}`,
+        retryAfter === undefined ? undefined : { "Retry-After": retryAfter }
+      )
+    }
+    if (status >= 500 || status === 408) {
+      return fail(c, 502, `the upstream Control Plane failed with ${status}${said}`)
+    }
+    // 400, 403, 404, …: the upstream's answer, for the caller to act on.
+    const code: ContentfulStatusCode = status === 400 || status === 403 || status === 404 || status === 409 ||
+        status === 422
+      ? status
+      : 502
+    return fail(c, code, `upstream Control Plane: ${message === undefined ? `status ${status}` : upstream.redact(message)}`)
+  }
+
+  const transportError = (c: Ctx, error: unknown): Response => {
+    if (error instanceof UpstreamFailure) {
+      return fail(
+        c,
+        error.kind === "timeout" ? 504 : 502,
+        `the upstream Control Plane ${error.kind === "timeout" ? "timed out" : "failed"}: ${error.message}`
+      )
+    }
+    throw error
+  }
+
+  const send = (c: Ctx, method: "GET" | "POST", path: string, accept: string, body?: string) =>
+    upstream.send({
+      operation: c.var.validated.access.operation,
+      method,
+      path,
+      accept,
+      requestId: c.var.requestId,
+      ...(body === undefined ? {} : { body })
+    })
+
+  const respondJson = (c: Ctx, bytes: Buffer | string, contentType: string): Response => {
+    const body = typeof bytes === "string" ? Buffer.from(bytes) : bytes
+    const cacheKey = c.var.cacheKey
+    if (cacheKey !== undefined) cache.set(cacheKey, { status: 200, contentType, body })
+    return c.body(bodyBytes(body), 200, { "Content-Type": contentType })
+  }
+
+  /** Lists for a key that sees everything: the upstream page as it came. */
+  const passThroughList = async (c: Ctx): Promise<Response> => {
+    try {
+      const response = await send(c, "GET", c.var.validated.upstreamPath, "application/json")
+      c.set("upstreamStatus", response.status)
+      if (response.status !== 200) return await upstreamError(c, response)
+      const bytes = await readBody(response.body, maxListBytes)
+      return respondJson(
+        c,
+        upstream.redactBytes(bytes),
+        headerValue(response.headers["content-type"]) ?? "application/json"
+      )
+    } catch (error) {
+      return transportError(c, error)
+    }
+  }
+
+  /**
+   * Lists for a scoped key: every upstream page is read and filtered, then the
+   * caller's page is cut from the result, so `pagination.total` counts what
+   * this key can see and paging through it never skips or repeats an item.
+   */
+  const filteredList = async (c: Ctx, visible: ReadonlySet<string>, itemsKey: string): Promise<Response> => {
+    const { listBase, page } = c.var.validated
+    if (listBase === undefined || page === undefined) throw new Error("a list without paging")
+    const kept: Array<unknown> = []
+    const separator = listBase.includes("?") ? "&" : "?"
+    try {
+      for (let offset = 0, pages = 0; pages < maxFilterPages; pages++) {
+        const response = await send(
+          c,
+          "GET",
+          `${listBase}${separator}offset=${offset}&limit=${upstreamPageSize}`,
+          "application/json"
+        )
+        c.set("upstreamStatus", response.status)
+        if (response.status !== 200) return await upstreamError(c, response)
+        const bytes = await readBody(response.body, maxListBytes)
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(bytes.toString("utf8"))
+        } catch {
+          return fail(c, 502, "the upstream Control Plane sent a list that is not JSON")
+        }
+        const list = listItems(parsed, itemsKey)
+        if (list === undefined) return fail(c, 502, `the upstream Control Plane sent an unexpected ${itemsKey} list`)
+        for (const item of list.items) {
+          const id = itemId(item)
+          if (id !== undefined && visible.has(id)) kept.push(item)
+        }
+        offset += list.items.length
+        if (list.items.length === 0 || offset >= list.total || kept.length >= visible.size) break
+      }
+    } catch (error) {
+      return transportError(c, error)
+    }
+    const body = {
+      data: { [itemsKey]: kept.slice(page.offset, page.offset + page.limit) },
+      pagination: { offset: page.offset, limit: page.limit, total: kept.length }
+    }
+    return respondJson(c, upstream.redact(JSON.stringify(body)), "application/json")
+  }
+
+  const forwardList = (itemsKey: "deployments" | "environments"): MiddlewareHandler<AppEnv> => async (c) => {
+    const key = c.var.key
+    if (key === undefined) return fail(c, 401, "unknown proxy key")
+    const visible = visibility(key, c.var.validated.access)
+    return visible === "all" ? passThroughList(c) : filteredList(c, visible, itemsKey)
+  }
+
+  const forwardToken: MiddlewareHandler<AppEnv> = async (c) => {
+    const { access, body, upstreamPath } = c.var.validated
+    if (access.operation !== "createMetaSyncToken" || body === undefined) throw new Error("not a token request")
+    try {
+      const response = await send(c, "POST", upstreamPath, "application/json", JSON.stringify(body))
+      c.set("upstreamStatus", response.status)
+      if (response.status < 200 || response.status > 299) return await upstreamError(c, response)
+      const bytes = upstream.redactBytes(await readBody(response.body, maxListBytes))
+      const key = c.var.key?.name ?? null
+      metrics.tokensMinted.inc([key ?? ""])
+      let expiresAt: unknown = null
+      try {
+        const parsed: unknown = JSON.parse(bytes.toString("utf8"))
+        const data = isRecord(parsed) && isRecord(parsed["data"]) ? parsed["data"] : parsed
+        if (isRecord(data)) expiresAt = data["expires_at"] ?? null
+      } catch {
+        expiresAt = null
+      }
+      log({
+        time: new Date().toISOString(),
+        level: "info",
+        msg: "meta-sync token minted",
+        audit: "token_minted",
+        request_id: c.var.requestId,
+        key,
+        deployment_id: access.deploymentId,
+        environment_id: access.environmentId,
+        security_context: access.token.securityContext,
+        expires_in: body["expires_in"] ?? null,
+        expires_at: expiresAt
+      })
+      return c.body(bodyBytes(bytes), response.status === 201 ? 201 : 200, {
+        "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
+      })
+    } catch (error) {
+      return transportError(c, error)
+    }
+  }
+
+  const forwardExport: MiddlewareHandler<AppEnv> = async (c) => {
+    const { format, upstreamPath } = c.var.validated
+    try {
+      const response = await send(c, "GET", upstreamPath, "text/csv")
+      c.set("upstreamStatus", response.status)
+      if (response.status !== 200) return await upstreamError(c, response)
+      const onCutOff = () => metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
+      if (format === "ndjson") {
+        return c.body(streamBody(response.body, ndjsonConverter(), onCutOff), 200, {
+          "Content-Type": "application/x-ndjson; charset=utf-8"
+        })
+      }
+      const headers: Record<string, string> = {
+        "Content-Type": headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
+      }
+      const disposition = headerValue(response.headers["content-disposition"])
+      if (disposition !== undefined) headers["Content-Disposition"] = disposition
+      return c.body(streamBody(response.body, csvChecker(), onCutOff), 200, headers)
+    } catch (error) {
+      return transportError(c, error)
+    }
+  }
+
+  app.get(Api.routes.deployments, validateDeployments, policy, listCache, forwardList("deployments"))
+  app.get(Api.routes.environments, validateEnvironments, policy, listCache, forwardList("environments"))
+  app.post(Api.routes.metaSyncToken, validateToken, policy, forwardToken)
+  app.get(Api.routes.auditLogExport, validateAuditLog, policy, forwardExport)
+
+  // -------------------------------------------------------------------------
+  // Everything else
+  // -------------------------------------------------------------------------
+
+  const allowed: ReadonlyArray<readonly [string, string]> = [
+    [Api.routes.deployments, "GET"],
+    [Api.routes.environments, "GET"],
+    [Api.routes.metaSyncToken, "POST"],
+    [Api.routes.auditLogExport, "GET"]
+  ]
+  for (const [route, method] of allowed) {
+    app.all(route, (c) => fail(c, 405, `${c.req.method} is not allowed on ${c.req.path} (allowed: ${method})`, { Allow: method }))
+  }
+
+  app.notFound((c) => fail(c, 404, `no such endpoint: ${c.req.method} ${c.req.path} (see /docs)`))
+  app.onError((error, c) => {
+    log({
+      time: new Date().toISOString(),
+      level: "error",
+      msg: "unexpected error",
+      request_id: c.var.requestId,
+      error: error instanceof Error ? error.message : String(error)
+    })
+    return fail(c, 500, `internal proxy error (request id ${c.var.requestId})`)
+  })
+
+  return app
+}
+
+export type App = ReturnType<typeof makeApp>
+
+// ---------------------------------------------------------------------------
+// Streaming the export
+// ---------------------------------------------------------------------------
+
+/** Turns each upstream chunk into output bytes; `end` flushes. Both throw on bad input. */
+interface Converter {
+  readonly push: (chunk: Buffer) => Uint8Array | undefined
+  readonly end: () => Uint8Array | undefined
+}
+
+/**
+ * The CSV as it came, checked on the way by core's decoder: a file cut inside
+ * a row (a truncated quoted field, a short row) fails the stream, so the
+ * caller sees an aborted transfer instead of a clean short file.
+ */
+const csvChecker = (): Converter => {
+  const decoder = Csv.makeDecoder()
+  return {
+    push: (chunk) => {
+      decoder.push(chunk)
+      return chunk
+    },
+    end: () => {
+      decoder.end()
+      return undefined
+    }
+  }
+}
+
+/** CSV → NDJSON on the fly: one JSON audit event (core's JSON form) per line. */
+const ndjsonConverter = (): Converter => {
+  const decoder = Csv.makeDecoder()
+  const lines = (records: ReadonlyArray<Csv.CsvRecord>): Uint8Array | undefined => {
+    if (records.length === 0) return undefined
+    let text = ""
+    for (const record of records) {
+      const event = decodeCsvEvent(record)
+      if (Either.isLeft(event)) throw new Error(`audit-log row ${event.left.message}`)
+      const json = encodeEvent(event.right)
+      if (Either.isLeft(json)) throw new Error(`audit-log row ${json.left.message}`)
+      text += `${JSON.stringify(json.right)}\n`
+    }
+    return Buffer.from(text)
+  }
+  return { push: (chunk) => lines(decoder.push(chunk)), end: () => lines(decoder.end()) }
+}
+
+/**
+ * The upstream body as a web stream with backpressure: the upstream socket is
+ * paused whenever a few chunks wait unread, so a slow caller slows the
+ * upstream transfer instead of filling the proxy's memory. An upstream cut-off
+ * or a conversion error errors the stream, which aborts the caller's response.
+ */
+const streamBody = (source: Readable, converter: Converter, onCutOff: () => void): ReadableStream<Uint8Array> => {
+  let done = false
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const failWith = (error: Error) => {
+          if (done) return
+          done = true
+          onCutOff()
+          source.destroy()
+          controller.error(error)
+        }
+        source.on("data", (chunk: Buffer) => {
+          if (done) return
+          try {
+            const out = converter.push(chunk)
+            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
+          } catch (error) {
+            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
+            return
+          }
+          if ((controller.desiredSize ?? 1) <= 0) source.pause()
+        })
+        source.once("end", () => {
+          if (done) return
+          try {
+            const out = converter.end()
+            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
+          } catch (error) {
+            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
+            return
+          }
+          done = true
+          controller.close()
+        })
+        source.once("error", (error) => failWith(error))
+        source.once("close", () => {
+          if (!source.readableEnded) failWith(new Error("the upstream closed the export before its end"))
+        })
+      },
+      pull() {
+        source.resume()
+      },
+      cancel() {
+        done = true
+        source.destroy()
+      }
+    },
+    { highWaterMark: 4 }
+  )
+}

@@ -1,0 +1,216 @@
+/**
+ * The proxy's configuration file: its keys and their grants, the cache and
+ * the upstream settings. YAML or JSON (JSON is YAML), path in
+ * `CUBEPLANE_PROXY_CONFIG`; the upstream URL and its real key come from the
+ * environment only (`CUBE_API_URL`, `CUBE_API_KEY`), never from the file.
+ *
+ * The file's keys are snake_case like the API's wire format; the decoded
+ * value is camelCase. A bad file is refused with the line, column and field
+ * that is wrong, so Ops can fix it without guessing.
+ *
+ * @since 0.1.0
+ */
+import * as Api from "@cubeplane/core/Api"
+import { Either, ParseResult, Schema } from "effect"
+import { LineCounter, parseDocument } from "yaml"
+
+// ---------------------------------------------------------------------------
+// Schema
+// ---------------------------------------------------------------------------
+
+/** An operation name or `"*"` for all four. */
+export const GrantedOperation = Schema.Union(Api.Operation, Schema.Literal("*"))
+export type GrantedOperation = typeof GrantedOperation.Type
+
+const Id = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9_.:-]{1,128}$/, {
+    message: () => "an id is 1 to 128 letters, digits, `_`, `-`, `.` or `:`"
+  })
+)
+
+const PositiveInt = Schema.Int.pipe(Schema.positive({ message: () => "Expected an integer ≥ 1" }))
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative({ message: () => "Expected an integer ≥ 0" }))
+
+/** `sha256:<64 hex>` or the bare hex digest, as `cubeplane-proxy keygen` prints it; decoded to lower-case hex. */
+export const KeyHash = Schema.transform(
+  Schema.String.pipe(
+    Schema.pattern(/^(sha256:)?[0-9a-fA-F]{64}$/, {
+      message: () => "Expected `sha256:` followed by 64 hex digits (run `cubeplane-proxy keygen`)"
+    })
+  ),
+  Schema.String,
+  {
+    strict: true,
+    decode: (text) => text.replace(/^sha256:/, "").toLowerCase(),
+    encode: (hex) => `sha256:${hex}`
+  }
+)
+
+export const TokenRules = Schema.Struct({
+  maxExpiresIn: Schema.optional(PositiveInt).pipe(Schema.fromKey("max_expires_in")),
+  securityContext: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })).pipe(
+    Schema.fromKey("security_context")
+  ),
+  scopes: Schema.optional(Schema.Array(Schema.String))
+})
+export type TokenRules = typeof TokenRules.Type
+
+export const Grant = Schema.Struct({
+  operations: Schema.NonEmptyArray(GrantedOperation),
+  deployments: Schema.optional(Schema.Array(Id)),
+  environments: Schema.optional(Schema.Array(Id)),
+  token: Schema.optional(TokenRules)
+})
+export type Grant = typeof Grant.Type
+
+export const RateLimit = Schema.Struct({
+  requests: PositiveInt,
+  windowSeconds: Schema.optionalWith(PositiveInt, { default: () => 60 }).pipe(Schema.fromKey("window_seconds"))
+})
+export type RateLimit = typeof RateLimit.Type
+
+export const KeyConfig = Schema.Struct({
+  name: Schema.String.pipe(
+    Schema.pattern(/^[A-Za-z0-9_.@-]{1,64}$/, {
+      message: () => "a key name is 1 to 64 letters, digits, `_`, `-`, `.` or `@`"
+    })
+  ),
+  hash: KeyHash,
+  rateLimit: Schema.optional(RateLimit).pipe(Schema.fromKey("rate_limit")),
+  grants: Schema.Array(Grant)
+})
+export type KeyConfig = typeof KeyConfig.Type
+
+export const CacheConfig = Schema.Struct({
+  ttlSeconds: Schema.optionalWith(NonNegativeInt, { default: () => 0 }).pipe(Schema.fromKey("ttl_seconds")),
+  maxEntries: Schema.optionalWith(PositiveInt, { default: () => 1000 }).pipe(Schema.fromKey("max_entries"))
+})
+export type CacheConfig = typeof CacheConfig.Type
+
+export const UpstreamSettings = Schema.Struct({
+  timeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 }).pipe(Schema.fromKey("timeout_ms")),
+  retries: Schema.optionalWith(NonNegativeInt, { default: () => 2 })
+})
+export type UpstreamSettings = typeof UpstreamSettings.Type
+
+export const ProxyConfig = Schema.Struct({
+  upstream: Schema.optionalWith(UpstreamSettings, { default: () => ({ timeoutMs: 10_000, retries: 2 }) }),
+  cache: Schema.optionalWith(CacheConfig, { default: () => ({ ttlSeconds: 0, maxEntries: 1000 }) }),
+  keys: Schema.Array(KeyConfig)
+})
+export type ProxyConfig = typeof ProxyConfig.Type
+
+// ---------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------
+
+/** A refused configuration: every problem, each with its place in the file. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError"
+  constructor(readonly source: string, readonly problems: ReadonlyArray<string>) {
+    super(`${source}: invalid proxy configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`)
+  }
+}
+
+type Path = ReadonlyArray<PropertyKey>
+
+/** `keys[1].grants[0].token.max_expires_in` */
+export const formatPath = (path: Path): string => {
+  let out = ""
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`
+    else out += out === "" ? String(segment) : `.${String(segment)}`
+  }
+  return out === "" ? "(top level)" : out
+}
+
+const decode = Schema.decodeUnknownEither(ProxyConfig, { errors: "all", onExcessProperty: "error" })
+
+/**
+ * Parses and validates a configuration file's text. `source` names the file in
+ * messages. Throws `ConfigError` naming the line and field of each problem.
+ */
+export const parse = (text: string, source: string): ProxyConfig => {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((error) => {
+        const at = error.linePos?.[0]
+        return `${at ? `line ${at.line}, column ${at.col}: ` : ""}${error.message.split("\n")[0]}`
+      })
+    )
+  }
+
+  const where = (path: Path): string => {
+    // The deepest node that exists on the path: a missing field points at its parent.
+    for (let length = path.length; length >= 0; length--) {
+      const node: unknown = length === 0 ? doc.contents : doc.getIn(path.slice(0, length), true)
+      const range = rangeOf(node)
+      if (range !== undefined) {
+        const { col, line } = lineCounter.linePos(range)
+        return `line ${line}, column ${col}: `
+      }
+    }
+    return ""
+  }
+
+  const value: unknown = doc.toJS()
+  const decoded = decode(value)
+  if (Either.isLeft(decoded)) {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    throw new ConfigError(
+      source,
+      issues.map((issue) => `${where(issue.path)}${formatPath(issue.path)}: ${describe(issue)}`)
+    )
+  }
+  const problems = check(decoded.right).map(({ message, path }) => `${where(path)}${formatPath(path)}: ${message}`)
+  if (problems.length > 0) throw new ConfigError(source, problems)
+  return decoded.right
+}
+
+const rangeOf = (node: unknown): number | undefined => {
+  if (typeof node !== "object" || node === null || !("range" in node)) return undefined
+  const range: unknown = node.range
+  return Array.isArray(range) && typeof range[0] === "number" ? range[0] : undefined
+}
+
+const describe = (issue: ParseResult.ArrayFormatterIssue): string => {
+  if (issue._tag === "Unexpected") return "unknown field (check its spelling; see the README for the format)"
+  if (issue._tag === "Missing") return "is required"
+  return issue.message
+}
+
+/** Rules a schema cannot say: unique names and hashes, token rules only where tokens are granted. */
+const check = (config: ProxyConfig): Array<{ path: Path; message: string }> => {
+  const problems: Array<{ path: Path; message: string }> = []
+  const names = new Map<string, number>()
+  const hashes = new Map<string, number>()
+  config.keys.forEach((key, k) => {
+    const sameName = names.get(key.name)
+    if (sameName !== undefined) {
+      problems.push({ path: ["keys", k, "name"], message: `"${key.name}" is also the name of keys[${sameName}]` })
+    } else names.set(key.name, k)
+    const sameHash = hashes.get(key.hash)
+    if (sameHash !== undefined) {
+      problems.push({ path: ["keys", k, "hash"], message: `the same hash as keys[${sameHash}]: one key, two names` })
+    } else hashes.set(key.hash, k)
+    key.grants.forEach((grant, g) => {
+      const mintsTokens = grant.operations.includes("*") || grant.operations.includes("createMetaSyncToken")
+      if (grant.token !== undefined && !mintsTokens) {
+        problems.push({
+          path: ["keys", k, "grants", g, "token"],
+          message: "token rules apply to createMetaSyncToken, which this grant does not list in operations"
+        })
+      }
+      if (grant.token?.securityContext !== undefined && "cubeCloud" in grant.token.securityContext) {
+        problems.push({
+          path: ["keys", k, "grants", g, "token", "security_context", "cubeCloud"],
+          message: "`cubeCloud` is reserved for Cube Cloud and cannot be required"
+        })
+      }
+    })
+  })
+  return problems
+}

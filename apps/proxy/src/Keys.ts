@@ -1,0 +1,74 @@
+/**
+ * Proxy keys: what a caller presents, stored in the config only as SHA-256
+ * hashes and compared in constant time.
+ *
+ * A key is looked up by its hash (a `Map` keyed by the hex digest, so the
+ * per-request cost is one SHA-256 and one map lookup), then the stored and
+ * computed digests are compared with `timingSafeEqual`, so the comparison
+ * takes the same time however many leading bytes match.
+ *
+ * @since 0.1.0
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import type { KeyConfig } from "./Config.js"
+
+/** The prefix of keys printed by `keygen`: recognisable in a secret scanner, never sent upstream. */
+export const keyPrefix = "cpk_"
+
+/** The SHA-256 hex digest of a key, as the config stores it (after `sha256:`). */
+export const hash = (key: string): string => createHash("sha256").update(key, "utf8").digest("hex")
+
+/** A new random key (256 bits) and the line to paste into the config. */
+export const generate = (): { readonly key: string; readonly hash: string } => {
+  const key = `${keyPrefix}${randomBytes(32).toString("base64url")}`
+  return { key, hash: `sha256:${hash(key)}` }
+}
+
+/** Finds the configured key a presented key belongs to. */
+export interface KeyRing {
+  readonly find: (presented: string) => KeyConfig | undefined
+}
+
+export const makeKeyRing = (keys: ReadonlyArray<KeyConfig>): KeyRing => {
+  const byHash = new Map<string, { readonly digest: Buffer; readonly key: KeyConfig }>()
+  for (const key of keys) byHash.set(key.hash, { digest: Buffer.from(key.hash, "hex"), key })
+  return {
+    find: (presented) => {
+      const digest = createHash("sha256").update(presented, "utf8").digest()
+      const entry = byHash.get(digest.toString("hex"))
+      return entry !== undefined && timingSafeEqual(entry.digest, digest) ? entry.key : undefined
+    }
+  }
+}
+
+/**
+ * The key in an `Authorization` header: `Bearer <key>` or `Api-Key <key>`
+ * (the two schemes Cube Cloud accepts, so every client works unchanged).
+ */
+export const fromAuthorization = (header: string | undefined): string | undefined => {
+  if (header === undefined) return undefined
+  const space = header.indexOf(" ")
+  if (space <= 0) return undefined
+  const scheme = header.slice(0, space).toLowerCase()
+  if (scheme !== "bearer" && scheme !== "api-key") return undefined
+  const key = header.slice(space + 1).trim()
+  return key === "" || key.length > 512 ? undefined : key
+}
+
+/** `cubeplane-proxy keygen`: prints a new key and the config line for it. */
+export const keygenText = (name = "my-tool"): string => {
+  const { hash: digest, key } = generate()
+  return [
+    `key:  ${key}`,
+    `hash: ${digest}`,
+    "",
+    "Give the key to the tool (it sends `Authorization: Bearer <key>`); put only the hash in the config:",
+    "",
+    "keys:",
+    `  - name: ${name}`,
+    `    hash: ${digest}`,
+    "    grants:",
+    "      - operations: [listDeployments, listEnvironments]",
+    ""
+  ].join("\n")
+}

@@ -1,0 +1,122 @@
+/**
+ * Prometheus metrics, served as text at `/metrics`. Plain counters in maps:
+ * a request costs a few map updates, no allocation beyond the label key.
+ *
+ * - `cubeplane_proxy_requests_total{operation,status,key}`
+ * - `cubeplane_proxy_request_duration_seconds{operation}` (histogram, to the response headers)
+ * - `cubeplane_proxy_upstream_errors_total{operation,kind}`
+ *   (`timeout`, `connection`, `status_5xx`, `status_429`, `status_401`, `stream`)
+ * - `cubeplane_proxy_upstream_retries_total{operation}`
+ * - `cubeplane_proxy_cache_requests_total{operation,result}` (`hit` / `miss`)
+ * - `cubeplane_proxy_rate_limited_total{key}`
+ * - `cubeplane_proxy_tokens_minted_total{key}`
+ * - `cubeplane_proxy_requests_in_flight`
+ *
+ * @since 0.1.0
+ */
+
+const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
+
+class Counter {
+  readonly values = new Map<string, { labels: ReadonlyArray<string>; value: number }>()
+  constructor(readonly name: string, readonly help: string, readonly labelNames: ReadonlyArray<string>) {}
+  inc(labels: ReadonlyArray<string>, by = 1): void {
+    const id = labels.join("\u0000")
+    const entry = this.values.get(id)
+    if (entry === undefined) this.values.set(id, { labels, value: by })
+    else entry.value += by
+  }
+  render(out: Array<string>): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`)
+    for (const { labels, value } of this.values.values()) {
+      out.push(`${this.name}${labelText(this.labelNames, labels)} ${value}`)
+    }
+  }
+}
+
+class Histogram {
+  readonly series = new Map<string, { counts: Array<number>; sum: number; count: number }>()
+  constructor(readonly name: string, readonly help: string, readonly labelName: string) {}
+  observe(label: string, seconds: number): void {
+    let entry = this.series.get(label)
+    if (entry === undefined) {
+      entry = { counts: buckets.map(() => 0), sum: 0, count: 0 }
+      this.series.set(label, entry)
+    }
+    for (let i = 0; i < buckets.length; i++) {
+      if (seconds <= buckets[i]!) {
+        entry.counts[i]!++
+        break
+      }
+    }
+    entry.sum += seconds
+    entry.count++
+  }
+  render(out: Array<string>): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`)
+    for (const [label, entry] of this.series) {
+      let cumulative = 0
+      for (let i = 0; i < buckets.length; i++) {
+        cumulative += entry.counts[i]!
+        out.push(`${this.name}_bucket{${this.labelName}="${escape(label)}",le="${buckets[i]}"} ${cumulative}`)
+      }
+      out.push(`${this.name}_bucket{${this.labelName}="${escape(label)}",le="+Inf"} ${entry.count}`)
+      out.push(`${this.name}_sum{${this.labelName}="${escape(label)}"} ${entry.sum}`)
+      out.push(`${this.name}_count{${this.labelName}="${escape(label)}"} ${entry.count}`)
+    }
+  }
+}
+
+const escape = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
+
+const labelText = (names: ReadonlyArray<string>, values: ReadonlyArray<string>): string =>
+  names.length === 0 ? "" : `{${names.map((name, i) => `${name}="${escape(values[i] ?? "")}"`).join(",")}}`
+
+export type UpstreamErrorKind = "timeout" | "connection" | "status_5xx" | "status_429" | "status_401" | "stream"
+
+export class Metrics {
+  readonly requests = new Counter("cubeplane_proxy_requests_total", "Requests answered, by operation, status and key.", [
+    "operation",
+    "status",
+    "key"
+  ])
+  readonly duration = new Histogram(
+    "cubeplane_proxy_request_duration_seconds",
+    "Time to the response headers, by operation.",
+    "operation"
+  )
+  readonly upstreamErrors = new Counter(
+    "cubeplane_proxy_upstream_errors_total",
+    "Failed upstream attempts, by operation and kind.",
+    ["operation", "kind"]
+  )
+  readonly upstreamRetries = new Counter("cubeplane_proxy_upstream_retries_total", "Upstream retries, by operation.", [
+    "operation"
+  ])
+  readonly cache = new Counter("cubeplane_proxy_cache_requests_total", "List cache lookups, by operation and result.", [
+    "operation",
+    "result"
+  ])
+  readonly rateLimited = new Counter("cubeplane_proxy_rate_limited_total", "Requests refused by a rate limit, by key.", [
+    "key"
+  ])
+  readonly tokensMinted = new Counter("cubeplane_proxy_tokens_minted_total", "Meta-sync tokens minted, by key.", ["key"])
+  inFlight = 0
+
+  render(): string {
+    const out: Array<string> = []
+    this.requests.render(out)
+    this.duration.render(out)
+    this.upstreamErrors.render(out)
+    this.upstreamRetries.render(out)
+    this.cache.render(out)
+    this.rateLimited.render(out)
+    this.tokensMinted.render(out)
+    out.push(
+      "# HELP cubeplane_proxy_requests_in_flight Requests being answered now.",
+      "# TYPE cubeplane_proxy_requests_in_flight gauge",
+      `cubeplane_proxy_requests_in_flight ${this.inFlight}`
+    )
+    return out.join("\n") + "\n"
+  }
+}

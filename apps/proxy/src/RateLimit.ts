@@ -1,0 +1,52 @@
+/**
+ * Per-key rate limits: at most `requests` per fixed window of
+ * `window_seconds`, counted from the key's first request in the window.
+ * Every answer to a limited key carries `RateLimit-Limit`,
+ * `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window
+ * resets, as in the IETF RateLimit header draft); a refused request also gets
+ * `Retry-After`. The clock is injected, so tests move time instead of sleeping.
+ *
+ * @since 0.1.0
+ */
+import type { RateLimit } from "./Config.js"
+
+export interface RateLimitResult {
+  readonly allowed: boolean
+  readonly limit: number
+  readonly remaining: number
+  /** Whole seconds until the window resets (at least 1). */
+  readonly resetSeconds: number
+}
+
+export interface RateLimiter {
+  /** Counts one request of `keyName` against `limit`. */
+  readonly take: (keyName: string, limit: RateLimit) => RateLimitResult
+}
+
+export const makeRateLimiter = (now: () => number = Date.now): RateLimiter => {
+  const windows = new Map<string, { start: number; count: number }>()
+  return {
+    take: (keyName, limit) => {
+      const at = now()
+      const windowMs = limit.windowSeconds * 1000
+      let window = windows.get(keyName)
+      if (window === undefined || at - window.start >= windowMs) {
+        window = { start: at, count: 0 }
+        windows.set(keyName, window)
+      }
+      const resetSeconds = Math.max(1, Math.ceil((window.start + windowMs - at) / 1000))
+      if (window.count >= limit.requests) {
+        return { allowed: false, limit: limit.requests, remaining: 0, resetSeconds }
+      }
+      window.count++
+      return { allowed: true, limit: limit.requests, remaining: limit.requests - window.count, resetSeconds }
+    }
+  }
+}
+
+/** The `RateLimit-*` headers of a result. */
+export const headers = (result: RateLimitResult): Record<string, string> => ({
+  "RateLimit-Limit": String(result.limit),
+  "RateLimit-Remaining": String(result.remaining),
+  "RateLimit-Reset": String(result.resetSeconds)
+})

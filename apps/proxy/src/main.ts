@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+/**
+ * `cubeplane-proxy` (`node dist/main.js`): configuration from the environment
+ * and one file, refusal to start on a bad one (naming the line and field),
+ * the embedded demo when `CUBE_API_URL` is unset, graceful shutdown on
+ * SIGTERM/SIGINT.
+ *
+ *   cubeplane-proxy            run the proxy
+ *   cubeplane-proxy keygen     print a new proxy key and its hash
+ *
+ * @since 0.1.0
+ */
+import { Redacted } from "effect"
+import { readFileSync } from "node:fs"
+import type { LogEntry } from "./App.js"
+import * as Config from "./Config.js"
+import * as Embedded from "./Embedded.js"
+import * as Keys from "./Keys.js"
+import { Metrics } from "./Metrics.js"
+import * as Server from "./Server.js"
+import * as Upstream from "./Upstream.js"
+
+const usage = `cubeplane-proxy — scoped, safe access to the Cube Cloud Control Plane API
+
+Usage:
+  cubeplane-proxy              run the proxy (see the environment below)
+  cubeplane-proxy keygen [name] print a new proxy key and the hash to put in the config
+
+Environment:
+  CUBE_API_URL            the Control Plane (e.g. https://acme.cubecloud.dev); unset: demo mode on the embedded mock
+  CUBE_API_KEY            the real API key (required with CUBE_API_URL; never leaves the proxy)
+  CUBE_AUTH_SCHEME        bearer | api-key (default: api-key for keys starting sk-, else bearer)
+  CUBEPLANE_PROXY_CONFIG  the config file, YAML or JSON (required with CUBE_API_URL)
+  PORT                    default 8080
+  HOST                    default 0.0.0.0 (demo mode: 127.0.0.1)
+  SHUTDOWN_TIMEOUT_MS     how long requests in flight may take to finish on SIGTERM (default 10000)
+`
+
+class StartupError extends Error {}
+
+const writeLog = (entry: LogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`)
+const info = (msg: string, fields: Record<string, unknown> = {}) =>
+  writeLog({ time: new Date().toISOString(), level: "info", msg, ...fields })
+
+const integerEnv = (name: string, fallback: number, min: number, max: number): number => {
+  const text = process.env[name]
+  if (text === undefined || text.trim() === "") return fallback
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new StartupError(`${name} must be an integer from ${min} to ${max}, got "${text}"`)
+  }
+  return value
+}
+
+const loadConfigFile = (path: string): Config.ProxyConfig => {
+  let text: string
+  try {
+    text = readFileSync(path, "utf8")
+  } catch (error) {
+    throw new StartupError(
+      `CUBEPLANE_PROXY_CONFIG=${path}: cannot read the file (${error instanceof Error ? error.message : "error"})`
+    )
+  }
+  return Config.parse(text, path)
+}
+
+const authScheme = (): "bearer" | "api-key" | undefined => {
+  const scheme = process.env["CUBE_AUTH_SCHEME"]?.trim().toLowerCase()
+  if (scheme === undefined || scheme === "") return undefined
+  if (scheme === "bearer" || scheme === "api-key") return scheme
+  throw new StartupError(`CUBE_AUTH_SCHEME must be bearer or api-key, got "${scheme}"`)
+}
+
+const run = async (): Promise<void> => {
+  const port = integerEnv("PORT", 8080, 0, 65535)
+  const graceMs = integerEnv("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000)
+  const configPath = process.env["CUBEPLANE_PROXY_CONFIG"]?.trim() || undefined
+  const apiUrl = process.env["CUBE_API_URL"]?.trim() || undefined
+  const demo = apiUrl === undefined
+
+  let upstreamUrl: string
+  let apiKey: string
+  let config: Config.ProxyConfig
+  let closeMock: () => Promise<void> = async () => undefined
+  let mockUrl = ""
+  if (demo) {
+    config = configPath === undefined ? Embedded.demoConfig() : loadConfigFile(configPath)
+    const { MockServer } = await import("@cubeplane/testing")
+    const mock = await MockServer.start({ port: 0, host: "127.0.0.1" })
+    upstreamUrl = mock.url
+    mockUrl = mock.url
+    apiKey = Embedded.mockAdminKey
+    closeMock = () => mock.close()
+  } else {
+    const key = process.env["CUBE_API_KEY"]?.trim()
+    if (key === undefined || key === "") {
+      throw new StartupError("CUBE_API_KEY is not set: the proxy needs the real API key to forward with")
+    }
+    if (configPath === undefined) {
+      throw new StartupError(
+        "CUBEPLANE_PROXY_CONFIG is not set: point it at the config file with the proxy keys (see apps/proxy/README.md)"
+      )
+    }
+    try {
+      new URL(apiUrl)
+    } catch {
+      throw new StartupError(`CUBE_API_URL is not a URL: "${apiUrl}"`)
+    }
+    upstreamUrl = apiUrl
+    apiKey = key
+    config = loadConfigFile(configPath)
+  }
+  const host = process.env["HOST"]?.trim() || (demo ? "127.0.0.1" : "0.0.0.0")
+
+  const metrics = new Metrics()
+  const upstream = Upstream.make(
+    {
+      url: upstreamUrl,
+      apiKey: Redacted.make(apiKey),
+      authScheme: authScheme(),
+      timeoutMs: config.upstream.timeoutMs,
+      retries: config.upstream.retries
+    },
+    {
+      onRetry: (operation) => metrics.upstreamRetries.inc([operation]),
+      onAttemptFailed: (operation, kind) => metrics.upstreamErrors.inc([operation, kind])
+    }
+  )
+
+  let proxy: Server.RunningProxy
+  try {
+    proxy = await Server.start({ config, upstream, metrics }, { port, host })
+  } catch (error) {
+    await closeMock()
+    throw error
+  }
+
+  info("listening", {
+    url: proxy.url,
+    upstream: upstream.origin,
+    demo,
+    keys: config.keys.map((key) => key.name),
+    cache_ttl_seconds: config.cache.ttlSeconds
+  })
+  if (demo) process.stderr.write(`\n${Embedded.banner(proxy.url, mockUrl)}\n`)
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) {
+      info("second signal: exiting now", { signal })
+      process.exit(1)
+    }
+    stopping = true
+    info("shutting down: finishing requests in flight", { signal, grace_ms: graceMs })
+    void proxy.close(graceMs).then(async (inTime) => {
+      await closeMock()
+      info(inTime ? "stopped" : "stopped: requests still running at the deadline were cut", { in_time: inTime })
+      process.exit(inTime ? 0 : 1)
+    })
+  }
+  process.on("SIGTERM", () => stop("SIGTERM"))
+  process.on("SIGINT", () => stop("SIGINT"))
+}
+
+const main = async (): Promise<void> => {
+  const [command, ...rest] = process.argv.slice(2)
+  if (command === "keygen") {
+    process.stdout.write(Keys.keygenText(rest[0]))
+    return
+  }
+  if (command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(usage)
+    return
+  }
+  if (command !== undefined) {
+    process.stderr.write(`unknown command "${command}"\n\n${usage}`)
+    process.exit(2)
+  }
+  try {
+    await run()
+  } catch (error) {
+    if (error instanceof Config.ConfigError || error instanceof StartupError || error instanceof Server.PortInUse) {
+      process.stderr.write(`cubeplane-proxy: refusing to start: ${error.message}\n`)
+      process.exit(2)
+    }
+    throw error
+  }
+}
+
+await main()
