@@ -74,11 +74,22 @@ const withAuthorizationRedacted = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       : [...names, "authorization"]
   )
 
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value)
+    return url.protocol === "http:" || url.protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
 /** Where and how a request went, for the errors (never the host's credentials, never the key). */
 interface RequestFacts {
   readonly method: string
   readonly path: string
 }
+
+const stripQuery = (path: string): string => path.split("?", 1)[0] ?? path
 
 const queryParams = (params: Record<string, string | number | undefined>): Array<[string, string]> => {
   const out: Array<[string, string]> = []
@@ -133,6 +144,8 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
         return baseUrl
       }
     })()
+    // A URL that cannot work fails every operation at once, without retries.
+    const invalidUrl = isHttpUrl(baseUrl) ? undefined : `the base URL is not an http(s) URL — check CUBE_API_URL`
     const scheme = options.authScheme ?? defaultAuthScheme(options.apiKey)
     const timeout = Duration.decode(options.timeout ?? defaultTimeout)
     const deadline = Duration.decode(options.deadline ?? defaultDeadline)
@@ -225,9 +238,18 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
       facts: RequestFacts,
       idempotency: Retry.Idempotency,
       onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ControlPlaneError>
-    ): Effect.Effect<A, ControlPlaneError> =>
-      attempt(request, facts, onOk).pipe(
-        Retry.retry(retryPolicy, idempotency),
+    ): Effect.Effect<A, ControlPlaneError> => {
+      const attempts = invalidUrl !== undefined
+        ? Effect.fail(
+          new TransportError({
+            ...facts,
+            reason: "Connection",
+            notSent: true,
+            message: `Cannot send ${facts.method} ${facts.path}: ${invalidUrl}`
+          })
+        )
+        : attempt(request, facts, onOk).pipe(Retry.retry(retryPolicy, idempotency))
+      return attempts.pipe(
         Effect.timeoutFail({
           duration: deadline,
           onTimeout: () =>
@@ -240,10 +262,11 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
             })
         }),
         withAuthorizationRedacted,
-        Effect.withSpan(`ControlPlane ${facts.method} ${facts.path.split("?")[0]}`, {
+        Effect.withSpan(`ControlPlane ${facts.method} ${stripQuery(facts.path)}`, {
           attributes: { "http.request.method": facts.method }
         })
       )
+    }
 
     const decodeJson = <A, I>(schema: Schema.Schema<A, I>, facts: RequestFacts) => {
       const decode = Schema.decodeUnknown(Schema.parseJson(schema))
@@ -257,7 +280,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
                 ...facts,
                 status: response.status,
                 message: `Unexpected response from ${facts.method} ${
-                  facts.path.split("?")[0]
+                  stripQuery(facts.path)
                 }: the body does not match the API's schema`,
                 detail: ParseResult.TreeFormatter.formatErrorSync(error),
                 ...(requestId !== undefined ? { requestId } : {})
@@ -337,15 +360,6 @@ const decodeErrorBody = Schema.decodeUnknownEither(Schema.parseJson(ErrorBody))
 /** The service over HTTP; provide an `HttpClient` (fetch, Node, undici) under it. */
 export const layer = (options: Options): Layer.Layer<ControlPlane, never, HttpClient.HttpClient> =>
   Layer.effect(ControlPlane, make(options))
-
-const isHttpUrl = (value: string): boolean => {
-  try {
-    const url = new URL(value)
-    return url.protocol === "http:" || url.protocol === "https:"
-  } catch {
-    return false
-  }
-}
 
 /**
  * `CUBE_API_URL`, `CUBE_API_KEY` and `CUBE_AUTH_SCHEME` (`bearer` | `api-key`;

@@ -16,7 +16,7 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import type { Duration } from "effect"
-import { Cause, Chunk, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Scope, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Scope, Stream } from "effect"
 import { ControlPlane } from "./ControlPlane.js"
 import type {
   AuditLogEvent,
@@ -224,33 +224,50 @@ export const createClient = (options: ClientOptions): Client => {
     throw toThrown(exit.cause)
   }
 
-  /** A pull-based reader over a stream: each `read` pulls when its buffer is empty; `close` interrupts what is in flight. */
+  /**
+   * A pull-based reader over a stream: a `read` pulls only when what it holds
+   * is used up; `close` interrupts the pull in flight and closes the stream's
+   * scope (which aborts its request). Reads are served one at a time.
+   */
   const reader = <A>(make: (cp: ControlPlane["Type"]) => Stream.Stream<A, Errors.ControlPlaneError>) => {
     let scope: Scope.CloseableScope | undefined
     let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.ControlPlaneError>> | undefined
+    let inFlight: Fiber.RuntimeFiber<Chunk.Chunk<A>, Option.Option<Errors.ControlPlaneError>> | undefined
     let chunk: Chunk.Chunk<A> = Chunk.empty()
     let index = 0
     let done = false
+    const ended: IteratorResult<A, undefined> = { done: true, value: undefined }
+
     const close = async () => {
       done = true
       chunk = Chunk.empty()
+      const fiber = inFlight
       const open = scope
+      inFlight = undefined
       scope = undefined
+      if (fiber !== undefined) await runtime.runPromise(Fiber.interrupt(fiber))
       if (open !== undefined) await runtime.runPromise(Scope.close(open, Exit.void))
     }
-    const read = async (): Promise<IteratorResult<A, undefined>> => {
-      while (index >= chunk.length && !done) {
-        if (pull === undefined) {
-          const opened = await runtime.runPromise(Effect.gen(function*() {
-            const newScope = yield* Scope.make()
-            const cp = yield* ControlPlane
-            const newPull = yield* Scope.extend(Stream.toPull(make(cp)), newScope)
-            return { newScope, newPull }
-          }))
-          scope = opened.newScope
-          pull = opened.newPull
-        }
-        const exit = await runtime.runPromiseExit(pull)
+
+    const open = async () => {
+      const newScope = await runtime.runPromise(Scope.make())
+      if (done) return runtime.runPromise(Scope.close(newScope, Exit.void))
+      scope = newScope
+      pull = await runtime.runPromise(
+        Effect.flatMap(ControlPlane, (cp) => Scope.extend(Stream.toPull(make(cp)), newScope))
+      )
+    }
+
+    const readOne = async (): Promise<IteratorResult<A, undefined>> => {
+      while (index >= chunk.length) {
+        if (done) return ended
+        if (pull === undefined) await open()
+        if (done || pull === undefined) return ended
+        const fiber = runtime.runFork(pull)
+        inFlight = fiber
+        const exit = await runtime.runPromise(Fiber.await(fiber))
+        inFlight = undefined
+        if (done) return ended
         if (Exit.isSuccess(exit)) {
           chunk = exit.value
           index = 0
@@ -260,13 +277,19 @@ export const createClient = (options: ClientOptions): Client => {
         const failure = Cause.failureOption(exit.cause)
         await close()
         if (Option.isSome(failure)) {
-          if (Option.isNone(failure.value)) break
+          if (Option.isNone(failure.value)) return ended
           throw fromEffectError(failure.value.value)
         }
         throw toThrown(Cause.stripFailures(exit.cause))
       }
-      if (done || index >= chunk.length) return { done: true, value: undefined }
       return { done: false, value: Chunk.unsafeGet(chunk, index++) }
+    }
+
+    let queue: Promise<unknown> = Promise.resolve()
+    const read = (): Promise<IteratorResult<A, undefined>> => {
+      const result = queue.then(readOne)
+      queue = result.catch(() => undefined)
+      return result
     }
     return { read, close }
   }

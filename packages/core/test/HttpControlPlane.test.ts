@@ -2,12 +2,14 @@ import { inspect } from "node:util"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, expect, it } from "@effect/vitest"
 import type { HttpClient } from "@effect/platform"
+import { Headers } from "@effect/platform"
 import type { Scope } from "effect"
-import { Chunk, ConfigProvider, Effect, Either, Fiber, Redacted, Stream } from "effect"
+import { Chunk, ConfigProvider, Effect, Either, Fiber, Logger, LogLevel, Redacted, Stream } from "effect"
 import { ControlPlane } from "../src/ControlPlane.js"
 import * as HttpControlPlane from "../src/HttpControlPlane.js"
 import type { TestServer } from "./support/server.js"
 import { auditCsv, closedPort, json, reference, startServer } from "./support/server.js"
+import { recordingTracer } from "./support/tracer.js"
 
 const SK_KEY = "sk-test-SECRET-7f3a9c"
 const PLAIN_KEY = "plain-SECRET-b41d"
@@ -304,6 +306,44 @@ describe("HttpControlPlane over a real HTTP server", () => {
       const cp = yield* make(server)
       yield* Stream.runCollect(Stream.take(cp.exportAuditLog(), 1))
       yield* eventually(() => server.aborted.length === 1)
+    }))
+
+  live("no span and no log line carries the key, even when the redacted header names were emptied", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      const logs: Array<string> = []
+      const logger = Logger.make((options) => {
+        logs.push(Logger.logfmtLogger.log(options))
+      })
+      const server = yield* startServer((_, response, index) =>
+        index === 0 ? json(response, 503, { error: "blip" }) : json(response, 200, reference.deployments)
+      )
+      const cp = yield* make(server, { retry: { baseDelay: "1 millis" } })
+      yield* cp.listDeployments().pipe(
+        Effect.locally(Headers.currentRedactedNames, []),
+        Effect.withTracer(tracer),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      const headerAttributes = spans.flatMap((span) =>
+        [...span.attributes].filter(([key]) => key === "http.request.header.authorization")
+      )
+      expect(headerAttributes.length).toBeGreaterThan(0)
+      for (const [, value] of headerAttributes) expect(String(value)).toBe("<redacted>")
+      for (const span of spans) {
+        expect(span.name).not.toContain("SECRET")
+        for (const [key, value] of span.attributes) expect(`${key}=${String(value)}`).not.toContain("SECRET")
+      }
+      expect(logs.some((line) => line.includes("retrying"))).toBe(true)
+      for (const line of logs) expect(line).not.toContain("SECRET")
+    }))
+
+  live("a base URL that is not http(s) fails at once, without a request or retries", () =>
+    Effect.gen(function*() {
+      const cp = yield* make({ url: "acme.cubecloud.dev" }, { retry: {} })
+      const error = yield* Effect.flip(cp.listDeployments())
+      assert.strictEqual(error._tag, "TransportError")
+      expect(error.message).toContain("CUBE_API_URL")
     }))
 
   live("a per-attempt timeout fails with TransportError Timeout and aborts the request", () =>

@@ -147,6 +147,33 @@ describe("Promise facade", () => {
       await until(() => server.aborted.length === 1)
     }))
 
+  it("cancelling while a read waits for the server ends that read and aborts the request", () =>
+    withServer((_, response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.write(auditCsv.slice(0, 60))
+    }, async (server, client) => {
+      const reader = client.auditLogs.export().getReader()
+      await reader.read()
+      const pending = reader.read()
+      await sleep(20)
+      await reader.cancel()
+      expect((await pending).done).toBe(true)
+      await until(() => server.aborted.length === 1)
+    }))
+
+  it("a return() from the iterator while a page is in flight stops it", () =>
+    withServer(() => {
+      // never answers
+    }, async (server, client) => {
+      const iterator = client.deployments.all()[Symbol.asyncIterator]()
+      const pending = iterator.next()
+      await until(() => server.received.length === 1)
+      await iterator.return?.()
+      await until(() => server.aborted.length === 1)
+      expect(await Promise.race([pending.then(() => "settled", () => "settled"), sleep(1000).then(() => "hung")]))
+        .toBe("settled")
+    }))
+
   it("iterates audit-log events", () =>
     withServer((_, response) => {
       response.writeHead(200, { "content-type": "text/csv" })
