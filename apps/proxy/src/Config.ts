@@ -137,8 +137,8 @@ export const parse = (text: string, source: string): ProxyConfig => {
     throw new ConfigError(
       source,
       doc.errors.map((error) => {
-        const at = error.linePos?.[0]
-        return `${at ? `line ${at.line}, column ${at.col}: ` : ""}${error.message.split("\n")[0]}`
+        const { col, line } = lineCounter.linePos(error.pos[0])
+        return `line ${line}, column ${col}: ${error.message.split("\n")[0]}`
       })
     )
   }
@@ -159,7 +159,7 @@ export const parse = (text: string, source: string): ProxyConfig => {
   const value: unknown = doc.toJS()
   const decoded = decode(value)
   if (Either.isLeft(decoded)) {
-    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    const issues = relevant(ParseResult.ArrayFormatter.formatErrorSync(decoded.left))
     throw new ConfigError(
       source,
       issues.map((issue) => `${where(issue.path)}${formatPath(issue.path)}: ${describe(issue)}`)
@@ -174,6 +174,16 @@ const rangeOf = (node: unknown): number | undefined => {
   if (typeof node !== "object" || node === null || !("range" in node)) return undefined
   const range: unknown = node.range
   return Array.isArray(range) && typeof range[0] === "number" ? range[0] : undefined
+}
+
+// An optional field is `X | undefined`: when X fails, the schema also reports "Expected
+// undefined" for the field and its parents. Only the real problem is worth reading.
+const relevant = (
+  issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>
+): ReadonlyArray<ParseResult.ArrayFormatterIssue> => {
+  const noise = (issue: ParseResult.ArrayFormatterIssue) => /^Expected undefined, actual/.test(issue.message)
+  const real = issues.filter((issue) => !noise(issue))
+  return real.length > 0 ? real : issues
 }
 
 const describe = (issue: ParseResult.ArrayFormatterIssue): string => {
