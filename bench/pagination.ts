@@ -7,12 +7,12 @@
  * format, caps `limit` at 100 (as the mock does) and adds 20 ms per page,
  * standing in for the network round trip to Cube Cloud.
  */
-import { createServer } from "node:http"
-import type { Server } from "node:http"
-import { performance } from "node:perf_hooks"
 import { ControlPlane, HttpControlPlane } from "@cubeplane/core"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import { createServer } from "node:http"
+import type { Server } from "node:http"
+import { performance } from "node:perf_hooks"
 
 const TOTAL = 10_000
 const CAP = 100

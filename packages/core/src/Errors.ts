@@ -149,7 +149,9 @@ export const fromResponse = (facts: ResponseFacts): ControlPlaneError => {
       return new NotFound({
         ...base,
         status,
-        message: `Not found: ${method} ${stripQuery(path)}${suffix(serverMessage)} — check the deployment and environment ids`
+        message: `Not found: ${method} ${stripQuery(path)}${
+          suffix(serverMessage)
+        } — check the deployment and environment ids`
       })
     case 429:
       return new RateLimited({

@@ -69,9 +69,10 @@ const withAuthorizationRedacted = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.locallyWith(
     effect,
     Headers.currentRedactedNames,
-    (names) => names.some((name) => typeof name === "string" && name.toLowerCase() === "authorization")
-      ? names
-      : [...names, "authorization"]
+    (names) =>
+      names.some((name) => typeof name === "string" && name.toLowerCase() === "authorization")
+        ? names
+        : [...names, "authorization"]
   )
 
 const isHttpUrl = (value: string): boolean => {
@@ -172,7 +173,9 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
       if (error._tag === "RequestError") {
         const code = errorCode(error.cause)
         const notSent = error.reason === "InvalidUrl" || (code !== undefined && notSentCodes.has(code))
-        const what = error.reason === "InvalidUrl" ? `the URL ${origin} is invalid — check CUBE_API_URL` : describeCode(code)
+        const what = error.reason === "InvalidUrl"
+          ? `the URL ${origin} is invalid — check CUBE_API_URL`
+          : describeCode(code)
         return new TransportError({
           ...facts,
           reason: "Connection",

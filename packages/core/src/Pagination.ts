@@ -29,8 +29,10 @@ export const nextOffset = <A>(offset: number, page: Page<A>): Option.Option<numb
 
 /** Every item from `offset` on, one request at a time, each made only when the consumer pulls. */
 const sequential = <A, E, R>(fetch: FetchPage<A, E, R>, offset: number, pageSize: number): Stream.Stream<A, E, R> =>
-  Stream.paginateChunkEffect(offset, (at) =>
-    Effect.map(fetch(at, pageSize), (page) => [Chunk.fromIterable(page.items), nextOffset(at, page)] as const))
+  Stream.paginateChunkEffect(
+    offset,
+    (at) => Effect.map(fetch(at, pageSize), (page) => [Chunk.fromIterable(page.items), nextOffset(at, page)] as const)
+  )
 
 /**
  * Every item of a list as a stream.
@@ -62,7 +64,9 @@ export const stream = <A, E, R>(fetch: FetchPage<A, E, R>, options: StreamOption
       const emitInOrder = (at: number, page: Page<A>) =>
         Effect.gen(function*() {
           const from = yield* Ref.get(cursor)
-          const gap = from < at ? yield* Stream.runCollect(Stream.take(sequential(fetch, from, step), at - from)) : Chunk.empty<A>()
+          const gap = from < at
+            ? yield* Stream.runCollect(Stream.take(sequential(fetch, from, step), at - from))
+            : Chunk.empty<A>()
           const reached = from + gap.length
           if (reached < at || page.items.length === 0) {
             yield* Ref.set(cursor, reached)

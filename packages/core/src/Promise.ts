@@ -120,7 +120,9 @@ export class UnexpectedResponseError extends ControlPlaneError {
 }
 
 /** The one mapping from the Effect errors to these classes. */
-const errorClasses: { readonly [Tag in Errors.ControlPlaneError["_tag"]]: new(facts: ErrorFacts) => ControlPlaneError } = {
+const errorClasses: {
+  readonly [Tag in Errors.ControlPlaneError["_tag"]]: new(facts: ErrorFacts) => ControlPlaneError
+} = {
   BadRequest: BadRequestError,
   Unauthorized: UnauthorizedError,
   Forbidden: ForbiddenError,
@@ -132,7 +134,8 @@ const errorClasses: { readonly [Tag in Errors.ControlPlaneError["_tag"]]: new(fa
 }
 
 /** Converts an Effect error of `Errors` into its `Error` subclass, keeping the message and facts. */
-export const fromEffectError = (error: Errors.ControlPlaneError): ControlPlaneError => new errorClasses[error._tag](error)
+export const fromEffectError = (error: Errors.ControlPlaneError): ControlPlaneError =>
+  new errorClasses[error._tag](error)
 
 /** What a failed run throws: the converted error, an `AbortError` for an interruption, or the defect. */
 const toThrown = (cause: Cause.Cause<Errors.ControlPlaneError>): unknown => {
@@ -294,7 +297,9 @@ export const createClient = (options: ClientOptions): Client => {
     return { read, close }
   }
 
-  const iterable = <A>(make: (cp: ControlPlane["Type"]) => Stream.Stream<A, Errors.ControlPlaneError>): AsyncIterable<A> => ({
+  const iterable = <A>(
+    make: (cp: ControlPlane["Type"]) => Stream.Stream<A, Errors.ControlPlaneError>
+  ): AsyncIterable<A> => ({
     [Symbol.asyncIterator]: () => {
       const { close, read } = reader(make)
       return {
@@ -324,7 +329,11 @@ export const createClient = (options: ClientOptions): Client => {
               securityContext,
               ...(expiresIn !== undefined ? { expiresIn } : {})
             }),
-            (minted) => ({ token: Redacted.value(minted.token), createdAt: minted.createdAt, expiresAt: minted.expiresAt })
+            (minted) => ({
+              token: Redacted.value(minted.token),
+              createdAt: minted.createdAt,
+              expiresAt: minted.expiresAt
+            })
           )
         )
     },

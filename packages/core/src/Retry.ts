@@ -98,7 +98,11 @@ export const backoff = (policy: RetryPolicy, retry: number): Duration.Duration =
  * requested wait (capped at `maxRetryAfter`) when it sent one and the policy
  * respects it, else the backoff, jittered into [wait/2, wait].
  */
-export const delay = (policy: RetryPolicy, retry: number, error: ControlPlaneError): Effect.Effect<Duration.Duration> => {
+export const delay = (
+  policy: RetryPolicy,
+  retry: number,
+  error: ControlPlaneError
+): Effect.Effect<Duration.Duration> => {
   const requested = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
   if (policy.respectRetryAfter && requested !== undefined) {
     return Effect.succeed(Duration.millis(Math.min(Math.max(0, requested), Duration.toMillis(policy.maxRetryAfter))))
@@ -112,26 +116,27 @@ export const delay = (policy: RetryPolicy, retry: number, error: ControlPlaneErr
  * Runs `attempt` and, while it fails with a retryable error and retries are
  * left, waits `delay` and runs it again. The last error is the one returned.
  */
-export const retry = (policy: RetryPolicy, idempotency: Idempotency) =>
-<A, R>(attempt: Effect.Effect<A, ControlPlaneError, R>): Effect.Effect<A, ControlPlaneError, R> => {
-  const loop = (retryNumber: number): Effect.Effect<A, ControlPlaneError, R> =>
-    Effect.catchAll(attempt, (error) => {
-      if (retryNumber >= policy.maxRetries || !isRetryable(error, idempotency)) return Effect.fail(error)
-      return Effect.flatMap(delay(policy, retryNumber, error), (wait) =>
-        Effect.logDebug("retrying a Control Plane API request").pipe(
-          Effect.annotateLogs({
-            error: error._tag,
-            method: error.method,
-            path: error.path,
-            retry: retryNumber + 1,
-            waitMillis: Duration.toMillis(wait)
-          }),
-          Effect.zipRight(Effect.sleep(wait)),
-          Effect.zipRight(loop(retryNumber + 1))
-        ))
-    })
-  return loop(0)
-}
+export const retry =
+  (policy: RetryPolicy, idempotency: Idempotency) =>
+  <A, R>(attempt: Effect.Effect<A, ControlPlaneError, R>): Effect.Effect<A, ControlPlaneError, R> => {
+    const loop = (retryNumber: number): Effect.Effect<A, ControlPlaneError, R> =>
+      Effect.catchAll(attempt, (error) => {
+        if (retryNumber >= policy.maxRetries || !isRetryable(error, idempotency)) return Effect.fail(error)
+        return Effect.flatMap(delay(policy, retryNumber, error), (wait) =>
+          Effect.logDebug("retrying a Control Plane API request").pipe(
+            Effect.annotateLogs({
+              error: error._tag,
+              method: error.method,
+              path: error.path,
+              retry: retryNumber + 1,
+              waitMillis: Duration.toMillis(wait)
+            }),
+            Effect.zipRight(Effect.sleep(wait)),
+            Effect.zipRight(loop(retryNumber + 1))
+          ))
+      })
+    return loop(0)
+  }
 
 /**
  * The wait a response asks for, in milliseconds: `retry-after-ms` (a number),

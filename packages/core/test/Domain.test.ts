@@ -98,14 +98,16 @@ describe("Domain: variants from Cube's published OpenAPI files", () => {
     })
     expect(encode(Domain.EnvironmentList)(page)).toEqual({
       pagination,
-      data: { environments: [{
-        id: "456",
-        type: "production",
-        api_credentials: {
-          rest: { url: "https://example.cubecloud.dev/cubejs-api" },
-          sql: { host: "example.sql.cubecloud.dev", port: 5432, database: "db" }
-        }
-      }] }
+      data: {
+        environments: [{
+          id: "456",
+          type: "production",
+          api_credentials: {
+            rest: { url: "https://example.cubecloud.dev/cubejs-api" },
+            sql: { host: "example.sql.cubecloud.dev", port: 5432, database: "db" }
+          }
+        }]
+      }
     })
   })
 
@@ -138,7 +140,9 @@ describe("Domain: variants from Cube's published OpenAPI files", () => {
   it("a token input with `scopes`; no maximum on expires_in (the server decides)", () => {
     const input = decode(Domain.MetaSyncTokenInput)({ security_context: {}, expires_in: 86_400 * 30, scopes: ["meta"] })
     expect(input).toEqual({ securityContext: {}, expiresIn: 2_592_000, scopes: ["meta"] })
-    expect(Either.isLeft(Schema.decodeUnknownEither(Domain.MetaSyncTokenInput)({ security_context: {}, expires_in: 0 })))
+    expect(
+      Either.isLeft(Schema.decodeUnknownEither(Domain.MetaSyncTokenInput)({ security_context: {}, expires_in: 0 }))
+    )
       .toBe(true)
   })
 })
@@ -176,14 +180,20 @@ describe("Domain: forward compatibility", () => {
   })
 
   it("an unknown environment type is kept as it came", () => {
-    const wire = { data: { environments: [{ id: "9", type: "preview" }] }, pagination: { offset: 0, limit: 20, total: 1 } }
+    const wire = {
+      data: { environments: [{ id: "9", type: "preview" }] },
+      pagination: { offset: 0, limit: 20, total: 1 }
+    }
     expect(decode(Domain.EnvironmentList)(wire).items[0]?.type).toBe("preview")
   })
 
   it("rejects what is really wrong: a missing pagination, a date that is not one", () => {
     const bad = [
       { data: { deployments: [] } },
-      { data: { deployments: [{ id: "1", name: "D", created_at: "yesterday" }] }, pagination: { offset: 0, limit: 1, total: 1 } }
+      {
+        data: { deployments: [{ id: "1", name: "D", created_at: "yesterday" }] },
+        pagination: { offset: 0, limit: 1, total: 1 }
+      }
     ]
     for (const wire of bad) expect(Either.isLeft(Schema.decodeUnknownEither(Domain.DeploymentList)(wire))).toBe(true)
   })

@@ -1,10 +1,10 @@
-import { inspect } from "node:util"
-import { NodeHttpClient } from "@effect/platform-node"
-import { assert, describe, expect, it } from "@effect/vitest"
 import type { HttpClient } from "@effect/platform"
 import { Headers } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, expect, it } from "@effect/vitest"
 import type { Scope } from "effect"
 import { Chunk, ConfigProvider, Effect, Either, Fiber, Logger, LogLevel, Redacted, Stream } from "effect"
+import { inspect } from "node:util"
 import { ControlPlane } from "../src/ControlPlane.js"
 import * as HttpControlPlane from "../src/HttpControlPlane.js"
 import type { TestServer } from "./support/server.js"
@@ -59,7 +59,9 @@ describe("HttpControlPlane over a real HTTP server", () => {
       yield* Effect.flatMap(make(server, { authScheme: "bearer" }), (cp) => cp.listDeployments())
       yield* Effect.flatMap(make(server, { apiKey: Redacted.make(PLAIN_KEY), authScheme: "api-key" }), (cp) =>
         cp.listDeployments())
-      expect(server.received.map((r) => r.headers.authorization)).toEqual([
+      expect(server.received.map((r) =>
+        r.headers.authorization
+      )).toEqual([
         `Bearer ${PLAIN_KEY}`,
         `Bearer ${SK_KEY}`,
         `Api-Key ${PLAIN_KEY}`
@@ -88,40 +90,48 @@ describe("HttpControlPlane over a real HTTP server", () => {
       ])
     }))
 
-  live("maps each error status of a real response to its class, with the server's facts and without the key", () =>
-    Effect.gen(function*() {
-      const cases = [
-        [400, "BadRequest"],
-        [401, "Unauthorized"],
-        [403, "Forbidden"],
-        [404, "NotFound"],
-        [422, "BadRequest"],
-        [429, "RateLimited"],
-        [408, "ServerError"],
-        [500, "ServerError"],
-        [503, "ServerError"]
-      ] as const
-      const server = yield* startServer((request, response) => {
-        const status = Number(new URL(request.url, "http://x").searchParams.get("limit"))
-        json(response, status, { error: `nope ${status} (${request.headers.authorization})`.replace(/SECRET/g, "") }, {
-          "x-request-id": `req-${status}`,
-          ...(status === 429 ? { "retry-after": "7" } : {})
+  live(
+    "maps each error status of a real response to its class, with the server's facts and without the key",
+    () =>
+      Effect.gen(function*() {
+        const cases = [
+          [400, "BadRequest"],
+          [401, "Unauthorized"],
+          [403, "Forbidden"],
+          [404, "NotFound"],
+          [422, "BadRequest"],
+          [429, "RateLimited"],
+          [408, "ServerError"],
+          [500, "ServerError"],
+          [503, "ServerError"]
+        ] as const
+        const server = yield* startServer((request, response) => {
+          const status = Number(new URL(request.url, "http://x").searchParams.get("limit"))
+          json(
+            response,
+            status,
+            { error: `nope ${status} (${request.headers.authorization})`.replace(/SECRET/g, "") },
+            {
+              "x-request-id": `req-${status}`,
+              ...(status === 429 ? { "retry-after": "7" } : {})
+            }
+          )
         })
+        const cp = yield* make(server)
+        for (const [status, tag] of cases) {
+          const error = yield* Effect.flip(cp.listDeployments({ limit: status }))
+          expect(error._tag).toBe(tag)
+          if (error._tag === "TransportError" || error._tag === "UnexpectedResponse") continue
+          expect(error.status).toBe(status)
+          expect(error.method).toBe("GET")
+          expect(error.path).toBe(`/api/v1/deployments?limit=${status}`)
+          expect(error.serverMessage).toContain(`nope ${status}`)
+          expect(error.requestId).toBe(`req-${status}`)
+          if (error._tag === "RateLimited") expect(error.retryAfterMillis).toBe(7000)
+          assertNoKey(error)
+        }
       })
-      const cp = yield* make(server)
-      for (const [status, tag] of cases) {
-        const error = yield* Effect.flip(cp.listDeployments({ limit: status }))
-        expect(error._tag).toBe(tag)
-        if (error._tag === "TransportError" || error._tag === "UnexpectedResponse") continue
-        expect(error.status).toBe(status)
-        expect(error.method).toBe("GET")
-        expect(error.path).toBe(`/api/v1/deployments?limit=${status}`)
-        expect(error.serverMessage).toContain(`nope ${status}`)
-        expect(error.requestId).toBe(`req-${status}`)
-        if (error._tag === "RateLimited") expect(error.retryAfterMillis).toBe(7000)
-        assertNoKey(error)
-      }
-    }))
+  )
 
   live("an error body that is not JSON gives no serverMessage", () =>
     Effect.gen(function*() {
@@ -135,22 +145,25 @@ describe("HttpControlPlane over a real HTTP server", () => {
       expect(error.message).toBe("Server error 502 from GET /api/v1/deployments")
     }))
 
-  live("a 2xx body that does not match the schema is UnexpectedResponse with the parse error as detail", () =>
-    Effect.gen(function*() {
-      const server = yield* startServer((_, response) =>
-        json(response, 200, { data: { deployments: [{ id: "1", name: 5 }] }, pagination: { offset: 0 } }, {
-          "x-request-id": "req-bad"
-        })
-      )
-      const error = yield* Effect.flip(Effect.flatMap(make(server), (cp) => cp.listDeployments()))
-      assert.strictEqual(error._tag, "UnexpectedResponse")
-      if (error._tag !== "UnexpectedResponse") return
-      expect(error.status).toBe(200)
-      expect(error.requestId).toBe("req-bad")
-      expect(error.detail).toContain("pagination")
-      expect(error.message).toContain("does not match")
-      assertNoKey(error)
-    }))
+  live(
+    "a 2xx body that does not match the schema is UnexpectedResponse with the parse error as detail",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startServer((_, response) =>
+          json(response, 200, { data: { deployments: [{ id: "1", name: 5 }] }, pagination: { offset: 0 } }, {
+            "x-request-id": "req-bad"
+          })
+        )
+        const error = yield* Effect.flip(Effect.flatMap(make(server), (cp) => cp.listDeployments()))
+        assert.strictEqual(error._tag, "UnexpectedResponse")
+        if (error._tag !== "UnexpectedResponse") return
+        expect(error.status).toBe(200)
+        expect(error.requestId).toBe("req-bad")
+        expect(error.detail).toContain("pagination")
+        expect(error.message).toContain("does not match")
+        assertNoKey(error)
+      })
+  )
 
   live("a body that is not JSON at all is UnexpectedResponse", () =>
     Effect.gen(function*() {
@@ -162,19 +175,22 @@ describe("HttpControlPlane over a real HTTP server", () => {
       expect(error._tag).toBe("UnexpectedResponse")
     }))
 
-  live("a refused connection is a TransportError (Connection) that says the request was not sent", () =>
-    Effect.gen(function*() {
-      const port = yield* closedPort
-      const error = yield* Effect.flip(
-        Effect.flatMap(make({ url: `http://127.0.0.1:${port}` }), (cp) => cp.listDeployments())
-      )
-      assert.strictEqual(error._tag, "TransportError")
-      if (error._tag !== "TransportError") return
-      expect(error.reason).toBe("Connection")
-      expect(error.notSent).toBe(true)
-      expect(error.message).toContain("connection refused")
-      assertNoKey(error)
-    }))
+  live(
+    "a refused connection is a TransportError (Connection) that says the request was not sent",
+    () =>
+      Effect.gen(function*() {
+        const port = yield* closedPort
+        const error = yield* Effect.flip(
+          Effect.flatMap(make({ url: `http://127.0.0.1:${port}` }), (cp) => cp.listDeployments())
+        )
+        assert.strictEqual(error._tag, "TransportError")
+        if (error._tag !== "TransportError") return
+        expect(error.reason).toBe("Connection")
+        expect(error.notSent).toBe(true)
+        expect(error.message).toContain("connection refused")
+        assertNoKey(error)
+      })
+  )
 
   live("retries a GET that met a 503 until it succeeds", () =>
     Effect.gen(function*() {
@@ -214,14 +230,17 @@ describe("HttpControlPlane over a real HTTP server", () => {
       expect(server.received).toHaveLength(1)
     }))
 
-  live("a refused token POST fails with notSent (the attempts are counted in Retry.test.ts)", () =>
-    Effect.gen(function*() {
-      const port = yield* closedPort
-      const cp = yield* make({ url: `http://127.0.0.1:${port}` }, { retry: { baseDelay: "1 millis", maxRetries: 2 } })
-      const error = yield* Effect.flip(cp.createMetaSyncToken("123", "456", { securityContext: {} }))
-      assert.strictEqual(error._tag, "TransportError")
-      if (error._tag === "TransportError") expect(error.notSent).toBe(true)
-    }))
+  live(
+    "a refused token POST fails with notSent (the attempts are counted in Retry.test.ts)",
+    () =>
+      Effect.gen(function*() {
+        const port = yield* closedPort
+        const cp = yield* make({ url: `http://127.0.0.1:${port}` }, { retry: { baseDelay: "1 millis", maxRetries: 2 } })
+        const error = yield* Effect.flip(cp.createMetaSyncToken("123", "456", { securityContext: {} }))
+        assert.strictEqual(error._tag, "TransportError")
+        if (error._tag === "TransportError") expect(error.notSent).toBe(true)
+      })
+  )
 
   live("exports the audit log as the server's bytes, with the filters in the query", () =>
     Effect.gen(function*() {
@@ -249,27 +268,34 @@ describe("HttpControlPlane over a real HTTP server", () => {
       )
       const cp = yield* make(server)
       const emitted: Array<Uint8Array> = []
-      const error = yield* Effect.flip(Stream.runForEach(cp.exportAuditLog(), (bytes) => Effect.sync(() => emitted.push(bytes))))
+      const error = yield* Effect.flip(
+        Stream.runForEach(cp.exportAuditLog(), (bytes) => Effect.sync(() => emitted.push(bytes)))
+      )
       expect(error._tag).toBe("Forbidden")
       expect(emitted).toHaveLength(0)
       expect(error.message).toContain("AuditLogManage permission required")
     }))
 
-  live("a connection dropped mid-body fails the export with TransportError Body, never a silent end", () =>
-    Effect.gen(function*() {
-      const server = yield* startServer((_, response) => {
-        response.writeHead(200, { "content-type": "text/csv" })
-        response.write(auditCsv.slice(0, 100))
-        setTimeout(() => response.socket?.destroy(), 20)
+  live(
+    "a connection dropped mid-body fails the export with TransportError Body, never a silent end",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startServer((_, response) => {
+          response.writeHead(200, { "content-type": "text/csv" })
+          response.write(auditCsv.slice(0, 100))
+          setTimeout(() => response.socket?.destroy(), 20)
+        })
+        const cp = yield* make(server)
+        const emitted: Array<Uint8Array> = []
+        const error = yield* Effect.flip(
+          Stream.runForEach(cp.exportAuditLog(), (bytes) => Effect.sync(() => emitted.push(bytes)))
+        )
+        assert.strictEqual(error._tag, "TransportError")
+        if (error._tag === "TransportError") expect(error.reason).toBe("Body")
+        expect(new TextDecoder().decode(concat(emitted))).toBe(auditCsv.slice(0, 100))
+        assertNoKey(error)
       })
-      const cp = yield* make(server)
-      const emitted: Array<Uint8Array> = []
-      const error = yield* Effect.flip(Stream.runForEach(cp.exportAuditLog(), (bytes) => Effect.sync(() => emitted.push(bytes))))
-      assert.strictEqual(error._tag, "TransportError")
-      if (error._tag === "TransportError") expect(error.reason).toBe("Body")
-      expect(new TextDecoder().decode(concat(emitted))).toBe(auditCsv.slice(0, 100))
-      assertNoKey(error)
-    }))
+  )
 
   live("parses the export into events", () =>
     Effect.gen(function*() {
@@ -285,17 +311,20 @@ describe("HttpControlPlane over a real HTTP server", () => {
       expect(events[1]?.deploymentId).toBe("123")
     }))
 
-  live("interrupting the caller aborts the request in flight (the server sees the socket close)", () =>
-    Effect.gen(function*() {
-      const server = yield* startServer(() => {
-        // never answers
+  live(
+    "interrupting the caller aborts the request in flight (the server sees the socket close)",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startServer(() => {
+          // never answers
+        })
+        const cp = yield* make(server)
+        const fiber = yield* Effect.fork(cp.listDeployments())
+        yield* eventually(() => server.received.length === 1)
+        yield* Fiber.interrupt(fiber)
+        yield* eventually(() => server.aborted.length === 1)
       })
-      const cp = yield* make(server)
-      const fiber = yield* Effect.fork(cp.listDeployments())
-      yield* eventually(() => server.received.length === 1)
-      yield* Fiber.interrupt(fiber)
-      yield* eventually(() => server.aborted.length === 1)
-    }))
+  )
 
   live("interrupting an export mid-body aborts it", () =>
     Effect.gen(function*() {
@@ -308,35 +337,38 @@ describe("HttpControlPlane over a real HTTP server", () => {
       yield* eventually(() => server.aborted.length === 1)
     }))
 
-  live("no span and no log line carries the key, even when the redacted header names were emptied", () =>
-    Effect.gen(function*() {
-      const { spans, tracer } = recordingTracer()
-      const logs: Array<string> = []
-      const logger = Logger.make((options) => {
-        logs.push(Logger.logfmtLogger.log(options))
+  live(
+    "no span and no log line carries the key, even when the redacted header names were emptied",
+    () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const logs: Array<string> = []
+        const logger = Logger.make((options) => {
+          logs.push(Logger.logfmtLogger.log(options))
+        })
+        const server = yield* startServer((_, response, index) =>
+          index === 0 ? json(response, 503, { error: "blip" }) : json(response, 200, reference.deployments)
+        )
+        const cp = yield* make(server, { retry: { baseDelay: "1 millis" } })
+        yield* cp.listDeployments().pipe(
+          Effect.locally(Headers.currentRedactedNames, []),
+          Effect.withTracer(tracer),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+        const headerAttributes = spans.flatMap((span) =>
+          [...span.attributes].filter(([key]) => key === "http.request.header.authorization")
+        )
+        expect(headerAttributes.length).toBeGreaterThan(0)
+        for (const [, value] of headerAttributes) expect(String(value)).toBe("<redacted>")
+        for (const span of spans) {
+          expect(span.name).not.toContain("SECRET")
+          for (const [key, value] of span.attributes) expect(`${key}=${String(value)}`).not.toContain("SECRET")
+        }
+        expect(logs.some((line) => line.includes("retrying"))).toBe(true)
+        for (const line of logs) expect(line).not.toContain("SECRET")
       })
-      const server = yield* startServer((_, response, index) =>
-        index === 0 ? json(response, 503, { error: "blip" }) : json(response, 200, reference.deployments)
-      )
-      const cp = yield* make(server, { retry: { baseDelay: "1 millis" } })
-      yield* cp.listDeployments().pipe(
-        Effect.locally(Headers.currentRedactedNames, []),
-        Effect.withTracer(tracer),
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-        Logger.withMinimumLogLevel(LogLevel.All)
-      )
-      const headerAttributes = spans.flatMap((span) =>
-        [...span.attributes].filter(([key]) => key === "http.request.header.authorization")
-      )
-      expect(headerAttributes.length).toBeGreaterThan(0)
-      for (const [, value] of headerAttributes) expect(String(value)).toBe("<redacted>")
-      for (const span of spans) {
-        expect(span.name).not.toContain("SECRET")
-        for (const [key, value] of span.attributes) expect(`${key}=${String(value)}`).not.toContain("SECRET")
-      }
-      expect(logs.some((line) => line.includes("retrying"))).toBe(true)
-      for (const line of logs) expect(line).not.toContain("SECRET")
-    }))
+  )
 
   live("a base URL that is not http(s) fails at once, without a request or retries", () =>
     Effect.gen(function*() {
@@ -376,20 +408,23 @@ describe("HttpControlPlane.layerConfig", () => {
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
     )
 
-  live("reads CUBE_API_URL and CUBE_API_KEY; the scheme defaults by the key's prefix; CUBE_AUTH_SCHEME overrides", () =>
-    Effect.gen(function*() {
-      const server = yield* startServer((_, response) => json(response, 200, reference.deployments))
-      yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: SK_KEY })
-      yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: PLAIN_KEY })
-      yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: SK_KEY, CUBE_AUTH_SCHEME: "bearer" })
-      yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: PLAIN_KEY, CUBE_AUTH_SCHEME: "API-KEY" })
-      expect(server.received.map((r) => r.headers.authorization)).toEqual([
-        `Api-Key ${SK_KEY}`,
-        `Bearer ${PLAIN_KEY}`,
-        `Bearer ${SK_KEY}`,
-        `Api-Key ${PLAIN_KEY}`
-      ])
-    }))
+  live(
+    "reads CUBE_API_URL and CUBE_API_KEY; the scheme defaults by the key's prefix; CUBE_AUTH_SCHEME overrides",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startServer((_, response) => json(response, 200, reference.deployments))
+        yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: SK_KEY })
+        yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: PLAIN_KEY })
+        yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: SK_KEY, CUBE_AUTH_SCHEME: "bearer" })
+        yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: PLAIN_KEY, CUBE_AUTH_SCHEME: "API-KEY" })
+        expect(server.received.map((r) => r.headers.authorization)).toEqual([
+          `Api-Key ${SK_KEY}`,
+          `Bearer ${PLAIN_KEY}`,
+          `Bearer ${SK_KEY}`,
+          `Api-Key ${PLAIN_KEY}`
+        ])
+      })
+  )
 
   const configError = (env: Record<string, string>) =>
     Effect.map(Effect.either(viaConfig(env)), (result) => {
@@ -408,7 +443,11 @@ describe("HttpControlPlane.layerConfig", () => {
 
   live("an invalid URL or scheme is a ConfigError naming the variable", () =>
     Effect.gen(function*() {
-      const badScheme = yield* configError({ CUBE_API_URL: "http://x", CUBE_API_KEY: SK_KEY, CUBE_AUTH_SCHEME: "basic" })
+      const badScheme = yield* configError({
+        CUBE_API_URL: "http://x",
+        CUBE_API_KEY: SK_KEY,
+        CUBE_AUTH_SCHEME: "basic"
+      })
       expect(String(badScheme)).toContain("CUBE_AUTH_SCHEME")
       const badUrl = yield* configError({ CUBE_API_URL: "acme.cubecloud.dev", CUBE_API_KEY: SK_KEY })
       expect(String(badUrl)).toContain("CUBE_API_URL")

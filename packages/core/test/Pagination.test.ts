@@ -35,7 +35,10 @@ const fakeLister = (options: ListerOptions) => {
       const size = options.short?.get(offset) ?? Math.min(limit, options.cap)
       const items: Array<number> = []
       for (let i = offset; i < Math.min(offset + size, available); i++) items.push(i)
-      const page: Page<number> = { items, pagination: { offset, limit: Math.min(limit, options.cap), total: options.total } }
+      const page: Page<number> = {
+        items,
+        pagination: { offset, limit: Math.min(limit, options.cap), total: options.total }
+      }
       return page
     })
   return { fetch, requests, maxInFlight: () => maxInFlight }
@@ -157,4 +160,3 @@ describe("Pagination.stream", () => {
       expect(Pagination.nextOffset(0, page(0, 50))).toEqual(Option.none())
     }))
 })
-

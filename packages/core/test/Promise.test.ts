@@ -1,8 +1,8 @@
 /**
  * The Promise facade end to end: global fetch against a real node:http server.
  */
-import { inspect } from "node:util"
 import { Effect, Exit, Scope } from "effect"
+import { inspect } from "node:util"
 import { describe, expect, it } from "vitest"
 import type { Client } from "../src/Promise.js"
 import {

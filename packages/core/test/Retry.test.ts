@@ -39,7 +39,9 @@ const scripted = (steps: ReadonlyArray<Step>) => {
         return yield* new HttpClientError.RequestError({
           request,
           reason: "Transport",
-          cause: new Error("fetch failed", { cause: Object.assign(new Error(step.transport), { code: step.transport }) })
+          cause: new Error("fetch failed", {
+            cause: Object.assign(new Error(step.transport), { code: step.transport })
+          })
         })
       }
       return HttpClientResponse.fromWeb(

@@ -2,9 +2,9 @@
  * A real `node:http` server on 127.0.0.1 (port 0) for tests: it answers what
  * each test scripts and records what it received.
  */
+import { Effect } from "effect"
 import { createServer } from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Effect } from "effect"
 
 export interface Received {
   readonly method: string
