@@ -112,7 +112,26 @@ const notSentCodes = new Set([
 const errorCode = (error: unknown, depth = 0): string | undefined => {
   if (depth > 5 || typeof error !== "object" || error === null) return undefined
   if ("code" in error && typeof error.code === "string") return error.code
+  // An AggregateError (Node tries every address of a host): the first attempt's code.
+  if ("errors" in error && Array.isArray(error.errors) && error.errors.length > 0) {
+    return errorCode(error.errors[0], depth + 1)
+  }
   return "cause" in error ? errorCode(error.cause, depth + 1) : undefined
+}
+
+const maxDetailLength = 2_000
+
+/**
+ * A parse error as a `detail`: tokens the body carried are blanked (a
+ * malformed token response must not leak the JWT into logs), and a huge body
+ * is cut to what helps.
+ */
+const describeParseError = (error: ParseResult.ParseError, body: string): string => {
+  let detail = ParseResult.TreeFormatter.formatErrorSync(error)
+  for (const [, token] of body.matchAll(/"token"\s*:\s*"([^"]+)"/g)) {
+    if (token !== undefined) detail = detail.split(token).join("<redacted>")
+  }
+  return detail.length > maxDetailLength ? `${detail.slice(0, maxDetailLength)}…` : detail
 }
 
 const describeCode = (code: string | undefined): string => {
@@ -285,7 +304,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
                 message: `Unexpected response from ${facts.method} ${
                   stripQuery(facts.path)
                 }: the body does not match the API's schema`,
-                detail: ParseResult.TreeFormatter.formatErrorSync(error),
+                detail: describeParseError(error, text),
                 ...(requestId !== undefined ? { requestId } : {})
               })
             })

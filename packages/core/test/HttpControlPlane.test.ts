@@ -165,6 +165,21 @@ describe("HttpControlPlane over a real HTTP server", () => {
       })
   )
 
+  live("a malformed token response does not leak the token into the error", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer((_, response) =>
+        json(response, 200, { data: { token: "eyJLEAKED.payload.sig", created_at: "not a date", expires_at: 5 } })
+      )
+      const cp = yield* make(server)
+      const error = yield* Effect.flip(cp.createMetaSyncToken("123", "456", { securityContext: {} }))
+      assert.strictEqual(error._tag, "UnexpectedResponse")
+      if (error._tag !== "UnexpectedResponse") return
+      expect(error.detail).toContain("created_at")
+      for (const rendering of [error.detail, String(error), JSON.stringify(error)]) {
+        expect(rendering).not.toContain("eyJLEAKED")
+      }
+    }))
+
   live("a body that is not JSON at all is UnexpectedResponse", () =>
     Effect.gen(function*() {
       const server = yield* startServer((_, response) => {
