@@ -1,0 +1,101 @@
+/**
+ * Files that are either complete or absent: written to a temporary file
+ * beside the target, flushed to disk (fsync), then renamed over it. A reader
+ * (or a restart after a crash) sees the old file or the new one, never half
+ * of one. If the write fails or is interrupted, the temporary file is removed
+ * and the target is left as it was.
+ */
+import { Data, Effect, Exit, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+
+/** A file could not be read or written; says which and why. */
+export class FileError extends Data.TaggedError("FileError")<{
+  readonly message: string
+  readonly path: string
+}> {}
+
+const reason = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") {
+    switch (error.code) {
+      case "ENOENT":
+        return "the directory does not exist"
+      case "EACCES":
+      case "EPERM":
+        return "permission denied"
+      case "ENOSPC":
+        return "no space left on the device"
+      case "EISDIR":
+        return "it is a directory"
+      default:
+        return error.code
+    }
+  }
+  return error instanceof Error ? error.message : String(error)
+}
+
+const fail = (file: string, action: string) => (error: unknown) =>
+  new FileError({ path: file, message: `Could not ${action} ${file}: ${reason(error)}` })
+
+export interface Options {
+  /** File mode of the result, e.g. `0o600` for secrets. Default: `0o644` (minus the umask). */
+  readonly mode?: number
+}
+
+const temporaryPath = (target: string) =>
+  path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`)
+
+/** Makes the rename itself durable: fsync the directory (best effort: not every platform allows it). */
+const syncDirectory = (directory: string) =>
+  Effect.promise(async () => {
+    try {
+      const handle = await fs.open(directory, "r")
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    } catch {
+      // Directories cannot be opened for fsync on some platforms (Windows); the rename still happened.
+    }
+  })
+
+/**
+ * Writes a stream to `target` atomically: nothing appears at `target` unless
+ * the whole stream was written and synced.
+ */
+export const writeStream =
+  (target: string, options: Options = {}) =>
+  <E, R>(chunks: Stream.Stream<string | Uint8Array, E, R>): Effect.Effect<void, E | FileError, R> => {
+    const temporary = temporaryPath(target)
+    const attempt = <A>(action: string, run: () => Promise<A>) =>
+      Effect.tryPromise({ try: run, catch: fail(target, action) })
+    return Effect.acquireUseRelease(
+      attempt("create a temporary file beside", () => fs.open(temporary, "wx", options.mode ?? 0o644)),
+      (handle) =>
+        Stream.runForEach(chunks, (chunk) => attempt("write", () => handle.writeFile(chunk))).pipe(
+          Effect.zipRight(
+            // Once everything is written, finish even if interrupted: a rename half-seen by the cleanup would be worse.
+            Effect.uninterruptible(
+              attempt("flush", () => handle.sync()).pipe(
+                Effect.zipRight(attempt("close", () => handle.close())),
+                Effect.zipRight(attempt("rename into", () => fs.rename(temporary, target))),
+                Effect.zipRight(syncDirectory(path.dirname(target)))
+              )
+            )
+          )
+        ),
+      (handle, exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.void
+          : Effect.promise(async () => {
+            await handle.close().catch(() => undefined)
+            await fs.rm(temporary, { force: true })
+          })
+    )
+  }
+
+/** Writes `content` to `target` atomically (temporary file, fsync, rename). */
+export const writeFile = (target: string, content: string, options: Options = {}): Effect.Effect<void, FileError> =>
+  writeStream(target, options)(Stream.make(content))

@@ -1,0 +1,70 @@
+/**
+ * The options the commands share — where to connect and with which key, how
+ * much to say, how to print, which page — and the output formats.
+ *
+ * Definitions only (this module loads with `--help`); what the values mean
+ * is in `Session`, `Credentials`, `Listing` and `Output`.
+ */
+import type * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+
+/** The values of `--output`. */
+export const formats = ["table", "json", "ndjson", "yaml", "csv"] as const
+export type Format = (typeof formats)[number]
+
+/** `table` on a terminal, `json` when piped (scripts get JSON without asking). */
+export const defaultFormat = (isTTY: boolean | undefined): Format => (isTTY === true ? "table" : "json")
+
+export const url = Options.text("url").pipe(
+  Options.withDescription(
+    "Cube Cloud base URL, e.g. https://acme.cubecloud.dev (default: CUBE_API_URL, then the profile)"
+  ),
+  Options.optional
+)
+
+export const apiKey = Options.redacted("api-key").pipe(
+  Options.withDescription(
+    "API key; `-` reads it from stdin, keeping it out of shell history (default: CUBE_API_KEY, then the profile)"
+  ),
+  Options.optional
+)
+
+export const profile = Options.text("profile").pipe(
+  Options.withDescription("Use this profile from `cubeplane profiles add` (default: the default profile)"),
+  Options.optional
+)
+
+export const verbose = Options.boolean("verbose").pipe(
+  Options.withAlias("v"),
+  Options.withDescription("Say which credentials are used (never the key) and show each request, status and request id")
+)
+
+export const output = Options.choice("output", formats).pipe(
+  Options.withAlias("o"),
+  Options.withDescription("Output format (default: table on a terminal, json when piped)"),
+  Options.optional
+)
+
+/** `--url`, `--api-key`, `--profile`, `--verbose`. */
+export const connection = { url, apiKey, profile, verbose } as const
+
+/** The connection flags and `--output`. */
+export const common = { ...connection, output } as const
+
+/** `--all`, `--limit`, `--offset` of the `list` commands. */
+export const page = {
+  all: Options.boolean("all").pipe(
+    Options.withDescription("Every page, printed as it arrives (with --output json: one array)")
+  ),
+  limit: Options.integer("limit").pipe(
+    Options.withDescription("Items per page (the server's default is 20; it may cap it)"),
+    Options.optional
+  ),
+  offset: Options.integer("offset").pipe(Options.withDescription("Items to skip (default 0)"), Options.optional)
+} as const
+
+/** The parsed values of a command's options and arguments. */
+export type Parsed<Config extends Command.Command.Config> = Command.Command.ParseConfig<Config>
+
+export type ConnectionFlags = Parsed<typeof connection>
+export type PageFlags = Parsed<typeof page> & { readonly output: Parsed<typeof common>["output"] }

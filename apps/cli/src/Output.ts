@@ -1,0 +1,227 @@
+/**
+ * The one writer for every output format: `table`, `json`, `ndjson`, `yaml`
+ * and `csv`, for lists (streamed as they arrive) and for single values.
+ *
+ * `json`, `ndjson` and `yaml` print the wire format: a value is encoded back
+ * with the schema it was decoded with, so unknown fields survive. `table` and
+ * `csv` print the view's columns. A list in `json` is ONE array, written item
+ * by item as the pages arrive; a `table` takes its column widths from the
+ * first chunk and never waits for the end of the stream.
+ *
+ * Rendering (`list`, `one`) is pure: a stream of text. `write` sends text to
+ * a Node stream and returns only once the OS has it, which is what lets
+ * `audit-logs follow` checkpoint after its events are out.
+ */
+import { encodeRow as csvRow } from "@cubeplane/core/Csv"
+import { Chunk, Data, Effect, Schema, Stream } from "effect"
+import type { Format } from "./Flags.js"
+
+export type { Format } from "./Flags.js"
+
+/** One column of `table` and `csv` output. */
+export interface Column<A> {
+  readonly header: string
+  readonly value: (item: A) => string | number | boolean | null | undefined
+}
+
+/** How a kind of value prints. */
+export interface View<A, I> {
+  /** Encodes a value back to its wire JSON, unknown fields included. */
+  readonly schema: Schema.Schema<A, I>
+  /** The columns of `table` and `csv` output, in order. */
+  readonly columns: ReadonlyArray<Column<A>>
+}
+
+export interface Style {
+  /** ANSI bold for table headers (a terminal, and `NO_COLOR` unset). */
+  readonly color: boolean
+}
+
+const cell = (value: string | number | boolean | null | undefined): string =>
+  value === null || value === undefined ? "" : String(value)
+
+const indent = (text: string, by: string): string => by + text.replaceAll("\n", `\n${by}`)
+
+const bold = (text: string, style: Style) => (style.color ? `\x1b[1m${text}\x1b[22m` : text)
+
+const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - text.length))
+
+/** Lines of a table whose widths come from `widths` (grown to fit what it has seen). */
+const tableLines = (rows: ReadonlyArray<ReadonlyArray<string>>, widths: Array<number>): string => {
+  let out = ""
+  for (const row of rows) {
+    out += row.map((value, k) => (k === row.length - 1 ? value : pad(value, widths[k]!))).join("  ").trimEnd() + "\n"
+  }
+  return out
+}
+
+const encoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  const encode = Schema.encodeSync(schema)
+  return (value: A): unknown => encode(value)
+}
+
+type YamlModule = typeof import("yaml")
+
+// `yaml` is only loaded when YAML is asked for: `--help` and JSON output do not pay for it.
+const loadYaml: Effect.Effect<YamlModule> = Effect.promise(() => import("yaml"))
+
+export interface ListOptions {
+  /** The header row of `csv` and `table`. Default: true (`audit-logs follow` prints it once, on its first run). */
+  readonly header?: boolean
+}
+
+/**
+ * A list, rendered as text chunks as the items arrive.
+ *
+ * @example
+ * ```ts
+ * Output.list(deploymentView, "json", style)(cp.deployments()) // "[\n  {...},\n  {...}\n]\n"
+ * ```
+ */
+export const list =
+  <A, I>(view: View<A, I>, format: Format, style: Style, options: ListOptions = {}) =>
+  <E, R>(items: Stream.Stream<A, E, R>): Stream.Stream<string, E, R> => {
+    switch (format) {
+      case "json": {
+        const encode = encoder(view.schema)
+        return Stream.suspend(() => {
+          let count = 0
+          const body = Stream.mapChunks(items, (chunk) => {
+            let text = ""
+            for (const item of chunk) {
+              text += (count === 0 ? "\n" : ",\n") + indent(JSON.stringify(encode(item), null, 2), "  ")
+              count++
+            }
+            return text === "" ? Chunk.empty() : Chunk.of(text)
+          })
+          return Stream.make("[").pipe(
+            Stream.concat(body),
+            Stream.concat(Stream.sync(() => (count === 0 ? "]\n" : "\n]\n")))
+          )
+        })
+      }
+      case "ndjson": {
+        const encode = encoder(view.schema)
+        return Stream.mapChunks(items, (chunk) => {
+          let text = ""
+          for (const item of chunk) text += JSON.stringify(encode(item)) + "\n"
+          return text === "" ? Chunk.empty() : Chunk.of(text)
+        })
+      }
+      case "yaml": {
+        const encode = encoder(view.schema)
+        return Stream.unwrap(Effect.map(loadYaml, (YAML) =>
+          Stream.suspend(() => {
+            let count = 0
+            const body = Stream.mapChunks(items, (chunk) => {
+              const values = Chunk.toReadonlyArray(chunk).map(encode)
+              count += values.length
+              // A sequence per chunk: concatenated, they are one YAML sequence.
+              return values.length === 0 ? Chunk.empty() : Chunk.of(YAML.stringify(values))
+            })
+            return Stream.concat(body, Stream.suspend(() => (count === 0 ? Stream.make("[]\n") : Stream.empty)))
+          })))
+      }
+      case "csv": {
+        const header = csvRow(view.columns.map((column) => column.header))
+        const rows = Stream.mapChunks(items, (chunk) => {
+          let text = ""
+          for (const item of chunk) text += csvRow(view.columns.map((column) => cell(column.value(item))))
+          return text === "" ? Chunk.empty() : Chunk.of(text)
+        })
+        return options.header === false ? rows : Stream.concat(Stream.make(header), rows)
+      }
+      case "table": {
+        const headers = view.columns.map((column) => column.header)
+        return Stream.suspend(() => {
+          let widths: Array<number> | undefined
+          const body = Stream.mapChunks(items, (chunk) => {
+            const rows = Chunk.toReadonlyArray(chunk).map((item) =>
+              view.columns.map((column) => cell(column.value(item)))
+            )
+            if (rows.length === 0) return Chunk.empty()
+            let text = ""
+            if (widths === undefined) {
+              widths = headers.map((header, k) => Math.max(header.length, ...rows.map((row) => row[k]!.length)))
+              if (options.header !== false) text += headerLine(headers, widths, style)
+            }
+            return Chunk.of(text + tableLines(rows, widths))
+          })
+          // An empty list still says what its columns would have been.
+          const headerIfEmpty = Stream.suspend(() =>
+            widths === undefined && options.header !== false
+              ? Stream.make(headerLine(headers, headers.map((header) => header.length), style))
+              : Stream.empty
+          )
+          return Stream.concat(body, headerIfEmpty)
+        })
+      }
+    }
+  }
+
+const headerLine = (headers: ReadonlyArray<string>, widths: ReadonlyArray<number>, style: Style) =>
+  bold(
+    headers.map((header, k) => (k === headers.length - 1 ? header : pad(header, widths[k]!))).join("  ").trimEnd(),
+    style
+  ) +
+  "\n"
+
+/** A single value: an object in `json`, one line in `ndjson`, a `KEY  value` list in `table`. */
+export const one = <A, I>(view: View<A, I>, format: Format, style: Style, value: A): Effect.Effect<string> => {
+  switch (format) {
+    case "json":
+      return Effect.sync(() => JSON.stringify(encoder(view.schema)(value), null, 2) + "\n")
+    case "ndjson":
+      return Effect.sync(() => JSON.stringify(encoder(view.schema)(value)) + "\n")
+    case "yaml":
+      return Effect.map(loadYaml, (YAML) => YAML.stringify(encoder(view.schema)(value)))
+    case "csv":
+      return Effect.sync(() =>
+        csvRow(view.columns.map((column) => column.header)) +
+        csvRow(view.columns.map((column) => cell(column.value(value))))
+      )
+    case "table":
+      return Effect.sync(() => {
+        const width = Math.max(...view.columns.map((column) => column.header.length))
+        return view.columns
+          .map((column) => `${bold(pad(column.header, width), style)}  ${cell(column.value(value))}`.trimEnd())
+          .join("\n") + "\n"
+      })
+  }
+}
+
+/** Stdout (or a file) went away while writing: a closed pipe (`| head`) or a full disk. */
+export class OutputError extends Data.TaggedError("OutputError")<{
+  readonly message: string
+  readonly code: string | undefined
+}> {}
+
+/** What `write` needs of a Node stream. */
+export interface Target {
+  write(chunk: string | Uint8Array, callback: (error?: Error | null) => void): boolean
+}
+
+const errorCode = (error: Error): string | undefined =>
+  "code" in error && typeof error.code === "string" ? error.code : undefined
+
+/** Writes one chunk; succeeds once the stream has handed it to the OS (so a checkpoint may follow). */
+export const writeChunk = (target: Target, chunk: string | Uint8Array): Effect.Effect<void, OutputError> =>
+  Effect.async<void, OutputError>((resume) => {
+    target.write(chunk, (error) => {
+      if (error === null || error === undefined) resume(Effect.void)
+      else {
+        const code = errorCode(error)
+        resume(Effect.fail(
+          new OutputError({
+            code,
+            message: code === "EPIPE" ? "the output was closed before everything was written" : error.message
+          })
+        ))
+      }
+    })
+  })
+
+/** Writes a text stream to `target`, chunk by chunk, each flushed before the next is pulled. */
+export const write =
+  (target: Target) => <E, R>(text: Stream.Stream<string | Uint8Array, E, R>): Effect.Effect<void, E | OutputError, R> =>
+    Stream.runForEach(text, (chunk) => writeChunk(target, chunk))

@@ -1,0 +1,54 @@
+/**
+ * The progress line of a long export on stderr: rows, bytes and rate,
+ * redrawn at most ten times a second, only on a terminal.
+ */
+import { Effect } from "effect"
+
+const units = ["B", "KB", "MB", "GB", "TB"]
+
+/** `1.5 MB`, `312 B`. */
+export const formatBytes = (bytes: number): string => {
+  let value = bytes
+  let unit = 0
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000
+    unit++
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+}
+
+/** `1,234 rows · 1.5 MB · 3.2 MB/s`. */
+export const line = (rows: number, bytes: number, elapsedMillis: number): string =>
+  `${rows.toLocaleString("en-US")} rows · ${formatBytes(bytes)} · ${
+    formatBytes(elapsedMillis > 0 ? (bytes * 1000) / elapsedMillis : 0)
+  }/s`
+
+export interface Progress {
+  readonly update: (rows: number, bytes: number) => Effect.Effect<void>
+  readonly done: Effect.Effect<void>
+}
+
+const silent: Progress = { update: () => Effect.void, done: Effect.void }
+
+/** A progress line on `stream` if `enabled`, else nothing. */
+export const make = (enabled: boolean, stream: NodeJS.WriteStream = process.stderr): Progress => {
+  if (!enabled) return silent
+  const started = Date.now()
+  let drawn = 0
+  let last = { rows: 0, bytes: 0 }
+  const draw = () => {
+    drawn = Date.now()
+    stream.write(`\r\x1b[K${line(last.rows, last.bytes, drawn - started)}`)
+  }
+  return {
+    update: (rows, bytes) =>
+      Effect.sync(() => {
+        last = { rows, bytes }
+        if (Date.now() - drawn >= 100) draw()
+      }),
+    done: Effect.sync(() => {
+      draw()
+      stream.write("\n")
+    })
+  }
+}

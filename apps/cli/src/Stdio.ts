@@ -1,0 +1,71 @@
+/**
+ * The process's stdout and stderr as the CLI uses them: whether each is a
+ * terminal, whether to colour, a stderr line writer that never lets a secret
+ * through, and a `Console` for @effect/cli's help and errors that drops ANSI
+ * colour under `NO_COLOR` or into a pipe.
+ */
+import { Console, Effect } from "effect"
+
+/** Colour only on a terminal, and never when `NO_COLOR` is set to anything non-empty (https://no-color.org). */
+export const useColor = (isTTY: boolean | undefined, env: Readonly<Record<string, string | undefined>>): boolean =>
+  isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === "")
+
+const ansiPattern = /\x1b\[[0-9;]*[A-Za-z]/g
+
+/** Removes ANSI escapes (help text under `NO_COLOR` or into a pipe). */
+export const stripAnsi = (text: string): string => text.replace(ansiPattern, "")
+
+const secrets = new Set<string>()
+
+/**
+ * Registers a secret (the API key) as soon as it is read: from then on,
+ * `scrub` replaces it wherever it would appear on stderr.
+ */
+export const registerSecret = (secret: string): void => {
+  if (secret.length >= 4) secrets.add(secret)
+}
+
+/** The text with every registered secret replaced by `[REDACTED]`. */
+export const scrub = (text: string): string => {
+  let out = text
+  for (const secret of secrets) out = out.replaceAll(secret, "[REDACTED]")
+  return out
+}
+
+export const stdoutIsTTY = (): boolean => process.stdout.isTTY === true
+export const stderrIsTTY = (): boolean => process.stderr.isTTY === true
+
+/** Colour on stdout: a terminal and no `NO_COLOR`. */
+export const stdoutColor = (): boolean => useColor(process.stdout.isTTY, process.env)
+
+/** One line on stderr (scrubbed). */
+export const note = (line: string): Effect.Effect<void> =>
+  Effect.sync(() => {
+    process.stderr.write(scrub(line) + "\n")
+  })
+
+/** One line on stderr, only with `--verbose`. */
+export const verbose = (enabled: boolean, line: string): Effect.Effect<void> =>
+  enabled ? note(`cubeplane: ${line}`) : Effect.void
+
+const render = (args: ReadonlyArray<unknown>, color: boolean): string => {
+  const text = args.map((arg) => (typeof arg === "string" ? arg : String(arg))).join(" ")
+  return scrub(color ? text : stripAnsi(text))
+}
+
+/**
+ * Runs `effect` with a `Console` whose `log` and `error` drop ANSI escapes
+ * when their stream is not a terminal or `NO_COLOR` is set: @effect/cli always
+ * renders its help and errors in colour.
+ */
+export const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.console, (base) => {
+    const outColor = useColor(process.stdout.isTTY, process.env)
+    const errColor = useColor(process.stderr.isTTY, process.env)
+    const console: Console.Console = {
+      ...base,
+      log: (...args) => Effect.sync(() => process.stdout.write(render(args, outColor) + "\n")),
+      error: (...args) => Effect.sync(() => process.stderr.write(render(args, errColor) + "\n"))
+    }
+    return Effect.withConsole(effect, console)
+  })

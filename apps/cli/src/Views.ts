@@ -1,0 +1,59 @@
+/**
+ * How each kind of API value prints: its wire schema (for `json`, `ndjson`,
+ * `yaml`: exactly what the API sent, unknown fields included) and its
+ * columns (for `table` and `csv`).
+ */
+import * as Domain from "@cubeplane/core/Domain"
+import { Redacted } from "effect"
+import type { View } from "./Output.js"
+
+const iso = (date: Date) => date.toISOString()
+
+export const deployment: View<Domain.Deployment, typeof Domain.Deployment.Encoded> = {
+  schema: Domain.Deployment,
+  columns: [
+    { header: "ID", value: (d) => d.id },
+    { header: "NAME", value: (d) => d.name },
+    { header: "CREATED", value: (d) => iso(d.createdAt) }
+  ]
+}
+
+export const environment: View<Domain.Environment, typeof Domain.Environment.Encoded> = {
+  schema: Domain.Environment,
+  columns: [
+    { header: "ID", value: (e) => e.id },
+    { header: "NAME", value: (e) => e.name ?? e.branch ?? e.user },
+    { header: "TYPE", value: (e) => e.type },
+    { header: "REST URL", value: (e) => e.apiCredentials?.rest?.url },
+    {
+      header: "SQL",
+      value: (e) =>
+        e.apiCredentials?.sql !== undefined ? `${e.apiCredentials.sql.host}:${e.apiCredentials.sql.port}` : ""
+    }
+  ]
+}
+
+/** The minted token: `tokens meta-sync` prints it, because that is what it is for. */
+export const metaSyncToken: View<Domain.MetaSyncToken, typeof Domain.MetaSyncToken.Encoded> = {
+  schema: Domain.MetaSyncToken,
+  columns: [
+    { header: "TOKEN", value: (t) => Redacted.value(t.token) },
+    { header: "CREATED", value: (t) => iso(t.createdAt) },
+    { header: "EXPIRES", value: (t) => iso(t.expiresAt) }
+  ]
+}
+
+/** An audit event; the CSV columns are the export's own (`Domain.auditLogColumns`). */
+export const auditLogEvent: View<Domain.AuditLogEvent, Domain.AuditLogEventJson> = {
+  schema: Domain.AuditLogEvent,
+  columns: [
+    { header: "id", value: (e) => e.id },
+    { header: "timestamp", value: (e) => iso(e.timestamp) },
+    { header: "event_name", value: (e) => e.eventName },
+    { header: "user_email", value: (e) => e.userEmail },
+    { header: "deployment_id", value: (e) => e.deploymentId },
+    { header: "deployment_name", value: (e) => e.deploymentName },
+    { header: "ip_address", value: (e) => e.ipAddress },
+    { header: "attributes", value: (e) => JSON.stringify(e.attributes) }
+  ]
+}

@@ -1,0 +1,35 @@
+/**
+ * The `cubeplane` executable: runs `Cli.main` and exits with its code.
+ * Ctrl-C (SIGINT) and SIGTERM interrupt the command, which runs its cleanup
+ * (a half-written export is removed, a follow stops between batches) and
+ * exits 130 / 143; a second signal exits at once.
+ */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Effect, Exit, Fiber, Layer } from "effect"
+import { main } from "./Cli.js"
+import { ExitCode } from "./Failure.js"
+
+const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+
+// Writers report a closed pipe themselves; without a listener Node would throw.
+process.stdout.on("error", () => undefined)
+process.stderr.on("error", () => undefined)
+
+const fiber = Effect.runFork(Effect.provide(main(process.argv), platform))
+
+let signalled: number | undefined
+const onSignal = (code: number) => () => {
+  if (signalled !== undefined) process.exit(code)
+  signalled = code
+  Effect.runFork(Fiber.interrupt(fiber))
+}
+process.on("SIGINT", onSignal(ExitCode.interrupted))
+process.on("SIGTERM", onSignal(ExitCode.terminated))
+
+fiber.addObserver((exit) => {
+  const code = Exit.isSuccess(exit) ? exit.value : (signalled ?? ExitCode.interrupted)
+  // Exit once stdout has taken everything (fetch keep-alive sockets would otherwise hold the process open).
+  process.stdout.write("", () => process.exit(signalled ?? code))
+})

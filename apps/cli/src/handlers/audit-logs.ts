@@ -1,0 +1,179 @@
+/**
+ * `cubeplane audit-logs export` and `audit-logs follow`, loaded when they run.
+ */
+import * as Csv from "@cubeplane/core/Csv"
+import type { AuditLogEvent, AuditLogFilter } from "@cubeplane/core/Domain"
+import type { ControlPlaneError } from "@cubeplane/core/Errors"
+import { Duration, Effect, Either, Option, Stream } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import * as AtomicFile from "../AtomicFile.js"
+import type { exportConfig, filterConfig, followConfig } from "../commands/audit-logs.js"
+import type { CliFailure } from "../Failure.js"
+import { fromControlPlane, general, usage } from "../Failure.js"
+import type { Parsed } from "../Flags.js"
+import * as Follow from "../Follow.js"
+import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
+import * as Session from "../Session.js"
+import * as Stdio from "../Stdio.js"
+import * as Time from "../Time.js"
+import * as Views from "../Views.js"
+
+const toFilter = (flags: Parsed<typeof filterConfig>): AuditLogFilter => ({
+  ...(Option.isSome(flags.start) ? { start: flags.start.value } : {}),
+  ...(Option.isSome(flags.end) ? { end: flags.end.value } : {}),
+  ...(Option.isSome(flags.search) ? { search: flags.search.value } : {}),
+  ...(Option.isSome(flags.eventName) ? { eventName: flags.eventName.value } : {}),
+  ...(Option.isSome(flags.userEmail) ? { userEmail: flags.userEmail.value } : {})
+})
+
+// ---------------------------------------------------------------------------
+// export
+// ---------------------------------------------------------------------------
+
+/** Counts CSV records as the bytes pass, and fails if the file is cut or malformed. */
+const checkCsv = (
+  bytes: Stream.Stream<Uint8Array, ControlPlaneError>,
+  onProgress: (rows: number, bytes: number) => Effect.Effect<void>
+): Stream.Stream<Uint8Array, ControlPlaneError | CliFailure> =>
+  Stream.suspend(() => {
+    const decoder = Csv.makeDecoder()
+    let rows = 0
+    let size = 0
+    const malformed = (error: unknown) =>
+      general(
+        `The audit-log export is cut off or malformed after ${rows} rows (${
+          error instanceof Error ? error.message : String(error)
+        }) — try again`
+      )
+    const checked = Stream.mapChunksEffect(bytes, (chunk) =>
+      Effect.try({
+        try: () => {
+          for (const piece of chunk) {
+            rows += decoder.push(piece).length
+            size += piece.length
+          }
+          return chunk
+        },
+        catch: malformed
+      }).pipe(Effect.tap(() => onProgress(rows, size))))
+    const end = Stream.fromEffect(Effect.try({ try: () => decoder.end(), catch: malformed })).pipe(
+      Stream.tap((last) => onProgress(rows + last.length, size)),
+      Stream.drain
+    )
+    return Stream.concat(checked, end)
+  })
+
+export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
+  Session.run(flags, ({ controlPlane }) =>
+    Effect.gen(function*() {
+      const filter = toFilter(flags)
+      const out = Option.getOrUndefined(flags.out)
+      // On a terminal that is also showing the data, a progress line would garble it.
+      const progress = Progress.make(Stdio.stderrIsTTY() && (out !== undefined || !Stdio.stdoutIsTTY()))
+      const body: Stream.Stream<string | Uint8Array, ControlPlaneError | CliFailure> = flags.format === "csv"
+        ? checkCsv(controlPlane.exportAuditLog(filter), progress.update)
+        : Stream.suspend(() => {
+          let rows = 0
+          return controlPlane.auditLogEvents(filter).pipe(
+            Stream.mapChunksEffect((chunk) => Effect.as(progress.update(rows += chunk.length, 0), chunk)),
+            Output.list(Views.auditLogEvent, flags.format, { color: false })
+          )
+        })
+      if (out === undefined) {
+        yield* Session.print(body)
+      } else {
+        yield* AtomicFile.writeStream(out)(body).pipe(
+          Effect.mapError((error) => error instanceof AtomicFile.FileError ? general(error.message) : error),
+          Effect.onExit((exit) => exit._tag === "Failure" ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void)
+        )
+      }
+      yield* progress.done
+    }))
+
+// ---------------------------------------------------------------------------
+// follow
+// ---------------------------------------------------------------------------
+
+const readState = (file: string): Effect.Effect<Follow.Checkpoint | undefined, CliFailure> =>
+  Effect.tryPromise({ try: () => fs.readFile(file, "utf8"), catch: (error) => error }).pipe(
+    Effect.matchEffect({
+      onFailure: (error) =>
+        typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT"
+          ? Effect.succeed(undefined)
+          : Effect.fail(general(`Could not read the state file ${file}: ${String(error)}`)),
+      onSuccess: (text) =>
+        Either.match(Follow.parseState(text, file), {
+          onLeft: (error) => Effect.fail(usage(error.message)),
+          onRight: (checkpoint) => Effect.succeed(checkpoint)
+        })
+    })
+  )
+
+/** Errors a first poll stops on: the key, its permissions, or the filter are wrong. Later, every error is retried. */
+const isConfigurationError = (error: ControlPlaneError): boolean =>
+  error._tag === "Unauthorized" || error._tag === "Forbidden" || error._tag === "BadRequest" ||
+  error._tag === "NotFound"
+
+export const follow = (flags: Parsed<typeof followConfig>) =>
+  Effect.gen(function*() {
+    const interval = yield* Option.match(Time.parseInterval(flags.interval), {
+      onNone: () => Effect.fail(usage(`--interval ${flags.interval} is not a duration — e.g. 30s, 5m, 1h`)),
+      onSome: Effect.succeed
+    })
+    const statePath = path.resolve(flags.state)
+    yield* Effect.tryPromise({
+      try: () => fs.mkdir(path.dirname(statePath), { recursive: true }),
+      catch: (error) => general(`Could not create the directory of ${statePath}: ${String(error)}`)
+    })
+    const initial = yield* readState(statePath)
+    const filter = toFilter(flags)
+    yield* Session.run(flags, ({ controlPlane, credentials }) =>
+      Effect.gen(function*() {
+        const render = (events: ReadonlyArray<AuditLogEvent>, header: boolean) =>
+          Stream.runFold(
+            Output.list(Views.auditLogEvent, flags.format, { color: false }, { header })(Stream.fromIterable(events)),
+            "",
+            (all, piece) => all + piece
+          )
+        const writeOut = (text: string) =>
+          Effect.mapError(
+            Output.writeChunk(process.stdout, text),
+            (error) =>
+              general(`Stopped: could not write the events (${error.message}); the checkpoint was not advanced`)
+          )
+        // CSV: the header once, on the first run, so the output of every run concatenates into one file.
+        if (initial === undefined && flags.format === "csv") yield* writeOut(yield* render([], true))
+        yield* Stdio.verbose(
+          flags.verbose,
+          initial === undefined
+            ? `no checkpoint in ${statePath}: starting ${
+              filter.start !== undefined ? `at ${filter.start}` : "from the first event"
+            }`
+            : `resuming after ${
+              new Date(initial.timestamp).toISOString()
+            } (${initial.ids.length} event id(s) at that time)`
+        )
+        return yield* Follow.follow<AuditLogEvent, ControlPlaneError, CliFailure>(
+          {
+            poll: (start) => controlPlane.auditLogEvents({ ...filter, ...(start !== undefined ? { start } : {}) }),
+            emit: (events) => Effect.flatMap(render(events, false), writeOut),
+            save: (checkpoint) =>
+              Effect.mapError(
+                AtomicFile.writeFile(statePath, Follow.renderState(checkpoint)),
+                (error) => general(`Stopped: ${error.message}; the events up to here were written`)
+              ),
+            report: (error, wait) =>
+              Stdio.note(
+                `${
+                  fromControlPlane(error, credentials.sources.apiKey, credentials.sources.url).message
+                } — retrying in ${Time.humanize(Duration.toMillis(wait))}`
+              ),
+            isFatalAtStart: isConfigurationError
+          },
+          initial,
+          { interval, start: filter.start }
+        )
+      }))
+  })
