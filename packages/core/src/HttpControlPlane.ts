@@ -151,6 +151,12 @@ const describeCode = (code: string | undefined): string => {
   }
 }
 
+const decodeErrorBody = Schema.decodeUnknownEither(Schema.parseJson(ErrorBody))
+// Built once: a decoder compiles its schema, and `parseJson` makes a new schema each call.
+const decodeDeploymentList = Schema.decodeUnknown(Schema.parseJson(DeploymentList))
+const decodeEnvironmentList = Schema.decodeUnknown(Schema.parseJson(EnvironmentList))
+const decodeMetaSyncToken = Schema.decodeUnknown(Schema.parseJson(MetaSyncTokenResponse))
+
 /**
  * Builds the service. `HttpClient.HttpClient` stays a requirement.
  */
@@ -290,8 +296,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
       )
     }
 
-    const decodeJson = <A, I>(schema: Schema.Schema<A, I>, facts: RequestFacts) => {
-      const decode = Schema.decodeUnknown(Schema.parseJson(schema))
+    const decodeJson = <A>(decode: (body: string) => Effect.Effect<A, ParseResult.ParseError>, facts: RequestFacts) => {
       return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, ControlPlaneError> =>
         response.text.pipe(
           Effect.mapError(bodyError(facts)),
@@ -322,7 +327,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
 
     const listDeployments = (options: PageOptions = {}) => {
       const { facts, request } = get(paths.deployments, { offset: options.offset, limit: options.limit })
-      return run(request, facts, "idempotent", decodeJson(DeploymentList, facts))
+      return run(request, facts, "idempotent", decodeJson(decodeDeploymentList, facts))
     }
 
     const listEnvironments = (deploymentId: string, options: EnvironmentListOptions = {}) => {
@@ -331,7 +336,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
         limit: options.limit,
         type: options.type
       })
-      return run(request, facts, "idempotent", decodeJson(EnvironmentList, facts))
+      return run(request, facts, "idempotent", decodeJson(decodeEnvironmentList, facts))
     }
 
     const encodeTokenInput = Schema.encode(MetaSyncTokenInput)
@@ -350,7 +355,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
             HttpClientRequest.post(facts.path, { acceptJson: true }).pipe(HttpClientRequest.bodyUnsafeJson(body)),
             facts,
             "unsafe",
-            decodeJson(MetaSyncTokenResponse, facts)
+            decodeJson(decodeMetaSyncToken, facts)
           )
         )
       )
@@ -376,8 +381,6 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
 
     return makeService({ listDeployments, listEnvironments, createMetaSyncToken, exportAuditLog })
   })
-
-const decodeErrorBody = Schema.decodeUnknownEither(Schema.parseJson(ErrorBody))
 
 /** The service over HTTP; provide an `HttpClient` (fetch, Node, undici) under it. */
 export const layer = (options: Options): Layer.Layer<ControlPlane, never, HttpClient.HttpClient> =>
