@@ -221,10 +221,20 @@ export const createClient = (options: ClientOptions): Client => {
     HttpControlPlane.layer({ ...rest, apiKey: Redacted.make(apiKey) }).pipe(Layer.provide(http))
   )
 
+  /** What `close()` must stop: calls in flight and open readers. */
+  const running = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  const openReaders = new Set<() => Promise<void>>()
+
   const run = async <A>(use: (cp: ControlPlane["Type"]) => Effect.Effect<A, Errors.ControlPlaneError>): Promise<A> => {
-    const exit = await runtime.runPromiseExit(Effect.flatMap(ControlPlane, use))
-    if (Exit.isSuccess(exit)) return exit.value
-    throw toThrown(exit.cause)
+    const fiber = runtime.runFork(Effect.flatMap(ControlPlane, use))
+    running.add(fiber)
+    try {
+      const exit = await runtime.runPromise(Fiber.await(fiber))
+      if (Exit.isSuccess(exit)) return exit.value
+      throw toThrown(exit.cause)
+    } finally {
+      running.delete(fiber)
+    }
   }
 
   /**
@@ -242,6 +252,7 @@ export const createClient = (options: ClientOptions): Client => {
     const ended: IteratorResult<A, undefined> = { done: true, value: undefined }
 
     const close = async () => {
+      openReaders.delete(close)
       done = true
       chunk = Chunk.empty()
       const fiber = inFlight
@@ -253,6 +264,7 @@ export const createClient = (options: ClientOptions): Client => {
     }
 
     const open = async () => {
+      openReaders.add(close)
       const newScope = await runtime.runPromise(Scope.make())
       if (done) return runtime.runPromise(Scope.close(newScope, Exit.void))
       scope = newScope
@@ -351,6 +363,10 @@ export const createClient = (options: ClientOptions): Client => {
       },
       events: (filter) => iterable((cp) => cp.auditLogEvents(filter))
     },
-    close: () => runtime.dispose()
+    close: async () => {
+      await Promise.all([...openReaders].map((closeReader) => closeReader()))
+      await Promise.all([...running].map((fiber) => runtime.runPromise(Fiber.interrupt(fiber))))
+      await runtime.dispose()
+    }
   }
 }

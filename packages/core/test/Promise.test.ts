@@ -174,6 +174,21 @@ describe("Promise facade", () => {
         .toBe("settled")
     }))
 
+  it("close() stops calls and iterations in flight", () =>
+    withServer(() => {
+      // never answers
+    }, async (server, client) => {
+      const listing = client.deployments.list()
+      const iterating = client.environments.all("123")[Symbol.asyncIterator]().next()
+      await until(() => server.received.length === 2)
+      await client.close()
+      const error = await caught(listing)
+      expect(error).toBeInstanceOf(Error)
+      if (error instanceof Error) expect(error.name).toBe("AbortError")
+      expect((await iterating).done).toBe(true)
+      await until(() => server.aborted.length === 2)
+    }))
+
   it("iterates audit-log events", () =>
     withServer((_, response) => {
       response.writeHead(200, { "content-type": "text/csv" })
