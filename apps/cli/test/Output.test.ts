@@ -12,7 +12,7 @@ const wire = [
   { id: "124", name: "Other, \"quoted\"", created_at: "2024-02-01T00:00:00.000Z" },
   { id: "125", name: "Third", created_at: "2024-03-01T00:00:00.000Z" }
 ]
-const deployments = wire.map(decodeDeployment)
+const deployments = wire.map((item) => decodeDeployment(item))
 
 /** The items in two chunks, the way pages arrive. */
 const twoPages = Stream.concat(Stream.fromIterable(deployments.slice(0, 2)), Stream.fromIterable(deployments.slice(2)))
