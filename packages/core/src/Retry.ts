@@ -4,7 +4,7 @@
  *
  * - A GET (a read: listing deployments or environments, exporting the audit
  *   log) is retried on a transport failure (connection refused or reset, a
- *   per-attempt timeout), 408, 429 and 5xx, with exponential backoff and
+ *   per-attempt timeout, a JSON body cut short), 408, 429 and 5xx, with exponential backoff and
  *   jitter, honouring the server's `Retry-After` / `retry-after-ms`.
  * - The token POST is not idempotent: the server may mint a token and then
  *   fail to answer. It is retried ONLY when the request certainly never
@@ -76,7 +76,9 @@ export const isRetryable = (error: ControlPlaneError, idempotency: Idempotency):
   if (idempotency === "unsafe") return error._tag === "TransportError" && error.notSent === true
   switch (error._tag) {
     case "TransportError":
-      return error.reason === "Connection" || error.reason === "Timeout"
+      // `Body`: a JSON answer cut short; reading it again is as safe as the GET. (A cut in
+      // the audit-log export's body is not retried: its bytes were already passed on.)
+      return error.reason !== "Deadline"
     case "RateLimited":
       return true
     case "ServerError":

@@ -14,6 +14,7 @@ import * as Retry from "../src/Retry.js"
 type Step =
   | { readonly status: number; readonly headers?: Record<string, string>; readonly body?: unknown }
   | "hang"
+  | "cut"
   | { readonly transport: string }
 
 interface Attempt {
@@ -35,6 +36,15 @@ const scripted = (steps: ReadonlyArray<Step>) => {
       attempts.push({ at: yield* Clock.currentTimeMillis, signal })
       const step = steps[Math.min(attempts.length - 1, steps.length - 1)]!
       if (step === "hang") return yield* Effect.never
+      if (step === "cut") {
+        const cut = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("{\"data\": {\"deploy"))
+            controller.error(new Error("terminated"))
+          }
+        })
+        return HttpClientResponse.fromWeb(request, new Response(cut, { status: 200 }))
+      }
       if ("transport" in step) {
         return yield* new HttpClientError.RequestError({
           request,
@@ -117,6 +127,18 @@ describe("Retry: GETs", () => {
         const { attempts } = yield* runScripted([{ status }, ok], list)
         expect(attempts, `status ${status}`).toHaveLength(1)
       }
+    }))
+
+  it.effect("a JSON body cut short is retried for a GET, never for the token POST", () =>
+    Effect.gen(function*() {
+      const get = yield* runScripted(["cut", ok], list)
+      expect(get.times).toEqual([0, 250])
+      expect(Exit.isSuccess(get.exit)).toBe(true)
+      const post = yield* runScripted(["cut", token], mint)
+      expect(post.attempts).toHaveLength(1)
+      const error = failure(post.exit)
+      assert.strictEqual(error._tag, "TransportError")
+      if (error._tag === "TransportError") expect(error.reason).toBe("Body")
     }))
 
   it.effect("cap each backoff wait at maxDelay", () =>
@@ -267,7 +289,8 @@ describe("Retry: the pieces", () => {
     const deadline = new TransportError({ ...facts, reason: "Deadline", message: "late" })
     expect(Retry.isRetryable(refused, "idempotent")).toBe(true)
     expect(Retry.isRetryable(reset, "idempotent")).toBe(true)
-    expect(Retry.isRetryable(body, "idempotent")).toBe(false)
+    expect(Retry.isRetryable(body, "idempotent")).toBe(true)
+    expect(Retry.isRetryable(body, "unsafe")).toBe(false)
     expect(Retry.isRetryable(deadline, "idempotent")).toBe(false)
     expect(Retry.isRetryable(refused, "unsafe")).toBe(true)
     expect(Retry.isRetryable(reset, "unsafe")).toBe(false)
