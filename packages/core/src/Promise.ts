@@ -81,6 +81,11 @@ export class ControlPlaneError extends Error {
     this.serverMessage = facts.serverMessage
     this.requestId = facts.requestId
   }
+
+  /** Every fact, the message included (an `Error`'s message is not enumerable), for JSON logs. */
+  toJSON(): object {
+    return { ...this, message: this.message }
+  }
 }
 
 /** 400, 422 or another 4xx without its own class. */

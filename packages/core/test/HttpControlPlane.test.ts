@@ -326,6 +326,18 @@ describe("HttpControlPlane over a real HTTP server", () => {
       expect(events[1]?.deploymentId).toBe("123")
     }))
 
+  live("a malformed audit-log row is UnexpectedResponse naming the event", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer((_, response) => {
+        response.writeHead(200, { "content-type": "text/csv" })
+        response.end(auditCsv.replace("{}", "{oops"))
+      })
+      const cp = yield* make(server)
+      const error = yield* Effect.flip(Stream.runDrain(cp.auditLogEvents()))
+      assert.strictEqual(error._tag, "UnexpectedResponse")
+      if (error._tag === "UnexpectedResponse") expect(error.detail).toContain("evt_2")
+    }))
+
   live(
     "interrupting the caller aborts the request in flight (the server sees the socket close)",
     () =>

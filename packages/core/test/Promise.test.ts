@@ -226,6 +226,13 @@ describe("Promise facade", () => {
         expect(error.message).toContain(`nope ${status}`)
         expect(error.name).toBe(ErrorClass.name)
         if (error instanceof RateLimitedError) expect(error.retryAfterMillis).toBe(2000)
+        expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+          name: ErrorClass.name,
+          tag: error.tag,
+          message: error.message,
+          status,
+          requestId: `req-${status}`
+        })
         for (const rendering of [error.message, String(error), JSON.stringify(error), inspect(error)]) {
           expect(rendering).not.toContain("SECRET")
         }
