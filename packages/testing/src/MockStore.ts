@@ -1,0 +1,656 @@
+/**
+ * The mock's state and rules, written once: the HTTP server (`MockServer`)
+ * and the test layer (`ControlPlaneTest`) both call these functions, so a
+ * request gets the same answer — status and message — either way.
+ *
+ * Each operation takes the request as it is on the wire (query strings,
+ * the JSON body) and the authenticated key, and answers with domain values
+ * or a `MockFailure` carrying the status and the `{"error": ...}` text.
+ *
+ * @since 0.1.0
+ */
+import type { Api } from "@cubeplane/core"
+import { Csv, Domain } from "@cubeplane/core"
+import { Clock, Data, Effect, Either, Redacted, Schema } from "effect"
+import * as Faults from "./Faults.js"
+import type { GeneratedAuditLog } from "./internal/generator.js"
+import { eventsBetween, firstIndexAtOrAfter } from "./internal/generator.js"
+import { issuesOf } from "./internal/issues.js"
+import * as Jwt from "./Jwt.js"
+import * as Seed from "./Seed.js"
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+interface DeploymentState {
+  readonly deployment: Seed.Deployment
+  readonly environments: Map<string, Seed.Environment>
+}
+
+/** A request as the mock recorded it: never the key, only its name. */
+export interface Call {
+  readonly operation: Api.Operation
+  /** The request's arguments, decoded where they were valid (numbers for `offset`/`limit`), else as sent. */
+  readonly arguments: Readonly<Record<string, unknown>>
+  /** The seed name of the key used; `null` when the key was missing or unknown. */
+  readonly keyName: string | null
+  /** The status answered; `null` when the connection was reset without an answer. */
+  readonly status: number | null
+  /** The id of the fault that shaped the answer, if any (`header` for an `x-mock-fault` header). */
+  readonly fault?: string
+}
+
+/** The most recent calls kept (older ones are dropped), so long runs stay in bounded memory. */
+export const maxCalls = 10_000
+
+export interface MockStore {
+  /** What `reset` goes back to. */
+  seed: Seed.Seed
+  plan: string
+  keys: Map<string, Seed.ApiKey>
+  deployments: Map<string, DeploymentState>
+  /** Seeded and added events, sorted oldest first. */
+  events: Array<Domain.AuditLogEvent>
+  generated: GeneratedAuditLog | undefined
+  readonly calls: Array<Call>
+  readonly faults: Faults.Registry
+}
+
+const byTime = (a: Domain.AuditLogEvent, b: Domain.AuditLogEvent) => a.timestamp.getTime() - b.timestamp.getTime()
+
+const apply = (store: MockStore, seed: Seed.Seed): void => {
+  store.seed = seed
+  store.plan = seed.plan
+  store.keys = new Map(seed.apiKeys.map((k) => [k.key, k]))
+  store.deployments = new Map(
+    seed.deployments.map((d) => [d.id, { deployment: d, environments: new Map(d.environments.map((e) => [e.id, e])) }])
+  )
+  // A stable sort: events with the same timestamp keep their seed order.
+  store.events = [...seed.auditLog].sort(byTime)
+  store.generated = seed.generatedAuditLog
+}
+
+/** A store holding `seed` (default: the demo dataset). */
+export const make = (seed: Seed.Seed = Seed.demo): MockStore => {
+  const store: MockStore = {
+    seed,
+    plan: seed.plan,
+    keys: new Map(),
+    deployments: new Map(),
+    events: [],
+    generated: undefined,
+    calls: [],
+    faults: Faults.makeRegistry()
+  }
+  apply(store, seed)
+  return store
+}
+
+/** Replaces the data with `seed` (which `reset` will return to), and clears calls and faults. */
+export const load = (store: MockStore, seed: Seed.Seed): void => {
+  apply(store, seed)
+  store.calls.length = 0
+  Faults.clear(store.faults)
+}
+
+/** Back to the loaded seed: data, calls and faults. */
+export const reset = (store: MockStore): void => load(store, store.seed)
+
+export const record = (store: MockStore, call: Call): void => {
+  store.calls.push(call)
+  if (store.calls.length > maxCalls) store.calls.splice(0, store.calls.length - maxCalls)
+}
+
+export const clearCalls = (store: MockStore): void => {
+  store.calls.length = 0
+}
+
+// ---------------------------------------------------------------------------
+// Changing the data (the test layer's control service)
+// ---------------------------------------------------------------------------
+
+/** Adds (or replaces, keeping its place) a deployment. */
+export const addDeployment = (store: MockStore, deployment: Seed.Deployment): void => {
+  store.deployments.set(deployment.id, {
+    deployment,
+    environments: new Map(deployment.environments.map((e) => [e.id, e]))
+  })
+}
+
+export const removeDeployment = (store: MockStore, deploymentId: string): boolean =>
+  store.deployments.delete(deploymentId)
+
+/** Adds (or replaces) an environment; `false` if the deployment does not exist. */
+export const addEnvironment = (store: MockStore, deploymentId: string, environment: Seed.Environment): boolean => {
+  const state = store.deployments.get(deploymentId)
+  if (state === undefined) return false
+  state.environments.set(environment.id, environment)
+  return true
+}
+
+export const removeEnvironment = (store: MockStore, deploymentId: string, environmentId: string): boolean =>
+  store.deployments.get(deploymentId)?.environments.delete(environmentId) ?? false
+
+export const addAuditEvents = (store: MockStore, events: Iterable<Domain.AuditLogEvent>): void => {
+  store.events.push(...events)
+  store.events.sort(byTime)
+}
+
+// ---------------------------------------------------------------------------
+// Failures
+// ---------------------------------------------------------------------------
+
+/** An answer other than 2xx: the status and the `error` text of the body. */
+export class MockFailure extends Data.TaggedError("MockFailure")<{
+  readonly status: number
+  readonly error: string
+  /** Seconds, for `Retry-After`. */
+  readonly retryAfter?: number
+}> {}
+
+const fail = (status: number, error: string) => Either.left(new MockFailure({ status, error }))
+
+// ---------------------------------------------------------------------------
+// Authentication and authorisation
+// ---------------------------------------------------------------------------
+
+const howToAuthenticate = "send `Authorization: Bearer <API key>` or `Authorization: Api-Key <API key>`"
+
+/** The key of an `Authorization` header value (`Bearer <key>` or `Api-Key <key>`, scheme case-insensitive). */
+export const authenticate = (
+  store: MockStore,
+  authorization: string | undefined
+): Either.Either<Seed.ApiKey, MockFailure> => {
+  if (authorization === undefined || authorization.trim() === "") {
+    return fail(401, `Missing API key: ${howToAuthenticate}`)
+  }
+  const match = /^\s*(bearer|api-key)\s+(\S+)\s*$/i.exec(authorization)
+  if (match === null) {
+    return fail(401, `Malformed Authorization header: expected \`Bearer <API key>\` or \`Api-Key <API key>\``)
+  }
+  return authenticateKey(store, match[2]!)
+}
+
+/** The seed key with this value. The key itself never appears in a message. */
+export const authenticateKey = (store: MockStore, key: string): Either.Either<Seed.ApiKey, MockFailure> => {
+  const found = store.keys.get(key)
+  return found === undefined ? fail(401, "Unknown API key: check CUBE_API_KEY") : Either.right(found)
+}
+
+/** The name of the key in an `Authorization` header, if it is a known one (for recorded calls). */
+export const keyNameOf = (store: MockStore, authorization: string | undefined): string | null =>
+  Either.match(authenticate(store, authorization), { onLeft: () => null, onRight: (k) => k.name })
+
+const has = (key: Seed.ApiKey, ...permissions: ReadonlyArray<Seed.Permission>) =>
+  key.permissions.some((p) => p === "All" || permissions.includes(p))
+
+const permissionsOf = (key: Seed.ApiKey) => key.permissions.length === 0 ? "none" : key.permissions.join(", ")
+
+const requireRead = (key: Seed.ApiKey, action: string): Either.Either<void, MockFailure> =>
+  has(key, "DeploymentRead", "DeploymentsManage")
+    ? Either.void
+    : fail(
+      403,
+      `The API key "${key.name}" lacks the DeploymentRead permission needed to ${action} (it has: ${
+        permissionsOf(key)
+      }) — use a key with DeploymentRead or All`
+    )
+
+const inScope = (key: Seed.ApiKey, deploymentId: string) =>
+  key.deployments === undefined || key.deployments.includes(deploymentId)
+
+const requireScope = (key: Seed.ApiKey, deploymentId: string): Either.Either<void, MockFailure> =>
+  inScope(key, deploymentId)
+    ? Either.void
+    : fail(
+      403,
+      `The API key "${key.name}" is limited to deployment${key.deployments?.length === 1 ? "" : "s"} ${
+        (key.deployments ?? []).join(", ") || "(none)"
+      } and cannot access deployment ${deploymentId}`
+    )
+
+const findDeployment = (store: MockStore, deploymentId: string): Either.Either<DeploymentState, MockFailure> => {
+  const state = store.deployments.get(deploymentId)
+  return state === undefined
+    ? fail(404, `Deployment ${deploymentId} not found — list deployments to see the ids this key can use`)
+    : Either.right(state)
+}
+
+// ---------------------------------------------------------------------------
+// Query parsing (core's query schemas)
+// ---------------------------------------------------------------------------
+
+/** Query parameters as they arrive (the first value of each). */
+export type Query = Readonly<Record<string, string | undefined>>
+
+const definedOnly = (query: Query): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v
+  return out
+}
+
+const parameterHints: Record<string, string> = {
+  offset: "an integer ≥ 0 (items to skip; default 0)",
+  limit: "an integer ≥ 1 (items per page; default 20, at most 100)",
+  type: "one of production, staging, development"
+}
+
+const decodeQuery = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
+  return (query: Query): Either.Either<A, MockFailure> =>
+    Either.mapLeft(decode(definedOnly(query)), (error) => {
+      const problems = issuesOf(error).map(({ message, path }) => {
+        const hint = parameterHints[path]
+        return hint !== undefined
+          ? `${path} must be ${hint}, got ${JSON.stringify(query[path] ?? "")}`
+          : `${path}: ${message}`
+      })
+      return new MockFailure({ status: 400, error: `Invalid query: ${problems.join("; ")}` })
+    })
+}
+
+const decodePageQuery = decodeQuery(Domain.PageQuery)
+const decodeEnvironmentQuery = decodeQuery(Domain.EnvironmentQuery)
+const decodeAuditLogQuery = decodeQuery(Domain.AuditLogQuery)
+
+export const defaultLimit = 20
+export const maxLimit = 100
+
+const page = <A>(
+  items: ReadonlyArray<A>,
+  query: { readonly offset?: number | undefined; readonly limit?: number | undefined }
+): Domain.Page<A> => {
+  const offset = query.offset ?? 0
+  const limit = Math.min(query.limit ?? defaultLimit, maxLimit)
+  return { items: items.slice(offset, offset + limit), pagination: { offset, limit, total: items.length } }
+}
+
+// ---------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------
+
+const toDomainDeployment = ({ createdAt, id, name }: Seed.Deployment): Domain.Deployment => ({ id, name, createdAt })
+
+/** Built field by field so that `apiSecret` can never leak into a response. */
+const toDomainEnvironment = (environment: Seed.Environment): Domain.Environment => ({
+  id: environment.id,
+  name: environment.name,
+  type: environment.type,
+  ...(environment.branch !== undefined ? { branch: environment.branch } : {}),
+  ...(environment.user !== undefined ? { user: environment.user } : {}),
+  ...(environment.apiCredentials !== undefined ? { apiCredentials: environment.apiCredentials } : {})
+})
+
+/** `GET /api/v1/deployments`: the deployments the key may see, in insertion order. */
+export const listDeployments = (
+  store: MockStore,
+  key: Seed.ApiKey,
+  query: Query
+): Either.Either<Domain.Page<Domain.Deployment>, MockFailure> =>
+  Either.gen(function*() {
+    yield* requireRead(key, "list deployments")
+    const options = yield* decodePageQuery(query)
+    const visible: Array<Domain.Deployment> = []
+    for (const { deployment } of store.deployments.values()) {
+      if (inScope(key, deployment.id)) visible.push(toDomainDeployment(deployment))
+    }
+    return page(visible, options)
+  })
+
+/** `GET /api/v1/deployments/{id}/environments`. */
+export const listEnvironments = (
+  store: MockStore,
+  key: Seed.ApiKey,
+  deploymentId: string,
+  query: Query
+): Either.Either<Domain.Page<Domain.Environment>, MockFailure> =>
+  Either.gen(function*() {
+    yield* requireRead(key, "list environments")
+    const options = yield* decodeEnvironmentQuery(query)
+    yield* requireScope(key, deploymentId)
+    const state = yield* findDeployment(store, deploymentId)
+    const environments: Array<Domain.Environment> = []
+    for (const environment of state.environments.values()) {
+      if (options.type === undefined || environment.type === options.type) {
+        environments.push(toDomainEnvironment(environment))
+      }
+    }
+    return page(environments, options)
+  })
+
+export const defaultExpiresIn = 86_400
+
+const tokenBodyHint = "{\"security_context\": {\"tenant_id\": \"acme\"}, \"expires_in\": 3600}"
+
+const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput, { errors: "all" })
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const parseTokenBody = (body: unknown): Either.Either<Domain.MetaSyncTokenInput, MockFailure> => {
+  if (!isPlainObject(body)) {
+    return fail(400, `The body must be a JSON object like ${tokenBodyHint}`)
+  }
+  return Either.mapLeft(decodeTokenInput(body), (error) => {
+    const problems = issuesOf(error).map(({ message, path }) => {
+      if (path === "security_context") {
+        return "security_context" in body
+          ? `security_context must be a JSON object (the claims to embed), got ${JSON.stringify(body.security_context)}`
+          : "security_context is required: a JSON object of claims to embed, e.g. {\"tenant_id\": \"acme\"}"
+      }
+      if (path === "expires_in") {
+        return `expires_in must be a positive integer number of seconds (default ${defaultExpiresIn}), got ${
+          JSON.stringify(body.expires_in)
+        }`
+      }
+      return `${path}: ${message}`
+    })
+    return new MockFailure({ status: 400, error: `Invalid token request: ${problems.join("; ")}` })
+  })
+}
+
+/**
+ * `POST .../tokens-for-meta-sync`: an HS256 JWT signed with the
+ * environment's `api_secret`. Times come from the `Clock` (so `TestClock`
+ * in tests); `created_at`/`expires_at` equal the token's `iat`/`exp`.
+ */
+export const createMetaSyncToken = (
+  store: MockStore,
+  key: Seed.ApiKey,
+  deploymentId: string,
+  environmentId: string,
+  body: unknown
+): Effect.Effect<Domain.MetaSyncToken, MockFailure> =>
+  Effect.gen(function*() {
+    yield* requireRead(key, "create meta-sync tokens")
+    const input = yield* parseTokenBody(body)
+    yield* requireScope(key, deploymentId)
+    const state = yield* findDeployment(store, deploymentId)
+    const environment = state.environments.get(environmentId)
+    if (environment === undefined) {
+      return yield* fail(404, `Environment ${environmentId} not found in deployment ${deploymentId}`)
+    }
+    const issuedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const expiresAt = issuedAt + (input.expiresIn ?? defaultExpiresIn)
+    const token = yield* Effect.tryPromise({
+      try: () => Jwt.sign({ secret: environment.apiSecret, securityContext: input.securityContext, issuedAt, expiresAt }),
+      catch: () => new MockFailure({ status: 400, error: "security_context must be JSON-serialisable" })
+    })
+    return {
+      token: Redacted.make(token),
+      createdAt: new Date(issuedAt * 1000),
+      expiresAt: new Date(expiresAt * 1000)
+    }
+  })
+
+// ---------------------------------------------------------------------------
+// Audit log
+// ---------------------------------------------------------------------------
+
+const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/
+const dateTimePattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i
+
+const isRealDate = (year: number, month: number, day: number) => {
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
+interface Bound {
+  readonly millis: number
+  readonly dateOnly: boolean
+}
+
+/** A date (`2024-01-31`, UTC midnight) or date-time (`2024-01-31T12:00:00Z`; no zone = UTC). */
+const parseBound = (name: string, value: string): Either.Either<Bound, MockFailure> => {
+  const invalid = () =>
+    fail(
+      400,
+      `${name} must be an ISO 8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z), got ${JSON.stringify(value)}`
+    )
+  const date = datePattern.exec(value)
+  if (date !== null) {
+    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])]
+    if (!isRealDate(year, month, day)) return invalid()
+    return Either.right({ millis: Date.UTC(year, month - 1, day), dateOnly: true })
+  }
+  const dateTime = dateTimePattern.exec(value)
+  if (dateTime === null) return invalid()
+  if (!isRealDate(Number(dateTime[1]), Number(dateTime[2]), Number(dateTime[3]))) return invalid()
+  const zone = dateTime[7] === undefined ? "Z" : ""
+  // Date.parse handles at most milliseconds: cut longer fractions.
+  const normalised = value.replace(/(\.\d{3})\d+/, "$1") + zone
+  const millis = Date.parse(normalised)
+  if (Number.isNaN(millis) || Number(dateTime[4]) > 23 || Number(dateTime[5]) > 59 || Number(dateTime[6] ?? 0) > 59) {
+    return invalid()
+  }
+  return Either.right({ millis, dateOnly: false })
+}
+
+const dayMillis = 86_400_000
+
+/** The parsed filter: a half-open time range and the other predicates. */
+export interface AuditLogSelection {
+  readonly fromMillis: number
+  /** Exclusive. */
+  readonly toMillis: number
+  readonly search?: string
+  readonly eventName?: string
+  readonly userEmail?: string
+}
+
+const parseAuditLogQuery = (query: Query): Either.Either<AuditLogSelection, MockFailure> =>
+  Either.gen(function*() {
+    const filter = yield* decodeAuditLogQuery(query)
+    const start = filter.start !== undefined ? yield* parseBound("start", filter.start) : undefined
+    const end = filter.end !== undefined ? yield* parseBound("end", filter.end) : undefined
+    const fromMillis = start?.millis ?? Number.NEGATIVE_INFINITY
+    // A date-only end includes that whole day (UTC); a date-time end is inclusive.
+    const toMillis = end === undefined ? Number.POSITIVE_INFINITY : end.millis + (end.dateOnly ? dayMillis : 1)
+    if (start !== undefined && end !== undefined && start.millis > end.millis) {
+      return yield* fail(400, `start (${filter.start}) is after end (${filter.end})`)
+    }
+    return {
+      fromMillis,
+      toMillis,
+      ...(filter.search !== undefined && filter.search !== "" ? { search: filter.search.toLowerCase() } : {}),
+      ...(filter.eventName !== undefined && filter.eventName !== "" ? { eventName: filter.eventName } : {}),
+      ...(filter.userEmail !== undefined && filter.userEmail !== "" ? { userEmail: filter.userEmail.toLowerCase() } : {})
+    }
+  })
+
+const containsText = (value: unknown, needle: string): boolean => {
+  if (typeof value === "string") return value.toLowerCase().includes(needle)
+  if (typeof value === "number" || typeof value === "boolean") return String(value).toLowerCase().includes(needle)
+  if (Array.isArray(value)) return value.some((v) => containsText(v, needle))
+  if (isPlainObject(value)) {
+    return Object.entries(value).some(([k, v]) => k.toLowerCase().includes(needle) || containsText(v, needle))
+  }
+  return false
+}
+
+/** `search` matches case-insensitively anywhere in the event: every field, attribute names and values. */
+const matchesSearch = (event: Domain.AuditLogEvent, needle: string): boolean =>
+  containsText(event.id, needle) ||
+  event.timestamp.toISOString().toLowerCase().includes(needle) ||
+  containsText(event.eventName, needle) ||
+  containsText(event.userEmail, needle) ||
+  containsText(event.deploymentId, needle) ||
+  containsText(event.deploymentName, needle) ||
+  containsText(event.ipAddress, needle) ||
+  containsText(event.attributes, needle) ||
+  JSON.stringify(event.attributes).toLowerCase().includes(needle)
+
+const matches = (event: Domain.AuditLogEvent, selection: AuditLogSelection): boolean =>
+  (selection.eventName === undefined || event.eventName === selection.eventName) &&
+  (selection.userEmail === undefined || event.userEmail?.toLowerCase() === selection.userEmail) &&
+  (selection.search === undefined || matchesSearch(event, selection.search))
+
+/** Two time-ordered sources as one; on equal times the seeded event comes first. */
+function* mergeByTime(
+  a: Iterator<Domain.AuditLogEvent>,
+  b: Iterator<Domain.AuditLogEvent>
+): Generator<Domain.AuditLogEvent> {
+  let x = a.next()
+  let y = b.next()
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value.timestamp.getTime() <= y.value.timestamp.getTime())) {
+      yield x.value!
+      x = a.next()
+    } else {
+      yield y.value
+      y = b.next()
+    }
+  }
+}
+
+/** Events scanned without a match before the export yields control (so a narrow filter over millions of events does not block the server). */
+const scanBudget = 20_000
+
+/** Matching events, oldest first, with `null` after every `scanBudget` events that did not match. */
+function* selectEvents(
+  seeded: ReadonlyArray<Domain.AuditLogEvent>,
+  generated: GeneratedAuditLog | undefined,
+  selection: AuditLogSelection
+): Generator<Domain.AuditLogEvent | null> {
+  const inRange = function*() {
+    for (const event of seeded) {
+      const t = event.timestamp.getTime()
+      if (t >= selection.toMillis) return
+      if (t >= selection.fromMillis) yield event
+    }
+  }
+  const fromGenerator = generated === undefined ? [][Symbol.iterator]() : eventsBetween(
+    generated,
+    firstIndexAtOrAfter(generated, selection.fromMillis),
+    firstIndexAtOrAfter(generated, selection.toMillis)
+  )
+  let skipped = 0
+  for (const event of mergeByTime(inRange(), fromGenerator)) {
+    if (matches(event, selection)) {
+      skipped = 0
+      yield event
+    } else if (++skipped >= scanBudget) {
+      skipped = 0
+      yield null
+    }
+  }
+}
+
+function* withoutPauses<A>(items: Iterable<A | null>): Generator<A> {
+  for (const item of items) if (item !== null) yield item
+}
+
+const encodeCsvRecord = Schema.encodeSync(Domain.AuditLogEventFromCsvRecord)
+
+/** The CSV text is cut into chunks of about this many characters. */
+export const csvChunkLength = 64 * 1024
+
+/**
+ * Events as CSV bytes: the header (`Domain.auditLogColumns`), then one row
+ * per event, written with core's encoder, in chunks of about 64 KiB. A
+ * `null` in the input (a long run of events that did not match) yields an
+ * empty chunk, a point where a server can let other work run; skip those.
+ */
+export function* csvChunks(events: Iterable<Domain.AuditLogEvent | null>): Generator<Uint8Array> {
+  const encoder = new TextEncoder()
+  const columns = Domain.auditLogColumns
+  const fields: Array<string> = new Array(columns.length)
+  let text = Csv.encodeRow(columns)
+  for (const event of events) {
+    if (event === null) {
+      yield encoder.encode(text)
+      text = ""
+      continue
+    }
+    const record = encodeCsvRecord(event)
+    for (let k = 0; k < columns.length; k++) fields[k] = record[columns[k]!] ?? ""
+    text += Csv.encodeRow(fields)
+    if (text.length >= csvChunkLength) {
+      yield encoder.encode(text)
+      text = ""
+    }
+  }
+  if (text.length > 0) yield encoder.encode(text)
+}
+
+/** An export ready to stream: nothing is produced until it is iterated, and each iteration starts afresh. */
+export interface AuditLogExport {
+  /** The matching events, oldest first. */
+  readonly events: () => Generator<Domain.AuditLogEvent>
+  /** The CSV file, in chunks of about 64 KiB; an empty chunk marks a pause in a long filtered scan (skip it). */
+  readonly csv: () => Generator<Uint8Array>
+}
+
+/**
+ * `GET /api/v1/audit-logs/export`: needs `AuditLogManage` (or `All`) and the
+ * Enterprise plan. Events come oldest first, filtered by `start`/`end`
+ * (a date-only `end` includes that day), `search`, `eventName` and
+ * `userEmail`, and are produced lazily as the export is read.
+ */
+export const exportAuditLog = (
+  store: MockStore,
+  key: Seed.ApiKey,
+  query: Query
+): Either.Either<AuditLogExport, MockFailure> =>
+  Either.gen(function*() {
+    if (!has(key, "AuditLogManage")) {
+      return yield* fail(
+        403,
+        `The API key "${key.name}" lacks the AuditLogManage permission needed to export the audit log (it has: ${
+          permissionsOf(key)
+        }) — use a key with AuditLogManage or All`
+      )
+    }
+    if (store.plan !== "enterprise") {
+      return yield* fail(
+        403,
+        `Audit log export requires the Enterprise plan with Audit Log enabled; this account is on the "${store.plan}" plan`
+      )
+    }
+    const selection = yield* parseAuditLogQuery(query)
+    // A snapshot: events added while an export is being read do not change it.
+    const seeded = [...store.events]
+    const generated = store.generated
+    return {
+      events: () => withoutPauses(selectEvents(seeded, generated, selection)),
+      csv: () => csvChunks(selectEvents(seeded, generated, selection))
+    }
+  })
+
+// ---------------------------------------------------------------------------
+// Recorded arguments
+// ---------------------------------------------------------------------------
+
+/** A request's arguments for the call log: decoded where valid, else as sent. */
+export const argumentsOf = (
+  operation: Api.Operation,
+  input: { readonly deploymentId?: string; readonly environmentId?: string; readonly query?: Query; readonly body?: unknown }
+): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  if (input.deploymentId !== undefined) out.deploymentId = input.deploymentId
+  if (input.environmentId !== undefined) out.environmentId = input.environmentId
+  const query = input.query ?? {}
+  switch (operation) {
+    case "listDeployments":
+    case "listEnvironments": {
+      const decoded = (operation === "listDeployments" ? decodePageQuery : decodeEnvironmentQuery)(query)
+      Object.assign(out, Either.isRight(decoded) ? decoded.right : definedOnly(query))
+      break
+    }
+    case "exportAuditLog":
+      Object.assign(out, definedOnly(query))
+      break
+    case "createMetaSyncToken": {
+      const body = input.body
+      if (isPlainObject(body)) {
+        if ("security_context" in body) out.securityContext = body.security_context
+        if ("expires_in" in body) out.expiresIn = body.expires_in
+      } else if (body !== undefined) {
+        out.body = body
+      }
+      break
+    }
+  }
+  return out
+}

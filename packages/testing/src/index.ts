@@ -1,0 +1,13 @@
+/**
+ * @cubeplane/testing — a stateful, faithful mock of the Cube Cloud Control
+ * Plane API: an Effect test layer (`ControlPlaneTest`) and a Hono HTTP
+ * server (`MockServer`) sharing one set of rules (`MockStore`).
+ *
+ * @since 0.1.0
+ */
+export * as ControlPlaneTest from "./ControlPlaneTest.js"
+export * as Faults from "./Faults.js"
+export * as Jwt from "./Jwt.js"
+export * as MockServer from "./MockServer.js"
+export * as MockStore from "./MockStore.js"
+export * as Seed from "./Seed.js"
