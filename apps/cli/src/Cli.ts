@@ -53,6 +53,10 @@ export const commandPath = (args: ReadonlyArray<string>): string => {
 }
 
 const rootNotes = HelpDoc.blocks([
+  HelpDoc.h1("GLOBAL OPTIONS"),
+  HelpDoc.p(
+    "-h, --help (also after any command) · --version · --completions bash|zsh|fish (prints a completion script)"
+  ),
   HelpDoc.h1("ENVIRONMENT"),
   HelpDoc.p("CUBE_API_URL, CUBE_API_KEY, CUBE_AUTH_SCHEME (bearer | api-key), NO_COLOR, XDG_CONFIG_HOME."),
   HelpDoc.p(
@@ -76,8 +80,19 @@ export const footer = (args: ReadonlyArray<string>): HelpDoc.HelpDoc => {
 export const run = (argv: ReadonlyArray<string>) =>
   Command.run(command, { name: "cubeplane", version, footer: footer(argv.slice(2)) })(argv)
 
-/** The exit code for a failed run, after saying why on stderr (unless @effect/cli already did). */
-export const report = (cause: Cause.Cause<unknown>, verbose: boolean): Effect.Effect<number> => {
+/** A usage error from @effect/cli as one line, with where to look for the fix. */
+export const usageLine = (messages: ReadonlyArray<string>, args: ReadonlyArray<string>): string => {
+  const text = messages.join(" ").split("\n").map((line) => line.trim()).filter((line) => line !== "").join(" ")
+  const path = commandPath(args)
+  return `${text === "" ? "Invalid command line" : text} — see \`cubeplane${path === "" ? "" : ` ${path}`} --help\``
+}
+
+/** The exit code for a failed run, after saying why on stderr in one line. */
+export const report = (
+  cause: Cause.Cause<unknown>,
+  verbose: boolean,
+  usageError: () => string
+): Effect.Effect<number> => {
   if (Cause.isInterruptedOnly(cause)) return Effect.succeed(ExitCode.interrupted)
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
@@ -90,8 +105,8 @@ export const report = (cause: Cause.Cause<unknown>, verbose: boolean): Effect.Ef
         Effect.as(error.exitCode)
       )
     }
-    // @effect/cli has printed the problem (unknown flag, missing argument, invalid value).
-    if (ValidationError.isValidationError(error)) return Effect.succeed(ExitCode.usage)
+    // An unknown flag, a missing argument, an invalid value: @effect/cli said what, we add where to look.
+    if (ValidationError.isValidationError(error)) return Stdio.note(usageError()).pipe(Effect.as(ExitCode.usage))
     return Stdio.note(`Error: ${describe(error)}`).pipe(Effect.as(ExitCode.error))
   }
   const defect = Cause.dieOption(cause)
@@ -111,8 +126,11 @@ const describe = (error: unknown): string => {
 
 /** `run`, with every outcome turned into an exit code. */
 export const main = (argv: ReadonlyArray<string>) =>
-  run(argv).pipe(
-    Effect.as(ExitCode.ok),
-    Effect.catchAllCause((cause) => report(cause, argv.includes("--verbose") || argv.includes("-v"))),
-    Stdio.withPlainConsole
+  Stdio.withCliConsole((usageErrors) =>
+    run(argv).pipe(
+      Effect.as(ExitCode.ok),
+      Effect.catchAllCause((cause) =>
+        report(cause, argv.includes("--verbose") || argv.includes("-v"), () => usageLine(usageErrors, argv.slice(2)))
+      )
+    )
   )

@@ -44,7 +44,28 @@ const indent = (text: string, by: string): string => by + text.replaceAll("\n", 
 
 const bold = (text: string, style: Style) => (style.color ? `\x1b[1m${text}\x1b[22m` : text)
 
-const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - text.length))
+/** Code points a terminal draws two columns wide (CJK, Hangul, full-width forms, most emoji). */
+const isWide = (code: number): boolean =>
+  (code >= 0x1100 && code <= 0x115f) || (code >= 0x2e80 && code <= 0xa4cf && code !== 0x303f) ||
+  (code >= 0xac00 && code <= 0xd7a3) || (code >= 0xf900 && code <= 0xfaff) || (code >= 0xfe30 && code <= 0xfe4f) ||
+  (code >= 0xff00 && code <= 0xff60) || (code >= 0xffe0 && code <= 0xffe6) || (code >= 0x1f300 && code <= 0x1faff) ||
+  (code >= 0x20000 && code <= 0x3fffd)
+
+/** Combining marks take no column of their own. */
+const isZeroWidth = (code: number): boolean =>
+  (code >= 0x300 && code <= 0x36f) || code === 0x200d || (code >= 0xfe00 && code <= 0xfe0f)
+
+/** The columns `text` takes in a terminal, so a table stays aligned with `渡辺` or `é` in it. */
+export const displayWidth = (text: string): number => {
+  let width = 0
+  for (const char of text) {
+    const code = char.codePointAt(0)!
+    width += isZeroWidth(code) ? 0 : isWide(code) ? 2 : 1
+  }
+  return width
+}
+
+const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - displayWidth(text)))
 
 /** Lines of a table whose widths come from `widths` (grown to fit what it has seen). */
 const tableLines = (rows: ReadonlyArray<ReadonlyArray<string>>, widths: Array<number>): string => {
@@ -142,7 +163,9 @@ export const list =
             if (rows.length === 0) return Chunk.empty()
             let text = ""
             if (widths === undefined) {
-              widths = headers.map((header, k) => Math.max(header.length, ...rows.map((row) => row[k]!.length)))
+              widths = headers.map((header, k) =>
+                Math.max(displayWidth(header), ...rows.map((row) => displayWidth(row[k]!)))
+              )
               if (options.header !== false) text += headerLine(headers, widths, style)
             }
             return Chunk.of(text + tableLines(rows, widths))
@@ -150,7 +173,7 @@ export const list =
           // An empty list still says what its columns would have been.
           const headerIfEmpty = Stream.suspend(() =>
             widths === undefined && options.header !== false
-              ? Stream.make(headerLine(headers, headers.map((header) => header.length), style))
+              ? Stream.make(headerLine(headers, headers.map(displayWidth), style))
               : Stream.empty
           )
           return Stream.concat(body, headerIfEmpty)
@@ -182,7 +205,7 @@ export const one = <A, I>(view: View<A, I>, format: Format, style: Style, value:
       )
     case "table":
       return Effect.sync(() => {
-        const width = Math.max(...view.columns.map((column) => column.header.length))
+        const width = Math.max(...view.columns.map((column) => displayWidth(column.header)))
         return view.columns
           .map((column) => `${bold(pad(column.header, width), style)}  ${cell(column.value(value))}`.trimEnd())
           .join("\n") + "\n"

@@ -54,18 +54,24 @@ const render = (args: ReadonlyArray<unknown>, color: boolean): string => {
 }
 
 /**
- * Runs `effect` with a `Console` whose `log` and `error` drop ANSI escapes
- * when their stream is not a terminal or `NO_COLOR` is set: @effect/cli always
- * renders its help and errors in colour.
+ * Runs `effect` with a `Console` for @effect/cli, which always renders in
+ * colour: `log` (help, completions, version) drops the ANSI escapes when
+ * stdout is not a terminal or `NO_COLOR` is set; `error` (its usage errors)
+ * is held back, so `Cli.report` can say it on one line with the fix.
  */
-export const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const withCliConsole = <A, E, R>(
+  effect: (usageErrors: ReadonlyArray<string>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
   Effect.flatMap(Effect.console, (base) => {
     const outColor = useColor(process.stdout.isTTY, process.env)
-    const errColor = useColor(process.stderr.isTTY, process.env)
+    const usageErrors: Array<string> = []
     const console: Console.Console = {
       ...base,
       log: (...args) => Effect.sync(() => process.stdout.write(render(args, outColor) + "\n")),
-      error: (...args) => Effect.sync(() => process.stderr.write(render(args, errColor) + "\n"))
+      error: (...args) =>
+        Effect.sync(() => {
+          usageErrors.push(render(args, false))
+        })
     }
-    return Effect.withConsole(effect, console)
+    return Effect.withConsole(effect(usageErrors), console)
   })

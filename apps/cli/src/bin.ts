@@ -4,6 +4,7 @@
  * (a half-written export is removed, a follow stops between batches) and
  * exits 130 / 143; a second signal exits at once.
  */
+import * as CliConfig from "@effect/cli/CliConfig"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
@@ -11,7 +12,13 @@ import { Effect, Exit, Fiber, Layer } from "effect"
 import { main } from "./Cli.js"
 import { ExitCode } from "./Failure.js"
 
-const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+// Built-in options (--help, --version, --completions) are listed once, in the root help, not under every command.
+const platform = Layer.mergeAll(
+  NodeFileSystem.layer,
+  NodePath.layer,
+  NodeTerminal.layer,
+  CliConfig.layer({ showBuiltIns: false })
+)
 
 // Writers report a closed pipe themselves; without a listener Node would throw.
 process.stdout.on("error", () => undefined)

@@ -149,3 +149,11 @@ describe("Output.write", () => {
       expect(error.code).toBe("EPIPE")
     }))
 })
+
+describe("Output.displayWidth", () => {
+  it("counts wide characters twice and combining marks not at all, so tables stay aligned", () => {
+    expect(Output.displayWidth("渡辺's sandbox")).toBe(14)
+    expect(Output.displayWidth("Données")).toBe(7)
+    expect(Output.displayWidth("e\u0301")).toBe(1)
+  })
+})

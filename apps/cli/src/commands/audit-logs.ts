@@ -67,7 +67,7 @@ export const followConfig = {
     Options.withDescription("Checkpoint file: where to resume after a restart (created if missing)")
   ),
   interval: Options.text("interval").pipe(
-    Options.withDescription("Time between polls: 30s, 5m, 1h"),
+    Options.withDescription("Time between polls, e.g. 30s (the default), 5m, 1h"),
     Options.withDefault("30s")
   ),
   format: Options.choice("format", followFormats).pipe(

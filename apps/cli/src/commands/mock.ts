@@ -7,9 +7,9 @@ import * as Options from "@effect/cli/Options"
 import { Effect } from "effect"
 
 export const examples = {
-  "mock": ["cubeplane mock serve --port 4000"],
+  "mock": ["cubeplane mock serve --port 4010"],
   "mock serve": [
-    "cubeplane mock serve --port 4000",
+    "cubeplane mock serve --port 4010",
     "cubeplane mock serve --deployments 5 --events 10000",
     "cubeplane mock serve --seed seed.json"
   ]
@@ -21,7 +21,7 @@ const handlers = Effect.promise(() => import("../handlers/mock.js"))
 export const serveConfig = {
   port: Options.integer("port").pipe(
     Options.withDescription("Port to listen on (0: any free port)"),
-    Options.withDefault(4000)
+    Options.withDefault(4010)
   ),
   host: Options.text("host").pipe(Options.withDescription("Interface to listen on"), Options.withDefault("127.0.0.1")),
   seed: Options.text("seed").pipe(

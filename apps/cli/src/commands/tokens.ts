@@ -19,7 +19,7 @@ export const examples = {
   ],
   "tokens inspect": [
     "cubeplane tokens inspect eyJhbGciOi...",
-    "cubeplane tokens meta-sync 123 456 --security-context '{}' -o json | jq -r .token | cubeplane tokens inspect -"
+    "cubeplane tokens meta-sync 123 456 --security-context '{}' -o json | jq -r .token | cubeplane tokens inspect"
   ]
 }
 
@@ -47,7 +47,10 @@ const metaSync = Command.make(
 ).pipe(Command.withDescription("Mint a JWT for the Metadata API with an embedded security context, and print it"))
 
 export const inspectConfig = {
-  jwt: Args.text({ name: "jwt" }).pipe(Args.withDescription("The token, or - to read it from stdin")),
+  jwt: Args.text({ name: "jwt" }).pipe(
+    Args.withDescription("The token; without it (or with -), the token is read from stdin"),
+    Args.optional
+  ),
   output: Flags.output
 } as const
 

@@ -4,24 +4,20 @@
 import { MockServer, Seed } from "@cubeplane/testing"
 import { Effect, Option } from "effect"
 import type { serveConfig } from "../commands/mock.js"
-import { general } from "../Failure.js"
+import { general, usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"
 
 export const serve = (flags: Parsed<typeof serveConfig>) =>
   Effect.gen(function*() {
     const seed = yield* Option.match(flags.seed, {
       onSome: (file) =>
-        Effect.tryPromise({
-          try: () => Promise.resolve(Seed.load(file)),
-          catch: (error) =>
-            general(`Could not load the seed ${file}: ${error instanceof Error ? error.message : String(error)}`)
-        }),
+        Effect.mapError(Seed.load(file), (error) => usage(`Could not load the seed ${file}: ${error.message}`)),
       onNone: () =>
         Option.isSome(flags.deployments) || Option.isSome(flags.events)
           ? Effect.sync(() =>
             Seed.generate({
-              deployments: Option.getOrElse(flags.deployments, () => 3),
-              events: Option.getOrElse(flags.events, () => 100)
+              ...(Option.isSome(flags.deployments) ? { deployments: flags.deployments.value } : {}),
+              ...(Option.isSome(flags.events) ? { events: flags.events.value } : {})
             })
           )
           : Effect.succeed(Seed.demo)

@@ -113,7 +113,11 @@ const inspectView = (description: Json): Output.View<Json, Json> => {
 
 export const inspect = (flags: Parsed<typeof inspectConfig>) =>
   Effect.gen(function*() {
-    const jwt = (flags.jwt === "-" ? yield* Credentials.readAllStdin : flags.jwt).trim()
+    const given = Option.getOrElse(flags.jwt, () => "-")
+    if (given === "-" && process.stdin.isTTY === true) {
+      return yield* Effect.fail(usage("No token — pass it as an argument, or pipe it in: … | cubeplane tokens inspect"))
+    }
+    const jwt = (given === "-" ? yield* Credentials.readAllStdin : given).trim()
     const [{ decodeJwt }, { decodeProtectedHeader }] = yield* Effect.promise(() =>
       Promise.all([import("jose/jwt/decode"), import("jose/decode/protected_header")])
     )

@@ -1,0 +1,284 @@
+/**
+ * Every command and every output format, end to end: the built CLI against
+ * the demo mock on a real port.
+ */
+import { MockServer, Seed } from "@cubeplane/testing"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { parse as parseYaml } from "yaml"
+import type { Cli } from "./harness.js"
+import { makeCli } from "./harness.js"
+
+let mock: Awaited<ReturnType<typeof MockServer.start>>
+let big: Awaited<ReturnType<typeof MockServer.start>>
+let cli: Cli
+let admin: Record<string, string>
+
+/** A deployment with 260 environments, and 260 deployments: lists of many pages. */
+const bigSeed = () => {
+  const generated = Seed.generate({ deployments: 260 })
+  const json = Seed.toJson(generated)
+  return Seed.make({
+    ...json,
+    deployments: [
+      ...(json.deployments ?? []),
+      {
+        id: "900",
+        name: "Many environments",
+        created_at: "2024-05-01T00:00:00.000Z",
+        environments: Array.from({ length: 260 }, (_, k) => ({
+          id: String(9000 + k),
+          name: `Development (user-${k})`,
+          type: "development" as const,
+          api_secret: `secret-${k}`,
+          user: `user-${k}@example.com`
+        }))
+      }
+    ]
+  })
+}
+
+beforeAll(async () => {
+  mock = await MockServer.start({ port: 0, seed: Seed.demo })
+  big = await MockServer.start({ port: 0, seed: bigSeed() })
+  cli = makeCli()
+  admin = { CUBE_API_URL: mock.url, CUBE_API_KEY: "sk-demo-admin" }
+})
+
+afterAll(async () => {
+  await mock?.close()
+  await big?.close()
+  cli?.cleanup()
+})
+
+describe("help", () => {
+  it("cubeplane --help lists every command, examples, the environment and the exit codes", async () => {
+    const result = await cli.run(["--help"])
+    expect(result.code).toBe(0)
+    for (
+      const command of [
+        "deployments list",
+        "environments list",
+        "tokens meta-sync",
+        "tokens inspect",
+        "audit-logs export",
+        "audit-logs follow",
+        "profiles add",
+        "mock serve"
+      ]
+    ) {
+      expect(result.stdout).toContain(command)
+    }
+    expect(result.stdout).toContain("EXAMPLES")
+    expect(result.stdout).toContain("EXIT CODES")
+    // Not a terminal: no colour codes.
+    expect(result.stdout).not.toMatch(/\x1b\[/)
+  })
+
+  it.each([
+    ["deployments", "list"],
+    ["environments", "list"],
+    ["tokens", "meta-sync"],
+    ["tokens", "inspect"],
+    ["audit-logs", "export"],
+    ["audit-logs", "follow"],
+    ["profiles", "add"],
+    ["mock", "serve"]
+  ])("%s %s --help shows an example of that command", async (noun, verb) => {
+    const result = await cli.run([noun, verb, "--help"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("EXAMPLES")
+    expect(result.stdout).toContain(`$ cubeplane ${noun} ${verb}`)
+  })
+
+  it.each(["bash", "zsh", "fish"])("--completions %s prints a completion script", async (shell) => {
+    const result = await cli.run(["--completions", shell])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("deployments")
+  })
+
+  it("--version", async () => {
+    const result = await cli.run(["--version"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("0.1.0")
+  })
+})
+
+describe("deployments list", () => {
+  it("prints JSON when piped: the wire format, nothing else on stdout", async () => {
+    const result = await cli.run(["deployments", "list"], { env: admin })
+    expect(result.code).toBe(0)
+    expect(result.stderr).toBe("")
+    const deployments = JSON.parse(result.stdout)
+    expect(deployments[0]).toEqual({ id: "123", name: "My Deployment", created_at: "2024-01-15T10:30:00.000Z" })
+    expect(deployments.map((d: { id: string }) => d.id)).toEqual(["123", "124", "125"])
+  })
+
+  it.each(["table", "json", "ndjson", "yaml", "csv"])("--output %s", async (format) => {
+    const result = await cli.run(["deployments", "list", "--output", format], { env: admin })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatchSnapshot()
+  })
+
+  it("every format carries the same data", async () => {
+    const json = JSON.parse((await cli.run(["deployments", "list", "-o", "json"], { env: admin })).stdout)
+    const ndjson = (await cli.run(["deployments", "list", "-o", "ndjson"], { env: admin })).stdout.trim().split("\n")
+      .map((line) => JSON.parse(line))
+    const yaml = parseYaml((await cli.run(["deployments", "list", "-o", "yaml"], { env: admin })).stdout)
+    expect(ndjson).toEqual(json)
+    expect(yaml).toEqual(json)
+  })
+
+  it("--limit and --offset select one page", async () => {
+    const result = await cli.run(["deployments", "list", "--limit", "1", "--offset", "1"], { env: admin })
+    expect(JSON.parse(result.stdout).map((d: { id: string }) => d.id)).toEqual(["124"])
+  })
+})
+
+describe("--all across many pages", () => {
+  it("deployments: ONE JSON array of all 260, fetched page by page", async () => {
+    const env = { CUBE_API_URL: big.url, CUBE_API_KEY: "sk-demo-admin" }
+    const result = await cli.run(["deployments", "list", "--all", "--limit", "50", "-o", "json"], { env })
+    expect(result.code).toBe(0)
+    const deployments: Array<{ id: string }> = JSON.parse(result.stdout)
+    expect(deployments.length).toBe(261)
+    expect(new Set(deployments.map((d) => d.id)).size).toBe(261)
+    const { calls }: { calls: Array<{ operation: string }> } = await (await fetch(`${big.url}/__mock/calls`)).json()
+    expect(calls.filter((call) => call.operation === "listDeployments").length).toBe(6)
+  })
+
+  it("environments: 260 environments in order, as NDJSON and as one table", async () => {
+    const env = { CUBE_API_URL: big.url, CUBE_API_KEY: "sk-demo-admin" }
+    const ndjson = await cli.run(["environments", "list", "900", "--all", "-o", "ndjson"], { env })
+    expect(ndjson.code).toBe(0)
+    const ids = ndjson.stdout.trim().split("\n").map((line) => JSON.parse(line).id)
+    expect(ids).toEqual(Array.from({ length: 260 }, (_, k) => String(9000 + k)))
+    const table = await cli.run(["environments", "list", "900", "--all", "-o", "table"], { env })
+    const lines = table.stdout.trimEnd().split("\n")
+    expect(lines.length).toBe(261)
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+TYPE\s+REST URL\s+SQL$/)
+  })
+})
+
+describe("environments list", () => {
+  it("Priya's pipeline: --type production -o json | jq -r '.[0].api_credentials.rest.url'", async () => {
+    const result = await cli.run(["environments", "list", "123", "--type", "production", "--output", "json"], {
+      env: admin
+    })
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)[0].api_credentials.rest.url).toBe("https://example.cubecloud.dev/cubejs-api")
+  })
+
+  it.each(["table", "csv", "yaml"])("--output %s", async (format) => {
+    const result = await cli.run(["environments", "list", "123", "-o", format], { env: admin })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatchSnapshot()
+  })
+})
+
+describe("tokens", () => {
+  it("meta-sync prints the token; inspect decodes it offline with its expiry", async () => {
+    const minted = await cli.run(
+      [
+        "tokens",
+        "meta-sync",
+        "123",
+        "456",
+        "--security-context",
+        "{\"tenant_id\":\"acme\"}",
+        "--expires-in",
+        "3600",
+        "-o",
+        "json"
+      ],
+      { env: admin }
+    )
+    expect(minted.code).toBe(0)
+    const token: { token: string; expires_at: string } = JSON.parse(minted.stdout)
+    expect(token.token.split(".").length).toBe(3)
+
+    // Offline: no URL, no key in the environment.
+    const inspected = await cli.run(["tokens", "inspect", token.token, "-o", "json"])
+    expect(inspected.code).toBe(0)
+    const description = JSON.parse(inspected.stdout)
+    expect(description.header.alg).toBe("HS256")
+    expect(description.claims.tenant_id).toBe("acme")
+    expect(description.claims.cubeCloud).toEqual({ scopes: ["meta"] })
+    expect(description.expired).toBe(false)
+    expect(description.expires_in_seconds).toBeGreaterThan(3500)
+    expect(description.expires_at).toBe(token.expires_at)
+    // The decoded view does not repeat the token itself.
+    expect(inspected.stdout).not.toContain(token.token)
+
+    const table = await cli.run(["tokens", "inspect", "-o", "table"], { input: token.token + "\n" })
+    expect(table.stdout).toMatch(/tenant_id\s+acme/)
+    expect(table.stdout).toMatch(/EXPIRES\s+\S+ \(in (59m|1h)/)
+  })
+
+  it("meta-sync reads the security context from @file, and the table shows the token", async () => {
+    const { writeFileSync } = await import("node:fs")
+    const file = `${cli.configHome}/context.json`
+    writeFileSync(file, "{\"tenant_id\":\"globex\"}")
+    const result = await cli.run(
+      ["tokens", "meta-sync", "123", "456", "--security-context", `@${file}`, "-o", "table"],
+      {
+        env: admin
+      }
+    )
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^TOKEN\s+eyJ/)
+  })
+
+  it("a security context that is not a JSON object is bad usage (exit 2), before any request", async () => {
+    const result = await cli.run(["tokens", "meta-sync", "123", "456", "--security-context", "[1,2]"], { env: admin })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/must be a JSON object/)
+  })
+
+  it("inspect of something that is not a JWT is bad usage", async () => {
+    const result = await cli.run(["tokens", "inspect", "not-a-jwt"])
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim().split("\n").length).toBe(1)
+  })
+})
+
+describe("audit-logs export", () => {
+  const auditor = () => ({ CUBE_API_URL: mock.url, CUBE_API_KEY: "sk-demo-auditor" })
+
+  it("csv (the default) is the export as the API sends it", async () => {
+    const result = await cli.run(["audit-logs", "export"], { env: auditor() })
+    expect(result.code).toBe(0)
+    const direct = await (await fetch(`${mock.url}/api/v1/audit-logs/export`, {
+      headers: { authorization: "Bearer sk-demo-auditor" }
+    })).text()
+    expect(result.stdout).toBe(direct)
+    expect(
+      result.stdout.startsWith("id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes")
+    )
+      .toBe(true)
+  })
+
+  it("ndjson and json: one object per event, oldest first, filters applied", async () => {
+    const ndjson = await cli.run(["audit-logs", "export", "--format", "ndjson"], { env: auditor() })
+    const events = ndjson.stdout.trim().split("\n").map((line) => JSON.parse(line))
+    expect(events.length).toBe(36)
+    expect(events[0].id).toBe("evt_1")
+    expect(events[8].attributes).toEqual({ message: "Add \"orders\" cube, fix revenue, tidy joins", files: 3 })
+
+    const json = await cli.run(
+      ["audit-logs", "export", "--format", "json", "--event-name", "Logged in", "--start", "2024-01-16"],
+      { env: auditor() }
+    )
+    expect(JSON.parse(json.stdout).map((e: { id: string }) => e.id)).toEqual(["evt_6", "evt_29"])
+  })
+
+  it("--out writes the file once the export is complete", async () => {
+    const { readFileSync, readdirSync, mkdirSync } = await import("node:fs")
+    const dir = `${cli.configHome}/export-ok`
+    mkdirSync(dir)
+    const result = await cli.run(["audit-logs", "export", "--out", `${dir}/audit.csv`], { env: auditor() })
+    expect(result.code).toBe(0)
+    expect(readdirSync(dir)).toEqual(["audit.csv"])
+    expect(readFileSync(`${dir}/audit.csv`, "utf8").split("\r\n").filter((line) => line.startsWith("evt_")).length)
+      .toBeGreaterThan(30)
+  })
+})
