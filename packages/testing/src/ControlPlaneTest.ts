@@ -152,7 +152,13 @@ export const make = (
         const keyName = Either.isRight(authenticated) ? authenticated.right.name : null
         const injected = takeFailure(operation)
         if (injected !== undefined) {
-          MockStore.record(store, { operation, arguments: args, keyName, status: statusOf(injected), fault: "injected" })
+          MockStore.record(store, {
+            operation,
+            arguments: args,
+            keyName,
+            status: statusOf(injected),
+            fault: "injected"
+          })
           return yield* Effect.fail(injected)
         }
         const result = yield* Effect.either(Effect.flatMap(authenticated, rule))
@@ -302,5 +308,8 @@ export const layerStore = (
  * `ControlPlane` in memory over `seed` (default: `Seed.demo`), plus the
  * `ControlPlaneTest` control service. Each build starts from a fresh store.
  */
-export const layer = (seed: Seed.Seed = Seed.demo, options: Options = {}): Layer.Layer<ControlPlane | ControlPlaneTest> =>
+export const layer = (
+  seed: Seed.Seed = Seed.demo,
+  options: Options = {}
+): Layer.Layer<ControlPlane | ControlPlaneTest> =>
   Layer.unwrapEffect(Effect.sync(() => layerStore(MockStore.make(seed), options)))

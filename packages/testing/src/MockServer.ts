@@ -362,8 +362,10 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono<
       "listDeployments",
       MockStore.argumentsOf("listDeployments", { query }),
       (key) =>
-        Effect.map(MockStore.listDeployments(store, key, query), (page) =>
-          json(200, encodeDeploymentList({ data: { deployments: page.items }, pagination: page.pagination })))
+        Effect.map(
+          MockStore.listDeployments(store, key, query),
+          (page) => json(200, encodeDeploymentList({ data: { deployments: page.items }, pagination: page.pagination }))
+        )
     )
   })
   app.all(Api.routes.deployments, methodNotAllowed(["GET"]))
@@ -376,8 +378,11 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono<
       "listEnvironments",
       MockStore.argumentsOf("listEnvironments", { deploymentId, query }),
       (key) =>
-        Effect.map(MockStore.listEnvironments(store, key, deploymentId, query), (page) =>
-          json(200, encodeEnvironmentList({ data: { environments: page.items }, pagination: page.pagination })))
+        Effect.map(
+          MockStore.listEnvironments(store, key, deploymentId, query),
+          (page) =>
+            json(200, encodeEnvironmentList({ data: { environments: page.items }, pagination: page.pagination }))
+        )
     )
   })
   app.all(Api.routes.environments, methodNotAllowed(["GET"]))
@@ -409,14 +414,17 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono<
       "exportAuditLog",
       MockStore.argumentsOf("exportAuditLog", { query }),
       (key) =>
-        Effect.map(MockStore.exportAuditLog(store, key, query), (csvExport) =>
-          new Response(readableFrom(csvExport.csv()), {
-            status: 200,
-            headers: {
-              "content-type": "text/csv; charset=utf-8",
-              "content-disposition": "attachment; filename=\"audit_log.csv\""
-            }
-          }))
+        Effect.map(
+          MockStore.exportAuditLog(store, key, query),
+          (csvExport) =>
+            new Response(readableFrom(csvExport.csv()), {
+              status: 200,
+              headers: {
+                "content-type": "text/csv; charset=utf-8",
+                "content-disposition": "attachment; filename=\"audit_log.csv\""
+              }
+            })
+        )
     )
   })
   app.all(Api.routes.auditLogExport, methodNotAllowed(["GET"]))

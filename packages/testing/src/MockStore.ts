@@ -374,7 +374,8 @@ export const createMetaSyncToken = (
     const issuedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     const expiresAt = issuedAt + (input.expiresIn ?? defaultExpiresIn)
     const token = yield* Effect.tryPromise({
-      try: () => Jwt.sign({ secret: environment.apiSecret, securityContext: input.securityContext, issuedAt, expiresAt }),
+      try: () =>
+        Jwt.sign({ secret: environment.apiSecret, securityContext: input.securityContext, issuedAt, expiresAt }),
       catch: () => new MockFailure({ status: 400, error: "security_context must be JSON-serialisable" })
     })
     return {
@@ -455,7 +456,9 @@ const parseAuditLogQuery = (query: Query): Either.Either<AuditLogSelection, Mock
       toMillis,
       ...(filter.search !== undefined && filter.search !== "" ? { search: filter.search.toLowerCase() } : {}),
       ...(filter.eventName !== undefined && filter.eventName !== "" ? { eventName: filter.eventName } : {}),
-      ...(filter.userEmail !== undefined && filter.userEmail !== "" ? { userEmail: filter.userEmail.toLowerCase() } : {})
+      ...(filter.userEmail !== undefined && filter.userEmail !== ""
+        ? { userEmail: filter.userEmail.toLowerCase() }
+        : {})
     }
   })
 
@@ -625,7 +628,12 @@ export const exportAuditLog = (
 /** A request's arguments for the call log: decoded where valid, else as sent. */
 export const argumentsOf = (
   operation: Api.Operation,
-  input: { readonly deploymentId?: string; readonly environmentId?: string; readonly query?: Query; readonly body?: unknown }
+  input: {
+    readonly deploymentId?: string
+    readonly environmentId?: string
+    readonly query?: Query
+    readonly body?: unknown
+  }
 ): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   if (input.deploymentId !== undefined) out.deploymentId = input.deploymentId

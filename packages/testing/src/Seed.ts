@@ -140,7 +140,9 @@ export class SeedError extends Data.TaggedError("SeedError")<{
 const describe = (source: string | undefined, issues: ReadonlyArray<Issue>): SeedError =>
   new SeedError({
     issues,
-    message: `Invalid seed${source !== undefined ? ` ${source}` : ""}:\n${issues.map((i) => `  ${render(i)}`).join("\n")}`
+    message: `Invalid seed${source !== undefined ? ` ${source}` : ""}:\n${
+      issues.map((i) => `  ${render(i)}`).join("\n")
+    }`
   })
 
 const decodeEither = Schema.decodeUnknownEither(Seed, { errors: "all", onExcessProperty: "error" })
@@ -186,7 +188,11 @@ export const toJson = (seed: Seed): SeedJson => Schema.encodeSync(Seed)(seed)
 // The demo dataset
 // ---------------------------------------------------------------------------
 
-const hiddenLogin = { method: "password", password: "[HIDDEN]", user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2)" }
+const hiddenLogin = {
+  method: "password",
+  password: "[HIDDEN]",
+  user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2)"
+}
 
 const demoJson: SeedJson = {
   plan: "enterprise",
@@ -275,41 +281,184 @@ const demoJson: SeedJson = {
   // Deliberately not in time order: the export sorts oldest first.
   auditLog: [
     ["evt_1", "2024-01-15T10:30:00.000Z", "Logged in", "user@example.com", null, "203.0.113.7", { method: "password" }],
-    ["evt_2", "2024-01-15T10:31:12.000Z", "Created deployment", "user@example.com", "123", "203.0.113.7", { name: "My Deployment" }],
-    ["evt_3", "2024-01-15T10:45:00.000Z", "Enabled SQL API for deployment", "user@example.com", "123", "203.0.113.7", {}],
-    ["evt_4", "2024-01-16T09:00:05.000Z", "Invited user", "user@example.com", null, "203.0.113.7", { invited: "zoe.martin@example.com", role: "Developer" }],
-    ["evt_5", "2024-01-16T09:20:00.000Z", "Created user", "zoe.martin@example.com", null, "198.51.100.23", { name: "Zoë Martin" }],
+    ["evt_2", "2024-01-15T10:31:12.000Z", "Created deployment", "user@example.com", "123", "203.0.113.7", {
+      name: "My Deployment"
+    }],
+    [
+      "evt_3",
+      "2024-01-15T10:45:00.000Z",
+      "Enabled SQL API for deployment",
+      "user@example.com",
+      "123",
+      "203.0.113.7",
+      {}
+    ],
+    ["evt_4", "2024-01-16T09:00:05.000Z", "Invited user", "user@example.com", null, "203.0.113.7", {
+      invited: "zoe.martin@example.com",
+      role: "Developer"
+    }],
+    ["evt_5", "2024-01-16T09:20:00.000Z", "Created user", "zoe.martin@example.com", null, "198.51.100.23", {
+      name: "Zoë Martin"
+    }],
     ["evt_6", "2024-01-16T09:21:40.000Z", "Logged in", "zoe.martin@example.com", null, "198.51.100.23", hiddenLogin],
-    ["evt_7", "2024-01-16T11:02:00.000Z", "Created Git branch", "zoe.martin@example.com", "123", "198.51.100.23", { branch: "feature/zoë-metrics" }],
-    ["evt_8", "2024-01-16T11:03:00.000Z", "Entered dev mode", "zoe.martin@example.com", "123", "198.51.100.23", { branch: "feature/zoë-metrics" }],
-    ["evt_9", "2024-01-17T14:10:00.000Z", "Committed and merged changes to data model", "zoe.martin@example.com", "123", "198.51.100.23", { message: "Add \"orders\" cube, fix revenue, tidy joins", files: 3 }],
+    ["evt_7", "2024-01-16T11:02:00.000Z", "Created Git branch", "zoe.martin@example.com", "123", "198.51.100.23", {
+      branch: "feature/zoë-metrics"
+    }],
+    ["evt_8", "2024-01-16T11:03:00.000Z", "Entered dev mode", "zoe.martin@example.com", "123", "198.51.100.23", {
+      branch: "feature/zoë-metrics"
+    }],
+    [
+      "evt_9",
+      "2024-01-17T14:10:00.000Z",
+      "Committed and merged changes to data model",
+      "zoe.martin@example.com",
+      "123",
+      "198.51.100.23",
+      { message: "Add \"orders\" cube, fix revenue, tidy joins", files: 3 }
+    ],
     ["evt_10", "2024-01-17T14:10:30.000Z", "Triggered new build", null, "123", null, { reason: "merge", build: 17 }],
-    ["evt_11", "2024-01-18T08:00:00.000Z", "Updated account SAML configuration", "user@example.com", null, "203.0.113.7", { certificate: "[HIDDEN]", entity_id: "https://idp.example.com/saml" }],
-    ["evt_12", "2024-01-18T08:05:00.000Z", "Uploaded identity provider metadata file", "user@example.com", null, "203.0.113.7", { file: "idp-metadata, v2.xml" }],
-    ["evt_13", "2024-01-18T08:30:00.000Z", "Redirected to SAML provider for login", "juergen.mueller@example.de", null, "192.0.2.44", {}],
-    ["evt_14", "2024-01-18T08:30:09.000Z", "Logged in via SAML", "juergen.mueller@example.de", null, "192.0.2.44", { name: "Jürgen Müller", groups: ["Analysts", "EU, Data"] }],
-    ["evt_15", "2024-01-19T10:00:00.000Z", "Created role", "user@example.com", null, "203.0.113.7", { role: "Catalog reader", description: "Reads metadata\nno data access" }],
-    ["evt_16", "2024-01-19T10:01:00.000Z", "Assigned role to user", "user@example.com", null, "203.0.113.7", { role: "Catalog reader", user: "k.watanabe@example.jp" }],
-    ["evt_17", "2024-01-20T16:45:00.000Z", "Generated SSH key for deployment", "user@example.com", "123", "203.0.113.7", { public_key: "ssh-ed25519 AAAAC3Nz… cube", private_key: "[HIDDEN]" }],
-    ["evt_18", "2024-01-20T16:50:00.000Z", "Connected deployment to GitHub repository", "user@example.com", "123", "203.0.113.7", { repository: "acme/cube-models" }],
-    ["evt_19", "2024-01-21T07:12:00.000Z", "Received a Git hook", null, "123", "140.82.112.3", { ref: "refs/heads/main", sha: "9f1c2ab" }],
-    ["evt_20", "2024-01-22T12:00:00.000Z", "Created budget", "user@example.com", null, "203.0.113.7", { name: "Q1, compute", limit_usd: 5000 }],
-    ["evt_21", "2024-01-23T09:30:00.000Z", "Requested password reset", "ana.oneil@example.com", null, "198.51.100.9", { token: "[HIDDEN]" }],
-    ["evt_22", "2024-01-23T09:35:00.000Z", "Changed password", "ana.oneil@example.com", null, "198.51.100.9", { password: "[HIDDEN]" }],
-    ["evt_23", "2024-01-24T13:00:00.000Z", "Created user via SCIM", null, null, "192.0.2.10", { user: "lukasz@example.pl", name: "Łukasz Żółć" }],
-    ["evt_24", "2024-01-24T13:00:01.000Z", "Created group via SCIM", null, null, "192.0.2.10", { group: "Analysts \"EU\"" }],
-    ["evt_25", "2024-01-25T17:20:00.000Z", "Updated deployment configuration", "zoe.martin@example.com", "123", "198.51.100.23", { env: { CUBEJS_DB_PASS: "[HIDDEN]", CUBEJS_DB_HOST: "db.internal" } }],
-    ["evt_26", "2024-01-26T10:10:00.000Z", "Pulled changes to data model", "k.watanabe@example.jp", "123", "192.0.2.77", { branch: "main" }],
-    ["evt_27", "2024-01-29T15:00:00.000Z", "Generated webhook token for Git repository", "user@example.com", "123", "203.0.113.7", { token: "[HIDDEN]" }],
+    [
+      "evt_11",
+      "2024-01-18T08:00:00.000Z",
+      "Updated account SAML configuration",
+      "user@example.com",
+      null,
+      "203.0.113.7",
+      { certificate: "[HIDDEN]", entity_id: "https://idp.example.com/saml" }
+    ],
+    [
+      "evt_12",
+      "2024-01-18T08:05:00.000Z",
+      "Uploaded identity provider metadata file",
+      "user@example.com",
+      null,
+      "203.0.113.7",
+      { file: "idp-metadata, v2.xml" }
+    ],
+    [
+      "evt_13",
+      "2024-01-18T08:30:00.000Z",
+      "Redirected to SAML provider for login",
+      "juergen.mueller@example.de",
+      null,
+      "192.0.2.44",
+      {}
+    ],
+    ["evt_14", "2024-01-18T08:30:09.000Z", "Logged in via SAML", "juergen.mueller@example.de", null, "192.0.2.44", {
+      name: "Jürgen Müller",
+      groups: ["Analysts", "EU, Data"]
+    }],
+    ["evt_15", "2024-01-19T10:00:00.000Z", "Created role", "user@example.com", null, "203.0.113.7", {
+      role: "Catalog reader",
+      description: "Reads metadata\nno data access"
+    }],
+    ["evt_16", "2024-01-19T10:01:00.000Z", "Assigned role to user", "user@example.com", null, "203.0.113.7", {
+      role: "Catalog reader",
+      user: "k.watanabe@example.jp"
+    }],
+    [
+      "evt_17",
+      "2024-01-20T16:45:00.000Z",
+      "Generated SSH key for deployment",
+      "user@example.com",
+      "123",
+      "203.0.113.7",
+      { public_key: "ssh-ed25519 AAAAC3Nz… cube", private_key: "[HIDDEN]" }
+    ],
+    [
+      "evt_18",
+      "2024-01-20T16:50:00.000Z",
+      "Connected deployment to GitHub repository",
+      "user@example.com",
+      "123",
+      "203.0.113.7",
+      { repository: "acme/cube-models" }
+    ],
+    ["evt_19", "2024-01-21T07:12:00.000Z", "Received a Git hook", null, "123", "140.82.112.3", {
+      ref: "refs/heads/main",
+      sha: "9f1c2ab"
+    }],
+    ["evt_20", "2024-01-22T12:00:00.000Z", "Created budget", "user@example.com", null, "203.0.113.7", {
+      name: "Q1, compute",
+      limit_usd: 5000
+    }],
+    ["evt_21", "2024-01-23T09:30:00.000Z", "Requested password reset", "ana.oneil@example.com", null, "198.51.100.9", {
+      token: "[HIDDEN]"
+    }],
+    ["evt_22", "2024-01-23T09:35:00.000Z", "Changed password", "ana.oneil@example.com", null, "198.51.100.9", {
+      password: "[HIDDEN]"
+    }],
+    ["evt_23", "2024-01-24T13:00:00.000Z", "Created user via SCIM", null, null, "192.0.2.10", {
+      user: "lukasz@example.pl",
+      name: "Łukasz Żółć"
+    }],
+    ["evt_24", "2024-01-24T13:00:01.000Z", "Created group via SCIM", null, null, "192.0.2.10", {
+      group: "Analysts \"EU\""
+    }],
+    [
+      "evt_25",
+      "2024-01-25T17:20:00.000Z",
+      "Updated deployment configuration",
+      "zoe.martin@example.com",
+      "123",
+      "198.51.100.23",
+      { env: { CUBEJS_DB_PASS: "[HIDDEN]", CUBEJS_DB_HOST: "db.internal" } }
+    ],
+    [
+      "evt_26",
+      "2024-01-26T10:10:00.000Z",
+      "Pulled changes to data model",
+      "k.watanabe@example.jp",
+      "123",
+      "192.0.2.77",
+      { branch: "main" }
+    ],
+    [
+      "evt_27",
+      "2024-01-29T15:00:00.000Z",
+      "Generated webhook token for Git repository",
+      "user@example.com",
+      "123",
+      "203.0.113.7",
+      { token: "[HIDDEN]" }
+    ],
     ["evt_28", "2024-01-31T23:59:59.000Z", "Logged out", "zoe.martin@example.com", null, "198.51.100.23", {}],
     ["evt_29", "2024-02-01T00:00:00.000Z", "Logged in", "Zoe.Martin@Example.com", null, "198.51.100.23", hiddenLogin],
-    ["evt_30", "2024-02-01T08:00:00.000Z", "Created deployment", "juergen.mueller@example.de", "124", "192.0.2.44", { name: "Analytics, EU (Données)" }],
-    ["evt_31", "2024-02-02T09:00:00.000Z", "Started uploading files", "juergen.mueller@example.de", "124", "192.0.2.44", { files: 12 }],
-    ["evt_32", "2024-02-02T09:01:30.000Z", "Finished uploading files", "juergen.mueller@example.de", "124", "192.0.2.44", { files: 12, bytes: 48213 }],
-    ["evt_33", "2024-02-05T11:11:11.000Z", "Removed role from user", "user@example.com", null, "203.0.113.7", { role: "Admin", user: "ivan@example.com" }],
-    ["evt_34", "2024-02-10T18:30:00.000Z", "Updated budget", "user@example.com", null, "203.0.113.7", { name: "Q1, compute", limit_usd: { from: 5000, to: 7500 } }],
-    ["evt_35", "2024-03-10T23:15:00.000Z", "Created deployment", "k.watanabe@example.jp", "125", "192.0.2.77", { name: "渡辺's sandbox" }],
-    ["evt_36", "2024-03-11T06:00:00.000Z", "Exited dev mode", "k.watanabe@example.jp", "125", "192.0.2.77", { note: "done for today,\n\"see you\"" }]
+    ["evt_30", "2024-02-01T08:00:00.000Z", "Created deployment", "juergen.mueller@example.de", "124", "192.0.2.44", {
+      name: "Analytics, EU (Données)"
+    }],
+    [
+      "evt_31",
+      "2024-02-02T09:00:00.000Z",
+      "Started uploading files",
+      "juergen.mueller@example.de",
+      "124",
+      "192.0.2.44",
+      { files: 12 }
+    ],
+    [
+      "evt_32",
+      "2024-02-02T09:01:30.000Z",
+      "Finished uploading files",
+      "juergen.mueller@example.de",
+      "124",
+      "192.0.2.44",
+      { files: 12, bytes: 48213 }
+    ],
+    ["evt_33", "2024-02-05T11:11:11.000Z", "Removed role from user", "user@example.com", null, "203.0.113.7", {
+      role: "Admin",
+      user: "ivan@example.com"
+    }],
+    ["evt_34", "2024-02-10T18:30:00.000Z", "Updated budget", "user@example.com", null, "203.0.113.7", {
+      name: "Q1, compute",
+      limit_usd: { from: 5000, to: 7500 }
+    }],
+    ["evt_35", "2024-03-10T23:15:00.000Z", "Created deployment", "k.watanabe@example.jp", "125", "192.0.2.77", {
+      name: "渡辺's sandbox"
+    }],
+    ["evt_36", "2024-03-11T06:00:00.000Z", "Exited dev mode", "k.watanabe@example.jp", "125", "192.0.2.77", {
+      note: "done for today,\n\"see you\""
+    }]
   ].reverse().map(([id, timestamp, eventName, userEmail, deploymentId, ipAddress, attributes]) => {
     const name = deploymentId === "123"
       ? "My Deployment"
@@ -326,7 +475,9 @@ const demoJson: SeedJson = {
       deployment_id: typeof deploymentId === "string" ? deploymentId : null,
       deployment_name: name,
       ip_address: typeof ipAddress === "string" ? ipAddress : null,
-      attributes: typeof attributes === "object" && attributes !== null && !Array.isArray(attributes) ? { ...attributes } : {}
+      attributes: typeof attributes === "object" && attributes !== null && !Array.isArray(attributes)
+        ? { ...attributes }
+        : {}
     }
   })
 }
@@ -369,7 +520,11 @@ const generatedDeployment = (index: number, seed: number): Deployment => {
       const envId = `${id}${String(k + 1).padStart(2, "0")}`
       return {
         id: envId,
-        name: type === "production" ? "Production" : type === "staging" ? `Staging (branch-${k})` : `Development (user-${k})`,
+        name: type === "production"
+          ? "Production"
+          : type === "staging"
+          ? `Staging (branch-${k})`
+          : `Development (user-${k})`,
         type,
         apiSecret: `secret-${envId}-${seed}`,
         apiCredentials: {
@@ -391,10 +546,13 @@ export const generate = (options: GenerateOptions = {}, base: Seed = demo): Seed
   const seed = options.seed ?? 1
   const deployments = options.deployments === undefined
     ? base.deployments
-    : [...demo.deployments.slice(0, Math.min(1, options.deployments)), ...Array.from(
-      { length: Math.max(0, options.deployments - 1) },
-      (_, i) => generatedDeployment(i, seed)
-    )]
+    : [
+      ...demo.deployments.slice(0, Math.min(1, options.deployments)),
+      ...Array.from(
+        { length: Math.max(0, options.deployments - 1) },
+        (_, i) => generatedDeployment(i, seed)
+      )
+    ]
   if (options.events === undefined) return { ...base, deployments }
   return {
     ...base,

@@ -8,7 +8,8 @@ import { parseArgs } from "node:util"
 import * as MockServer from "./MockServer.js"
 import * as Seed from "./Seed.js"
 
-const usage = `Usage: cubeplane-mock [--port N] [--host HOST] [--seed FILE] [--deployments N] [--events N] [--random-seed N]
+const usage =
+  `Usage: cubeplane-mock [--port N] [--host HOST] [--seed FILE] [--deployments N] [--events N] [--random-seed N]
 
   --port N          port to listen on (default 4010; 0 = a free port)
   --host HOST       interface to bind (default 127.0.0.1; the /__mock admin API has no auth)
@@ -87,9 +88,9 @@ const seed = deployments === undefined && events === undefined
 const running = await MockServer.start({ port, host, seed }).catch((error: unknown) => {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : ""
   process.stderr.write(
-    `cubeplane-mock: cannot listen on ${host}:${port}${code === "EADDRINUSE" ? " (the port is in use: try --port 0)" : ""}: ${
-      error instanceof Error ? error.message : String(error)
-    }\n`
+    `cubeplane-mock: cannot listen on ${host}:${port}${
+      code === "EADDRINUSE" ? " (the port is in use: try --port 0)" : ""
+    }: ${error instanceof Error ? error.message : String(error)}\n`
   )
   process.exit(1)
 })

@@ -57,12 +57,14 @@ describe("ControlPlaneTest control service", () => {
       const cp = yield* ControlPlane
       const test = yield* ControlPlaneTest.ControlPlaneTest
       yield* test.addDeployment({ id: "900", name: "Added", createdAt: new Date("2025-01-01T00:00:00Z") })
-      expect(yield* test.addEnvironment("900", {
-        id: "901",
-        name: "Production",
-        type: "production",
-        apiSecret: "s3cret-901"
-      })).toBe(true)
+      expect(
+        yield* test.addEnvironment("900", {
+          id: "901",
+          name: "Production",
+          type: "production",
+          apiSecret: "s3cret-901"
+        })
+      ).toBe(true)
       expect(yield* test.addEnvironment("nope", { id: "1", name: "x", type: "staging", apiSecret: "x" })).toBe(false)
       const ids = yield* Stream.runCollect(cp.deployments()).pipe(Effect.map(Chunk.map((d) => d.id)))
       expect(Chunk.toReadonlyArray(ids)).toEqual(["123", "124", "125", "900"])
@@ -200,7 +202,10 @@ describe("ControlPlaneTest keys and rules", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2024-01-15T10:30:00.000Z"))
       const cp = yield* ControlPlane
-      const token = yield* cp.createMetaSyncToken("123", "456", { securityContext: { tenant_id: "acme" }, expiresIn: 3600 })
+      const token = yield* cp.createMetaSyncToken("123", "456", {
+        securityContext: { tenant_id: "acme" },
+        expiresIn: 3600
+      })
       expect(token.createdAt.toISOString()).toBe("2024-01-15T10:30:00.000Z")
       expect(token.expiresAt.toISOString()).toBe("2024-01-15T11:30:00.000Z")
       const claims = yield* Effect.promise(() =>

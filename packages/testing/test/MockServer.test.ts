@@ -28,7 +28,14 @@ const errorOf = async (response: Response) => {
 describe("authentication", () => {
   it("accepts Bearer and Api-Key (scheme case-insensitive)", async () => {
     const { get } = setup()
-    for (const authorization of ["Bearer sk-demo-admin", "Api-Key sk-demo-admin", "bearer sk-demo-admin", "API-KEY sk-demo-admin"]) {
+    for (
+      const authorization of [
+        "Bearer sk-demo-admin",
+        "Api-Key sk-demo-admin",
+        "bearer sk-demo-admin",
+        "API-KEY sk-demo-admin"
+      ]
+    ) {
       expect((await get("/api/v1/deployments", { authorization })).status).toBe(200)
     }
   })
@@ -59,7 +66,10 @@ describe("authorisation", () => {
     expect(await errorOf(other)).toContain("cannot access deployment 124")
     // 403, not 404, for a deployment outside its scope even if it does not exist.
     expect((await get("/api/v1/deployments/999/environments", viewer)).status).toBe(403)
-    expect((await post("/api/v1/deployments/124/environments/461/tokens-for-meta-sync", { security_context: {} }, viewer)).status)
+    expect(
+      (await post("/api/v1/deployments/124/environments/461/tokens-for-meta-sync", { security_context: {} }, viewer))
+        .status
+    )
       .toBe(403)
     expect((await post(tokenPath, { security_context: {} }, viewer)).status).toBe(200)
   })
@@ -179,7 +189,9 @@ describe("audit-log export", () => {
     expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8")
     expect(response.headers.get("content-disposition")).toBe("attachment; filename=\"audit_log.csv\"")
     const text = await response.text()
-    expect(text.startsWith("id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"))
+    expect(
+      text.startsWith("id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n")
+    )
       .toBe(true)
     const all = await ids("")
     expect(all[0]).toBe("evt_1")
@@ -217,7 +229,9 @@ describe("audit-log export", () => {
   it("a generated log is filtered by date without scanning everything", async () => {
     const seed = Seed.generate({ events: 10_000_000 })
     // Events every 10 s from 2024-01-01: one minute holds six.
-    const response = await setup(seed).get("/api/v1/audit-logs/export?start=2025-01-01T00:00:00Z&end=2025-01-01T00:00:59Z")
+    const response = await setup(seed).get(
+      "/api/v1/audit-logs/export?start=2025-01-01T00:00:00Z&end=2025-01-01T00:00:59Z"
+    )
     const rows = (await response.text()).trim().split("\r\n").slice(1)
     expect(rows.map((row) => row.split(",")[1])).toEqual(
       ["00", "10", "20", "30", "40", "50"].map((s) => `2025-01-01T00:00:${s}.000Z`)
@@ -281,7 +295,10 @@ describe("faults via app.request", () => {
 
   it("a header fault for another operation does not apply; a malformed one is a 400", async () => {
     const { get } = setup()
-    const other = await get("/api/v1/deployments", { ...admin, "x-mock-fault": "{\"operation\":\"exportAuditLog\",\"status\":500}" })
+    const other = await get("/api/v1/deployments", {
+      ...admin,
+      "x-mock-fault": "{\"operation\":\"exportAuditLog\",\"status\":500}"
+    })
     expect(other.status).toBe(200)
     const bad = await get("/api/v1/deployments", { ...admin, "x-mock-fault": "{\"status\": 200}" })
     expect(bad.status).toBe(400)
@@ -297,7 +314,10 @@ describe("faults via app.request", () => {
 
   it("truncateAfterBytes: the body errors after that many bytes", async () => {
     const { get } = setup()
-    const response = await get("/api/v1/audit-logs/export", { ...admin, "x-mock-fault": "{\"truncateAfterBytes\": 100}" })
+    const response = await get("/api/v1/audit-logs/export", {
+      ...admin,
+      "x-mock-fault": "{\"truncateAfterBytes\": 100}"
+    })
     expect(response.status).toBe(200)
     await expect(response.text()).rejects.toThrow(/cut after 100 bytes/)
   })
@@ -322,7 +342,7 @@ describe("admin surface", () => {
     expect((await get("/api/v1/deployments")).status).toBe(200)
     await request("/__mock/faults", { method: "POST", body: JSON.stringify({ status: 502 }) })
     expect((await get("/api/v1/deployments")).status).toBe(502)
-    expect((await (await request("/__mock/faults", { method: "DELETE" })).json())).toEqual({ cleared: 1 })
+    expect(await (await request("/__mock/faults", { method: "DELETE" })).json()).toEqual({ cleared: 1 })
     expect((await get("/api/v1/deployments")).status).toBe(200)
     const invalid = await request("/__mock/faults", { method: "POST", body: JSON.stringify({ statuss: 500 }) })
     expect(invalid.status).toBe(400)
@@ -347,7 +367,14 @@ describe("admin surface", () => {
     const { request, get } = setup()
     const bad = await request("/__mock/seed", {
       method: "PUT",
-      body: JSON.stringify({ deployments: [{ id: "1", name: "x", created_at: "2024-01-01", environments: [{ id: "2", name: "y", type: "prod", api_secret: "z" }] }] })
+      body: JSON.stringify({
+        deployments: [{
+          id: "1",
+          name: "x",
+          created_at: "2024-01-01",
+          environments: [{ id: "2", name: "y", type: "prod", api_secret: "z" }]
+        }]
+      })
     })
     expect(bad.status).toBe(400)
     const badBody = await bad.json()

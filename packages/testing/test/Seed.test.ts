@@ -5,8 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Seed } from "../src/index.js"
 
-const decodeError = (json: unknown) =>
-  Effect.runSync(Effect.flip(Seed.decode(json)))
+const decodeError = (json: unknown) => Effect.runSync(Effect.flip(Seed.decode(json)))
 
 const deployment = (environments: Array<unknown>) => ({
   deployments: [{ id: "123", name: "D", created_at: "2024-01-15T10:30:00.000Z", environments }]
@@ -71,16 +70,16 @@ describe("Seed validation names the bad field", () => {
 
   it.effect("parse reports JSON syntax errors; load names the file", () =>
     Effect.gen(function*() {
-    expect(Effect.runSync(Effect.flip(Seed.parse("{nope"))).message).toContain("not JSON")
-    const dir = mkdtempSync(join(tmpdir(), "seed-"))
-    const file = join(dir, "bad.json")
-    writeFileSync(file, JSON.stringify(deployment([{ id: "1", name: "P", type: "prod", api_secret: "s" }])))
-    const error = yield* Effect.flip(Seed.load(file))
-    expect(error.message).toContain(file)
-    expect(error.message).toContain("deployments[0].environments[0].type")
-    const missing = yield* Effect.flip(Seed.load(join(dir, "missing.json")))
-    expect(missing.message).toContain("cannot read the file")
-  }))
+      expect(Effect.runSync(Effect.flip(Seed.parse("{nope"))).message).toContain("not JSON")
+      const dir = mkdtempSync(join(tmpdir(), "seed-"))
+      const file = join(dir, "bad.json")
+      writeFileSync(file, JSON.stringify(deployment([{ id: "1", name: "P", type: "prod", api_secret: "s" }])))
+      const error = yield* Effect.flip(Seed.load(file))
+      expect(error.message).toContain(file)
+      expect(error.message).toContain("deployments[0].environments[0].type")
+      const missing = yield* Effect.flip(Seed.load(join(dir, "missing.json")))
+      expect(missing.message).toContain("cannot read the file")
+    }))
 })
 
 describe("Seed formats and datasets", () => {

@@ -66,24 +66,34 @@ const addFault = (fault: Record<string, unknown>) =>
   raw("/__mock/faults", { method: "POST", body: JSON.stringify(fault) }).then((r) => r.json())
 
 describe("core's HTTP client against the mock", () => {
-  it.each(Object.keys(transports) as Array<keyof typeof transports>)("lists and streams (%s transport, both schemes)", async (transport) => {
-    for (const authScheme of ["bearer", "api-key"] as const) {
-      const layer = clientLayer("sk-demo-admin", { transport, authScheme })
-      const ids = await ok(
-        Effect.flatMap(cp, (c) => Stream.runCollect(c.deployments({ pageSize: 1 }))).pipe(
-          Effect.map((chunk) => Chunk.toReadonlyArray(chunk).map((d) => d.id))
-        ),
-        layer
-      )
-      expect(ids).toEqual(["123", "124", "125"])
-      const envs = await ok(Effect.flatMap(cp, (c) => c.listEnvironments("123", { type: "production" })), layer)
-      expect(envs.items[0]?.apiCredentials?.rest?.url).toBe("https://example.cubecloud.dev/cubejs-api")
+  it.each(Object.keys(transports) as Array<keyof typeof transports>)(
+    "lists and streams (%s transport, both schemes)",
+    async (transport) => {
+      for (const authScheme of ["bearer", "api-key"] as const) {
+        const layer = clientLayer("sk-demo-admin", { transport, authScheme })
+        const ids = await ok(
+          Effect.flatMap(cp, (c) => Stream.runCollect(c.deployments({ pageSize: 1 }))).pipe(
+            Effect.map((chunk) => Chunk.toReadonlyArray(chunk).map((d) => d.id))
+          ),
+          layer
+        )
+        expect(ids).toEqual(["123", "124", "125"])
+        const envs = await ok(Effect.flatMap(cp, (c) => c.listEnvironments("123", { type: "production" })), layer)
+        expect(envs.items[0]?.apiCredentials?.rest?.url).toBe("https://example.cubecloud.dev/cubejs-api")
+      }
     }
-  })
+  )
 
   it("mints a token that verifies with jose against the environment's secret", async () => {
     const token = await ok(
-      Effect.flatMap(cp, (c) => c.createMetaSyncToken("123", "456", { securityContext: { tenant_id: "acme", nested: { a: [1] } }, expiresIn: 3600 }))
+      Effect.flatMap(
+        cp,
+        (c) =>
+          c.createMetaSyncToken("123", "456", {
+            securityContext: { tenant_id: "acme", nested: { a: [1] } },
+            expiresIn: 3600
+          })
+      )
     )
     const jwt = Redacted.value(token.token)
     const { payload, protectedHeader } = await jwtVerify(jwt, new TextEncoder().encode("secret-456"))
@@ -119,7 +129,10 @@ describe("core's HTTP client against the mock", () => {
     )
     expect(withNewline[0]?.attributes).toEqual({ note: "done for today,\n\"see you\"" })
     const logins = await ok(
-      Effect.flatMap(cp, (c) => Stream.runCollect(c.auditLogEvents({ eventName: "Logged in", userEmail: "user@example.com" })))
+      Effect.flatMap(
+        cp,
+        (c) => Stream.runCollect(c.auditLogEvents({ eventName: "Logged in", userEmail: "user@example.com" }))
+      )
         .pipe(Effect.map(Chunk.toReadonlyArray))
     )
     expect(logins.map((e) => e.id)).toEqual(["evt_1"])
@@ -136,7 +149,10 @@ describe("core's HTTP client against the mock", () => {
     const bad = await failure(Effect.flatMap(cp, (c) => c.listDeployments({ limit: 0 })))
     expect(bad._tag).toBe("BadRequest")
     expect("status" in bad && bad.status).toBe(400)
-    const plan = await failure(Effect.flatMap(cp, (c) => Stream.runDrain(c.exportAuditLog())), clientLayer("sk-demo-viewer"))
+    const plan = await failure(
+      Effect.flatMap(cp, (c) => Stream.runDrain(c.exportAuditLog())),
+      clientLayer("sk-demo-viewer")
+    )
     expect(plan._tag).toBe("Forbidden")
   })
 })
@@ -175,12 +191,22 @@ describe("faults seen through core's client", () => {
     expect("reason" in error && error.reason).toBe("Timeout")
   })
 
-  it.each(Object.keys(transports) as Array<keyof typeof transports>)("reset: the client sees a transport error (%s)", async (transport) => {
-    await addFault({ operation: "listDeployments", reset: true, times: 1 })
-    const error = await failure(Effect.flatMap(cp, (c) => c.listDeployments()), clientLayer("sk-demo-admin", { transport }))
-    expect(error._tag).toBe("TransportError")
-    expect(server.store.calls.at(-1)).toMatchObject({ operation: "listDeployments", status: null, fault: expect.stringMatching(/^fault_/) })
-  })
+  it.each(Object.keys(transports) as Array<keyof typeof transports>)(
+    "reset: the client sees a transport error (%s)",
+    async (transport) => {
+      await addFault({ operation: "listDeployments", reset: true, times: 1 })
+      const error = await failure(
+        Effect.flatMap(cp, (c) => c.listDeployments()),
+        clientLayer("sk-demo-admin", { transport })
+      )
+      expect(error._tag).toBe("TransportError")
+      expect(server.store.calls.at(-1)).toMatchObject({
+        operation: "listDeployments",
+        status: null,
+        fault: expect.stringMatching(/^fault_/)
+      })
+    }
+  )
 
   it("truncated CSV: the event stream fails instead of ending cleanly", async () => {
     MockStore.load(server.store, Seed.generate({ events: 20_000 }))
@@ -209,7 +235,8 @@ describe("faults seen through core's client", () => {
   })
 
   it("reset with raw fetch rejects", async () => {
-    await expect(raw("/api/v1/deployments", { headers: { ...bearer(), "x-mock-fault": "{\"reset\":true}" } })).rejects.toThrow()
+    await expect(raw("/api/v1/deployments", { headers: { ...bearer(), "x-mock-fault": "{\"reset\":true}" } })).rejects
+      .toThrow()
   })
 })
 
@@ -257,7 +284,9 @@ describe("raw HTTP against the mock", () => {
     expect(response.headers.get("content-disposition")).toBe("attachment; filename=\"audit_log.csv\"")
     expect(response.headers.get("transfer-encoding")).toBe("chunked")
     const text = await response.text()
-    expect(text.split("\r\n")[0]).toBe("id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes")
+    expect(text.split("\r\n")[0]).toBe(
+      "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes"
+    )
   })
 })
 
@@ -399,7 +428,9 @@ describe("MockServer.scoped", () => {
       Effect.scoped(
         Effect.gen(function*() {
           const running = yield* MockServer.scoped({ seed: Seed.demo })
-          const response = yield* Effect.promise(() => fetch(`${running.url}/api/v1/deployments`, { headers: bearer() }))
+          const response = yield* Effect.promise(() =>
+            fetch(`${running.url}/api/v1/deployments`, { headers: bearer() })
+          )
           expect(response.status).toBe(200)
           return running.url
         })
