@@ -20,11 +20,14 @@ import { Hono } from "hono"
 import type { Context, MiddlewareHandler } from "hono"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import { randomUUID } from "node:crypto"
+import type { IncomingMessage } from "node:http"
 import type { Readable } from "node:stream"
 import * as Cache from "./Cache.js"
 import type { KeyConfig, ProxyConfig } from "./Config.js"
 import * as Docs from "./Docs.js"
 import * as Keys from "./Keys.js"
+import * as Log from "./Log.js"
+import type { LogEntry } from "./Log.js"
 import { Metrics } from "./Metrics.js"
 import * as OpenApi from "./OpenApi.js"
 import * as Policy from "./Policy.js"
@@ -33,7 +36,7 @@ import type { Upstream, UpstreamResponse } from "./Upstream.js"
 import { readBody, UpstreamFailure } from "./Upstream.js"
 
 /** One JSON log line: an access line per request, an audit line per token minted. */
-export type LogEntry = Readonly<Record<string, unknown>>
+export type { LogEntry } from "./Log.js"
 
 export interface AppDeps {
   readonly config: ProxyConfig
@@ -58,7 +61,7 @@ const maxLimit = 100
 type Format = "csv" | "ndjson"
 
 /** What validation produced: the access to authorize and the exact upstream request. */
-interface Validated {
+export interface Validated {
   readonly access: Policy.Access
   /** Path and query for upstream, rebuilt from the validated values only. */
   readonly upstreamPath: string
@@ -73,6 +76,8 @@ interface Validated {
 
 type Vars = {
   requestId: string
+  /** Headers every answer to this request carries (request id, rate limit, cache). */
+  headers: Record<string, string>
   operation: Operation | undefined
   key: KeyConfig | undefined
   validated: Validated
@@ -81,19 +86,36 @@ type Vars = {
   upstreamStatus: number | undefined
   error: string | undefined
 }
-type AppEnv = { Variables: Vars }
+// Under @hono/node-server the Node request is at hand: its headers are already parsed, which
+// is cheaper than the web `Headers` the fetch `Request` would build. `app.request` has none.
+type AppEnv = { Bindings: { incoming?: IncomingMessage }; Variables: Vars }
 type Ctx = Context<AppEnv>
-
-const writeLine = (entry: LogEntry): void => {
-  process.stdout.write(`${JSON.stringify(entry)}\n`)
-}
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
 const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/
 
-const fail = (c: Ctx, status: ContentfulStatusCode, error: string, headers?: Record<string, string>): Response => {
+/** `fail` for middlewares that return `next()` without an `async` wrapper. */
+const failed = (c: Ctx, status: number, error: string, headers?: Record<string, string>): Promise<Response> =>
+  Promise.resolve(fail(c, status, error, headers))
+
+const header = (c: Ctx, name: string): string | undefined => {
+  const incoming = c.env?.incoming
+  return incoming === undefined ? c.req.header(name) : headerValue(incoming.headers[name])
+}
+
+/**
+ * Every answer is built here, as a `Response` with a plain header object:
+ * @hono/node-server writes those straight to the socket, without the web
+ * `Headers` object `c.header()` / `c.json()` would allocate per request.
+ */
+const reply = (c: Ctx, status: number, body: BodyInit | null, headers: Record<string, string>): Response =>
+  new Response(body, { status, headers: { ...c.get("headers"), ...headers } })
+
+const jsonType = { "Content-Type": "application/json" }
+
+const fail = (c: Ctx, status: number, error: string, headers?: Record<string, string>): Response => {
   c.set("error", error)
-  return c.json({ error }, status, headers)
+  return reply(c, status, JSON.stringify({ error }), headers === undefined ? jsonType : { ...jsonType, ...headers })
 }
 
 const formatIssue = (error: ParseResult.ParseError): string => {
@@ -211,7 +233,7 @@ const serverMessage = (bytes: Buffer): string | undefined => {
 export const makeApp = (deps: AppDeps) => {
   const { config, upstream } = deps
   const now = deps.now ?? Date.now
-  const log = deps.log ?? writeLine
+  const log = deps.log ?? Log.write
   const metrics = deps.metrics ?? new Metrics()
   const keyRing = Keys.makeKeyRing(config.keys)
   const limiter = RateLimit.makeRateLimiter(now)
@@ -225,12 +247,12 @@ export const makeApp = (deps: AppDeps) => {
   // request id → access log → metrics (every request)
   // -------------------------------------------------------------------------
 
-  const requestId: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const given = c.req.header("x-request-id")
+  const requestId: MiddlewareHandler<AppEnv> = (c, next) => {
+    const given = header(c, "x-request-id")
     const id = given !== undefined && requestIdPattern.test(given) ? given : randomUUID()
     c.set("requestId", id)
-    c.header("X-Request-Id", id)
-    await next()
+    c.set("headers", { "X-Request-Id": id })
+    return next()
   }
 
   const accessLog: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -240,17 +262,17 @@ export const makeApp = (deps: AppDeps) => {
       time: new Date().toISOString(),
       level: "info",
       msg: "request",
-      request_id: c.var.requestId,
-      key: c.var.key?.name ?? null,
-      operation: c.var.operation ?? null,
+      request_id: c.get("requestId"),
+      key: c.get("key")?.name ?? null,
+      operation: c.get("operation") ?? null,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
       duration_ms: Math.round((performance.now() - started) * 100) / 100
     }
-    if (c.var.cacheResult !== undefined) entry["cache"] = c.var.cacheResult
-    if (c.var.upstreamStatus !== undefined) entry["upstream_status"] = c.var.upstreamStatus
-    if (c.var.error !== undefined) entry["error"] = c.var.error
+    if (c.get("cacheResult") !== undefined) entry["cache"] = c.get("cacheResult")
+    if (c.get("upstreamStatus") !== undefined) entry["upstream_status"] = c.get("upstreamStatus")
+    if (c.get("error") !== undefined) entry["error"] = c.get("error")
     log(entry)
   }
 
@@ -262,8 +284,8 @@ export const makeApp = (deps: AppDeps) => {
     } finally {
       metrics.inFlight--
     }
-    const operation = c.var.operation ?? "other"
-    metrics.requests.inc([operation, String(c.res.status), c.var.key?.name ?? ""])
+    const operation = c.get("operation") ?? "other"
+    metrics.requests.inc([operation, String(c.res.status), c.get("key")?.name ?? ""])
     metrics.duration.observe(operation, (performance.now() - started) / 1000)
   }
 
@@ -309,7 +331,7 @@ export const makeApp = (deps: AppDeps) => {
     }
   }
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }))
+  app.get("/healthz", (c) => reply(c, 200, JSON.stringify({ status: "ok" }), jsonType))
   app.get("/readyz", async (c) => {
     // Probes from a load balancer share one upstream check per second.
     if (readiness === undefined || now() - readiness.at >= 1000) {
@@ -319,33 +341,33 @@ export const makeApp = (deps: AppDeps) => {
       await probing
     }
     const state = readiness ?? { ok: false, body: { error: "not checked yet" } }
-    return c.json(state.body, state.ok ? 200 : 503)
+    return reply(c, state.ok ? 200 : 503, JSON.stringify(state.body), jsonType)
   })
   app.get(
     "/metrics",
-    (c) => c.body(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" })
+    (c) => reply(c, 200, metrics.render(), { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" })
   )
-  app.get("/openapi.json", (c) => c.body(openApiText, 200, { "Content-Type": "application/json; charset=utf-8" }))
-  app.get("/docs", (c) => c.html(docsPage))
+  app.get("/openapi.json", (c) => reply(c, 200, openApiText, { "Content-Type": "application/json; charset=utf-8" }))
+  app.get("/docs", (c) => reply(c, 200, docsPage, { "Content-Type": "text/html; charset=utf-8" }))
 
   // -------------------------------------------------------------------------
   // /api/v1: operation → auth → rate limit
   // -------------------------------------------------------------------------
 
-  const operationOf = (operation: Operation): MiddlewareHandler<AppEnv> => async (c, next) => {
+  const operationOf = (operation: Operation): MiddlewareHandler<AppEnv> => (c, next) => {
     c.set("operation", operation)
-    await next()
+    return next()
   }
   app.get(Api.routes.deployments, operationOf("listDeployments"))
   app.get(Api.routes.environments, operationOf("listEnvironments"))
   app.post(Api.routes.metaSyncToken, operationOf("createMetaSyncToken"))
   app.get(Api.routes.auditLogExport, operationOf("exportAuditLog"))
 
-  const auth: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const presented = Keys.fromAuthorization(c.req.header("authorization"))
+  const auth: MiddlewareHandler<AppEnv> = (c, next) => {
+    const presented = Keys.fromAuthorization(header(c, "authorization"))
     const key = presented === undefined ? undefined : keyRing.find(presented)
     if (key === undefined) {
-      return fail(
+      return failed(
         c,
         401,
         presented === undefined
@@ -355,25 +377,24 @@ export const makeApp = (deps: AppDeps) => {
       )
     }
     c.set("key", key)
-    await next()
+    return next()
   }
 
-  const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const key = c.var.key
+  const rateLimit: MiddlewareHandler<AppEnv> = (c, next) => {
+    const key = c.get("key")
     if (key?.rateLimit === undefined) return next()
     const result = limiter.take(key.name, key.rateLimit)
-    const headers = RateLimit.headers(result)
-    for (const name in headers) c.header(name, headers[name])
+    Object.assign(c.get("headers"), RateLimit.headers(result))
     if (!result.allowed) {
       metrics.rateLimited.inc([key.name])
-      return fail(
+      return failed(
         c,
         429,
         `key "${key.name}" is rate limited to ${result.limit} requests per ${key.rateLimit.windowSeconds} s; retry in ${result.resetSeconds} s`,
         { "Retry-After": String(result.resetSeconds) }
       )
     }
-    await next()
+    return next()
   }
 
   app.use(`${Api.apiPrefix}/*`, auth, rateLimit)
@@ -386,11 +407,11 @@ export const makeApp = (deps: AppDeps) => {
   const environmentParams = new Set(["offset", "limit", "type"])
   const auditParams = new Set(["start", "end", "search", "eventName", "userEmail", "format"])
 
-  const validateDeployments: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const validateDeployments: MiddlewareHandler<AppEnv> = (c, next) => {
     const query = readQuery(c.req.url, pageParams)
-    if ("error" in query) return fail(c, 400, query.error)
+    if ("error" in query) return failed(c, 400, query.error)
     const decoded = decodePageQuery(query.values)
-    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    if (Either.isLeft(decoded)) return failed(c, 400, formatIssue(decoded.left))
     const { limit, offset } = decoded.right
     c.set("validated", {
       access: { operation: "listDeployments" },
@@ -398,17 +419,17 @@ export const makeApp = (deps: AppDeps) => {
       page: { offset: offset ?? 0, limit: Math.min(limit ?? defaultLimit, maxLimit) },
       listBase: Api.paths.deployments
     })
-    await next()
+    return next()
   }
 
-  const validateEnvironments: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const validateEnvironments: MiddlewareHandler<AppEnv> = (c, next) => {
     const deploymentId = c.req.param("deployment_id") ?? ""
     const idError = badId("deployment_id", deploymentId)
-    if (idError !== undefined) return fail(c, 400, idError)
+    if (idError !== undefined) return failed(c, 400, idError)
     const query = readQuery(c.req.url, environmentParams)
-    if ("error" in query) return fail(c, 400, query.error)
+    if ("error" in query) return failed(c, 400, query.error)
     const decoded = decodeEnvironmentQuery(query.values)
-    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    if (Either.isLeft(decoded)) return failed(c, 400, formatIssue(decoded.left))
     const { limit, offset, type } = decoded.right
     const base = Api.paths.environments(deploymentId)
     c.set("validated", {
@@ -417,7 +438,7 @@ export const makeApp = (deps: AppDeps) => {
       page: { offset: offset ?? 0, limit: Math.min(limit ?? defaultLimit, maxLimit) },
       listBase: base + queryString([["type", type]])
     })
-    await next()
+    return next()
   }
 
   const validateToken: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -461,19 +482,19 @@ export const makeApp = (deps: AppDeps) => {
     await next()
   }
 
-  const validateAuditLog: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const validateAuditLog: MiddlewareHandler<AppEnv> = (c, next) => {
     const query = readQuery(c.req.url, auditParams)
-    if ("error" in query) return fail(c, 400, query.error)
+    if ("error" in query) return failed(c, 400, query.error)
     const { format, ...filters } = query.values
     if (format !== undefined && format !== "csv" && format !== "ndjson") {
-      return fail(c, 400, `format must be csv or ndjson, got "${format}"`)
+      return failed(c, 400, `format must be csv or ndjson, got "${format}"`)
     }
     const decoded = decodeAuditLogQuery(filters)
-    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    if (Either.isLeft(decoded)) return failed(c, 400, formatIssue(decoded.left))
     const { end, eventName, search, start, userEmail } = decoded.right
     for (const [name, value] of [["start", start], ["end", end]] as const) {
       if (value !== undefined && Number.isNaN(Date.parse(value))) {
-        return fail(c, 400, `${name} must be an ISO 8601 date or date-time, e.g. 2024-01-31, got "${value}"`)
+        return failed(c, 400, `${name} must be an ISO 8601 date or date-time, e.g. 2024-01-31, got "${value}"`)
       }
     }
     c.set("validated", {
@@ -485,28 +506,28 @@ export const makeApp = (deps: AppDeps) => {
         ]]),
       format: format === "ndjson" ? "ndjson" : "csv"
     })
-    await next()
+    return next()
   }
 
   // -------------------------------------------------------------------------
   // Policy → cache
   // -------------------------------------------------------------------------
 
-  const policy: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const key = c.var.key
-    if (key === undefined) return fail(c, 401, "unknown proxy key")
-    const decision = Policy.authorize(key, c.var.validated.access)
+  const policy: MiddlewareHandler<AppEnv> = (c, next) => {
+    const key = c.get("key")
+    if (key === undefined) return failed(c, 401, "unknown proxy key")
+    const decision = Policy.authorize(key, c.get("validated").access)
     if (!decision.allowed) {
       c.set("error", decision.message)
-      return c.json({ error: decision.message, rule: decision.rule }, 403)
+      return Promise.resolve(reply(c, 403, JSON.stringify({ error: decision.message, rule: decision.rule }), jsonType))
     }
-    if (decision.defaultExpiresIn !== undefined && c.var.validated.body !== undefined) {
+    if (decision.defaultExpiresIn !== undefined && c.get("validated").body !== undefined) {
       c.set("validated", {
-        ...c.var.validated,
-        body: { ...c.var.validated.body, expires_in: decision.defaultExpiresIn }
+        ...c.get("validated"),
+        body: { ...c.get("validated").body, expires_in: decision.defaultExpiresIn }
       })
     }
-    await next()
+    return next()
   }
 
   /** The ids this key sees in the list being asked for. */
@@ -515,23 +536,23 @@ export const makeApp = (deps: AppDeps) => {
       ? Policy.visibleEnvironments(key, access.deploymentId)
       : Policy.visibleDeployments(key)
 
-  const listCache: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const key = c.var.key
+  const listCache: MiddlewareHandler<AppEnv> = (c, next) => {
+    const key = c.get("key")
     if (!cache.enabled || key === undefined) return next()
-    const { access, upstreamPath } = c.var.validated
+    const { access, upstreamPath } = c.get("validated")
     const cacheKey = `${access.operation}\n${Policy.scopeName(visibility(key, access))}\n${upstreamPath}`
     const hit = cache.get(cacheKey)
     const operation = access.operation
     if (hit !== undefined) {
       metrics.cache.inc([operation, "hit"])
       c.set("cacheResult", "HIT")
-      return c.body(bodyBytes(hit.body), 200, { "Content-Type": hit.contentType, "X-Cache": "HIT" })
+      return Promise.resolve(reply(c, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" }))
     }
     metrics.cache.inc([operation, "miss"])
     c.set("cacheResult", "MISS")
     c.set("cacheKey", cacheKey)
-    c.header("X-Cache", "MISS")
-    await next()
+    c.get("headers")["X-Cache"] = "MISS"
+    return next()
   }
 
   // -------------------------------------------------------------------------
@@ -550,7 +571,7 @@ export const makeApp = (deps: AppDeps) => {
     }
     const said = message === undefined ? "" : `: ${upstream.redact(message)}`
     if (status === 401) {
-      metrics.upstreamErrors.inc([c.var.operation ?? "other", "status_401"])
+      metrics.upstreamErrors.inc([c.get("operation") ?? "other", "status_401"])
       return fail(c, 502, `the upstream Control Plane rejected the proxy's own API key (401)${said}`)
     }
     if (status === 429) {
@@ -586,25 +607,25 @@ export const makeApp = (deps: AppDeps) => {
 
   const send = (c: Ctx, method: "GET" | "POST", path: string, accept: string, body?: string) =>
     upstream.send({
-      operation: c.var.validated.access.operation,
+      operation: c.get("validated").access.operation,
       method,
       path,
       accept,
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
       ...(body === undefined ? {} : { body })
     })
 
   const respondJson = (c: Ctx, bytes: Buffer | string, contentType: string): Response => {
     const body = typeof bytes === "string" ? Buffer.from(bytes) : bytes
-    const cacheKey = c.var.cacheKey
+    const cacheKey = c.get("cacheKey")
     if (cacheKey !== undefined) cache.set(cacheKey, { status: 200, contentType, body })
-    return c.body(bodyBytes(body), 200, { "Content-Type": contentType })
+    return reply(c, 200, bodyBytes(body), { "Content-Type": contentType })
   }
 
   /** Lists for a key that sees everything: the upstream page as it came. */
   const passThroughList = async (c: Ctx): Promise<Response> => {
     try {
-      const response = await send(c, "GET", c.var.validated.upstreamPath, "application/json")
+      const response = await send(c, "GET", c.get("validated").upstreamPath, "application/json")
       c.set("upstreamStatus", response.status)
       if (response.status !== 200) return await upstreamError(c, response)
       const bytes = await readBody(response.body, maxListBytes)
@@ -624,7 +645,7 @@ export const makeApp = (deps: AppDeps) => {
    * this key can see and paging through it never skips or repeats an item.
    */
   const filteredList = async (c: Ctx, visible: ReadonlySet<string>, itemsKey: string): Promise<Response> => {
-    const { listBase, page } = c.var.validated
+    const { listBase, page } = c.get("validated")
     if (listBase === undefined || page === undefined) throw new Error("a list without paging")
     const kept: Array<unknown> = []
     const separator = listBase.includes("?") ? "&" : "?"
@@ -665,21 +686,21 @@ export const makeApp = (deps: AppDeps) => {
   }
 
   const forwardList = (itemsKey: "deployments" | "environments"): MiddlewareHandler<AppEnv> => async (c) => {
-    const key = c.var.key
+    const key = c.get("key")
     if (key === undefined) return fail(c, 401, "unknown proxy key")
-    const visible = visibility(key, c.var.validated.access)
+    const visible = visibility(key, c.get("validated").access)
     return visible === "all" ? passThroughList(c) : filteredList(c, visible, itemsKey)
   }
 
   const forwardToken: MiddlewareHandler<AppEnv> = async (c) => {
-    const { access, body, upstreamPath } = c.var.validated
+    const { access, body, upstreamPath } = c.get("validated")
     if (access.operation !== "createMetaSyncToken" || body === undefined) throw new Error("not a token request")
     try {
       const response = await send(c, "POST", upstreamPath, "application/json", JSON.stringify(body))
       c.set("upstreamStatus", response.status)
       if (response.status < 200 || response.status > 299) return await upstreamError(c, response)
       const bytes = upstream.redactBytes(await readBody(response.body, maxListBytes))
-      const key = c.var.key?.name ?? null
+      const key = c.get("key")?.name ?? null
       metrics.tokensMinted.inc([key ?? ""])
       let expiresAt: unknown = null
       try {
@@ -694,7 +715,7 @@ export const makeApp = (deps: AppDeps) => {
         level: "info",
         msg: "meta-sync token minted",
         audit: "token_minted",
-        request_id: c.var.requestId,
+        request_id: c.get("requestId"),
         key,
         deployment_id: access.deploymentId,
         environment_id: access.environmentId,
@@ -702,7 +723,7 @@ export const makeApp = (deps: AppDeps) => {
         expires_in: body["expires_in"] ?? null,
         expires_at: expiresAt
       })
-      return c.body(bodyBytes(bytes), response.status === 201 ? 201 : 200, {
+      return reply(c, response.status, bodyBytes(bytes), {
         "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
       })
     } catch (error) {
@@ -711,14 +732,14 @@ export const makeApp = (deps: AppDeps) => {
   }
 
   const forwardExport: MiddlewareHandler<AppEnv> = async (c) => {
-    const { format, upstreamPath } = c.var.validated
+    const { format, upstreamPath } = c.get("validated")
     try {
       const response = await send(c, "GET", upstreamPath, "text/csv")
       c.set("upstreamStatus", response.status)
       if (response.status !== 200) return await upstreamError(c, response)
       const onCutOff = () => metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
       if (format === "ndjson") {
-        return c.body(streamBody(response.body, ndjsonConverter(), onCutOff), 200, {
+        return reply(c, 200, streamBody(response.body, ndjsonConverter(), onCutOff), {
           "Content-Type": "application/x-ndjson; charset=utf-8"
         })
       }
@@ -727,7 +748,7 @@ export const makeApp = (deps: AppDeps) => {
       }
       const disposition = headerValue(response.headers["content-disposition"])
       if (disposition !== undefined) headers["Content-Disposition"] = disposition
-      return c.body(streamBody(response.body, csvChecker(), onCutOff), 200, headers)
+      return reply(c, 200, streamBody(response.body, csvChecker(), onCutOff), headers)
     } catch (error) {
       return transportError(c, error)
     }
@@ -758,10 +779,10 @@ export const makeApp = (deps: AppDeps) => {
       time: new Date().toISOString(),
       level: "error",
       msg: "unexpected error",
-      request_id: c.var.requestId,
+      request_id: c.get("requestId"),
       error: error instanceof Error ? error.message : String(error)
     })
-    return fail(c, 500, `internal proxy error (request id ${c.var.requestId})`)
+    return fail(c, 500, `internal proxy error (request id ${c.get("requestId")})`)
   })
 
   return app

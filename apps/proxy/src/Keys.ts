@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as crypto from "node:crypto"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import type { KeyConfig } from "./Config.js"
 
@@ -17,6 +18,12 @@ export const keyPrefix = "cpk_"
 
 /** The SHA-256 hex digest of a key, as the config stores it (after `sha256:`). */
 export const hash = (key: string): string => createHash("sha256").update(key, "utf8").digest("hex")
+
+// One-shot `crypto.hash` (Node ≥ 20.12) costs a seventh of `createHash` per call: this is per request.
+const sha256 = (text: string): Buffer =>
+  typeof crypto.hash === "function"
+    ? crypto.hash("sha256", text, "buffer")
+    : createHash("sha256").update(text, "utf8").digest()
 
 /** A new random key (256 bits) and the line to paste into the config. */
 export const generate = (): { readonly key: string; readonly hash: string } => {
@@ -34,7 +41,7 @@ export const makeKeyRing = (keys: ReadonlyArray<KeyConfig>): KeyRing => {
   for (const key of keys) byHash.set(key.hash, { digest: Buffer.from(key.hash, "hex"), key })
   return {
     find: (presented) => {
-      const digest = createHash("sha256").update(presented, "utf8").digest()
+      const digest = sha256(presented)
       const entry = byHash.get(digest.toString("hex"))
       return entry !== undefined && timingSafeEqual(entry.digest, digest) ? entry.key : undefined
     }

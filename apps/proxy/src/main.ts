@@ -12,10 +12,10 @@
  */
 import { Redacted } from "effect"
 import { readFileSync } from "node:fs"
-import type { LogEntry } from "./App.js"
 import * as Config from "./Config.js"
 import * as Embedded from "./Embedded.js"
 import * as Keys from "./Keys.js"
+import * as Log from "./Log.js"
 import { Metrics } from "./Metrics.js"
 import * as Server from "./Server.js"
 import * as Upstream from "./Upstream.js"
@@ -38,9 +38,7 @@ Environment:
 
 class StartupError extends Error {}
 
-const writeLog = (entry: LogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`)
-const info = (msg: string, fields: Record<string, unknown> = {}) =>
-  writeLog({ time: new Date().toISOString(), level: "info", msg, ...fields })
+const info = Log.info
 
 const integerEnv = (name: string, fallback: number, min: number, max: number): number => {
   const text = process.env[name]
@@ -148,6 +146,7 @@ const run = async (): Promise<void> => {
   const stop = (signal: string) => {
     if (stopping) {
       info("second signal: exiting now", { signal })
+      Log.flush()
       process.exit(1)
     }
     stopping = true
@@ -155,6 +154,7 @@ const run = async (): Promise<void> => {
     void proxy.close(graceMs).then(async (inTime) => {
       await closeMock()
       info(inTime ? "stopped" : "stopped: requests still running at the deadline were cut", { in_time: inTime })
+      Log.flush()
       process.exit(inTime ? 0 : 1)
     })
   }

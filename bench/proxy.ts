@@ -1,0 +1,174 @@
+/**
+ * Proxy throughput: the same upstream reached directly, through a plain
+ * `node:http` passthrough proxy (the peer), and through cubeplane-proxy doing
+ * auth (SHA-256 key lookup), policy, validation, metrics and a JSON access
+ * log, with its cache OFF so every request really goes upstream.
+ *
+ * autocannon on loopback, 50 connections, 10 s per target after a 2 s
+ * warm-up. Every server runs in its own process, so the load generator never
+ * shares an event loop with what it measures (they still share the CPU cores).
+ */
+import autocannon from "autocannon"
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import * as net from "node:net"
+import { cpus, tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { createHash } from "node:crypto"
+
+const here = fileURLToPath(new URL(".", import.meta.url))
+const proxyEntry = join(here, "../apps/proxy/dist/main.js")
+const connections = 50
+const durationSeconds = Number(process.env["BENCH_PROXY_SECONDS"] ?? 10)
+const benchKey = "cpk_bench_key"
+
+interface Measured {
+  readonly name: string
+  readonly requestsPerSecond: number
+  readonly p50: number
+  readonly p99: number
+  readonly non2xx: number
+  readonly errors: number
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+    server.on("error", reject)
+  })
+
+const spawnServer = (args: ReadonlyArray<string>, env: Record<string, string>): ChildProcess =>
+  spawn(process.execPath, [...args], { cwd: here, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] })
+
+const waitFor = async (url: string, headers: Record<string, string> = {}) => {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    try {
+      const response = await fetch(url, { headers })
+      await response.arrayBuffer()
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+const load = async (name: string, url: string, headers: Record<string, string>, seconds: number): Promise<Measured> => {
+  const result = await autocannon({ url, connections, duration: seconds, headers })
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors
+  }
+}
+
+const measure = async (name: string, url: string, headers: Record<string, string> = {}) => {
+  await load(name, url, headers, 2)
+  const measured = await load(name, url, headers, durationSeconds)
+  console.error(`  ${name}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99} ms`)
+  return measured
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGTERM")
+    setTimeout(() => child.kill("SIGKILL"), 3000).unref()
+  })
+
+export async function run(): Promise<string> {
+  if (!existsSync(proxyEntry)) throw new Error(`${proxyEntry} is missing: run \`pnpm build\` first`)
+  const children: Array<ChildProcess> = []
+  const dir = mkdtempSync(join(tmpdir(), "cubeplane-bench-proxy-"))
+  try {
+    const upstreamPort = await freePort()
+    children.push(spawnServer(["--import", "tsx", "lib/proxy-upstream.ts"], { PORT: String(upstreamPort) }))
+    const upstream = `http://127.0.0.1:${upstreamPort}`
+    await waitFor(`${upstream}/api/v1/deployments`)
+
+    const passthroughPort = await freePort()
+    children.push(
+      spawnServer(["--import", "tsx", "lib/proxy-passthrough.ts"], { PORT: String(passthroughPort), UPSTREAM: upstream })
+    )
+    const passthrough = `http://127.0.0.1:${passthroughPort}`
+    await waitFor(`${passthrough}/api/v1/deployments`)
+
+    const configPath = join(dir, "proxy.yaml")
+    const hash = createHash("sha256").update(benchKey).digest("hex")
+    writeFileSync(
+      configPath,
+      [
+        "cache:",
+        "  ttl_seconds: 0",
+        "keys:",
+        "  - name: bench",
+        `    hash: sha256:${hash}`,
+        "    rate_limit: { requests: 100000000, window_seconds: 60 }",
+        "    grants:",
+        "      - operations: [listDeployments, listEnvironments]",
+        "  - name: other",
+        `    hash: sha256:${"0".repeat(64)}`,
+        "    grants:",
+        "      - operations: [createMetaSyncToken]",
+        ""
+      ].join("\n")
+    )
+    const proxyPort = await freePort()
+    children.push(spawnServer([proxyEntry], {
+      PORT: String(proxyPort),
+      HOST: "127.0.0.1",
+      CUBE_API_URL: upstream,
+      CUBE_API_KEY: "sk-bench-upstream-key",
+      CUBEPLANE_PROXY_CONFIG: configPath
+    }))
+    const proxy = `http://127.0.0.1:${proxyPort}`
+    const auth = { Authorization: `Bearer ${benchKey}` }
+    await waitFor(`${proxy}/api/v1/deployments`, auth)
+
+    console.error(`  measuring (50 connections, 2 s warm-up + ${durationSeconds} s each)`)
+    const direct = await measure("upstream, direct", `${upstream}/api/v1/deployments`)
+    const plain = await measure("node:http passthrough proxy", `${passthrough}/api/v1/deployments`)
+    const cubeplane = await measure("cubeplane-proxy", `${proxy}/api/v1/deployments`, auth)
+
+    const ratio = (a: number, b: number) => (b === 0 ? "—" : `${(a / b).toFixed(2)}×`)
+    const row = (m: Measured) =>
+      `| ${m.name} | ${Math.round(m.requestsPerSecond).toLocaleString("en-US")} | ${m.p50} | ${m.p99} | ${
+        ratio(m.requestsPerSecond, direct.requestsPerSecond)
+      } | ${ratio(m.requestsPerSecond, plain.requestsPerSecond)} | ${ratio(m.p99, plain.p99)} | ${m.non2xx + m.errors} |`
+    const verdict = cubeplane.requestsPerSecond >= 0.8 * plain.requestsPerSecond
+      ? `**Target met**: cubeplane-proxy serves ${ratio(cubeplane.requestsPerSecond, plain.requestsPerSecond)} of the plain passthrough's requests/s (target ≥ 0.80×).`
+      : `**Target missed**: cubeplane-proxy serves ${ratio(cubeplane.requestsPerSecond, plain.requestsPerSecond)} of the plain passthrough's requests/s (target ≥ 0.80×).`
+    return [
+      "## Proxy throughput",
+      "",
+      `\`GET /api/v1/deployments\` (a ${"~1 KB"} JSON list) with autocannon on loopback, ${connections} connections, ${durationSeconds} s per target after a 2 s warm-up; each server in its own process on ${cpus().length} cores shared with the load generator. cubeplane-proxy runs \`apps/proxy/dist/main.js\` with a config file: SHA-256 key lookup, a rate limit, operation grants, query validation, Prometheus metrics and one JSON access-log line per request (to /dev/null), cache off, forwarding on a keep-alive \`node:http\` agent. The passthrough is ~30 lines of \`node:http\` with a keep-alive agent that checks nothing.`,
+      "",
+      "| Target | req/s | p50 ms | p99 ms | req/s vs direct | req/s vs passthrough | p99 vs passthrough | non-2xx + errors |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+      row(direct),
+      row(plain),
+      row(cubeplane),
+      "",
+      verdict
+    ].join("\n")
+  } finally {
+    await Promise.all(children.map(stop))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(await run())
+}
