@@ -9,7 +9,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
 import { decodeJwt, jwtVerify } from "jose"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { MockServer, MockStore, Seed } from "../src/index.js"
+import { ControlPlaneTest, MockServer, MockStore, Seed } from "../src/index.js"
 
 let server: MockServer.RunningServer
 
@@ -437,5 +437,42 @@ describe("MockServer.scoped", () => {
       )
     )
     await expect(fetch(`${url}/api/v1/deployments`)).rejects.toThrow()
+  })
+})
+
+describe("one set of rules: the layer and the server fail alike", () => {
+  const scenarios: ReadonlyArray<
+    readonly [string, string, Effect.Effect<unknown, ControlPlaneError, ControlPlane>]
+  > = [
+    ["limit 0", "sk-demo-admin", Effect.flatMap(cp, (c) => c.listDeployments({ limit: 0 }))],
+    ["offset -1", "sk-demo-admin", Effect.flatMap(cp, (c) => c.listDeployments({ offset: -1, limit: 5 }))],
+    ["unknown deployment", "sk-demo-admin", Effect.flatMap(cp, (c) => c.listEnvironments("999"))],
+    ["out of scope", "sk-demo-viewer", Effect.flatMap(cp, (c) => c.listEnvironments("124", { type: "staging" }))],
+    ["no permission", "sk-demo-auditor", Effect.flatMap(cp, (c) => c.listDeployments())],
+    ["unknown key", "sk-nobody", Effect.flatMap(cp, (c) => c.listDeployments())],
+    [
+      "unknown environment",
+      "sk-demo-admin",
+      Effect.flatMap(cp, (c) => c.createMetaSyncToken("123", "999", { securityContext: {} }))
+    ],
+    [
+      "bad date",
+      "sk-demo-admin",
+      Effect.flatMap(cp, (c) => Stream.runDrain(c.exportAuditLog({ start: "2024-13-01", end: "2024-01-31" })))
+    ],
+    ["export without permission", "sk-demo-viewer", Effect.flatMap(cp, (c) => Stream.runDrain(c.exportAuditLog()))]
+  ]
+
+  const facts = (error: ControlPlaneError) => {
+    const { requestId: _requestId, ...rest } = { ...error, requestId: undefined }
+    return rest
+  }
+
+  it.each(scenarios)("%s", async (_, key, program) => {
+    const overHttp = await failure(program, clientLayer(key))
+    const inMemory = await failure(program, ControlPlaneTest.layer(Seed.demo, { apiKey: key }))
+    expect(inMemory._tag).toBe(overHttp._tag)
+    expect(inMemory.message).toBe(overHttp.message)
+    expect(facts(inMemory)).toEqual(facts(overHttp))
   })
 })
