@@ -737,7 +737,23 @@ export const makeApp = (deps: AppDeps) => {
       const response = await send(c, "GET", upstreamPath, "text/csv")
       c.set("upstreamStatus", response.status)
       if (response.status !== 200) return await upstreamError(c, response)
-      const onCutOff = () => metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
+      const incoming = c.env?.incoming
+      const requestId = c.get("requestId")
+      const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
+        metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
+        log({
+          time: new Date().toISOString(),
+          level: "warn",
+          msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
+          request_id: requestId,
+          error: upstream.redact(error.message)
+        })
+        // Under Node, cut the caller's connection ourselves: the transfer ends without its
+        // final chunk, which every HTTP client reports as an error.
+        if (incoming === undefined) return "error the stream"
+        incoming.socket.destroy()
+        return "socket destroyed"
+      }
       if (format === "ndjson") {
         return reply(c, 200, streamBody(response.body, ndjsonConverter(), onCutOff), {
           "Content-Type": "application/x-ndjson; charset=utf-8"
@@ -841,9 +857,13 @@ const ndjsonConverter = (): Converter => {
  * The upstream body as a web stream with backpressure: the upstream socket is
  * paused whenever a few chunks wait unread, so a slow caller slows the
  * upstream transfer instead of filling the proxy's memory. An upstream cut-off
- * or a conversion error errors the stream, which aborts the caller's response.
+ * or a conversion error aborts the caller's response (see `onCutOff`).
  */
-const streamBody = (source: Readable, converter: Converter, onCutOff: () => void): ReadableStream<Uint8Array> => {
+const streamBody = (
+  source: Readable,
+  converter: Converter,
+  onCutOff: (error: Error) => "socket destroyed" | "error the stream"
+): ReadableStream<Uint8Array> => {
   let done = false
   return new ReadableStream<Uint8Array>(
     {
@@ -851,9 +871,9 @@ const streamBody = (source: Readable, converter: Converter, onCutOff: () => void
         const failWith = (error: Error) => {
           if (done) return
           done = true
-          onCutOff()
           source.destroy()
-          controller.error(error)
+          if (onCutOff(error) === "socket destroyed") controller.close()
+          else controller.error(error)
         }
         source.on("data", (chunk: Buffer) => {
           if (done) return
