@@ -29,6 +29,7 @@ const rssBytes = (pid: number): number | undefined => {
 
 interface Measurement {
   readonly events: number
+  readonly label: string
   readonly baselineRss: number
   readonly peakRss: number
   readonly rows: number
@@ -38,8 +39,8 @@ interface Measurement {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const measure = async (events: number): Promise<Measurement> => {
-  const child = spawn(process.execPath, [bin, "--port", "0", "--events", String(events)], {
+const measure = async (events: number, nodeArgs: ReadonlyArray<string> = []): Promise<Measurement> => {
+  const child = spawn(process.execPath, [...nodeArgs, bin, "--port", "0", "--events", String(events)], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -86,22 +87,26 @@ const measure = async (events: number): Promise<Measurement> => {
     clearInterval(sampler)
     const last = rssBytes(pid)
     if (last !== undefined && last > peakRss) peakRss = last
-    return { events, baselineRss, peakRss, rows: newlines - 1, bytes, seconds }
+    return { events, label: nodeArgs.join(" "), baselineRss, peakRss, rows: newlines - 1, bytes, seconds }
   } finally {
     child.kill("SIGTERM")
     await new Promise((resolve) => child.once("exit", resolve))
   }
 }
 
+const heapCapMiB = 80
+
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
 
 export async function run(): Promise<string> {
   const small = await measure(100_000)
   const large = await measure(1_000_000)
+  // With the old generation capped, anything the export kept would crash the server; V8 otherwise grows lazily.
+  const capped = await measure(1_000_000, [`--max-old-space-size=${heapCapMiB}`])
   const row = (m: Measurement) =>
-    `| ${m.events.toLocaleString("en-US")} | ${mb(m.baselineRss)} | ${mb(m.peakRss)} | ${
-      mb(m.peakRss - m.baselineRss)
-    } | ${m.rows.toLocaleString("en-US")} | ${mb(m.bytes)} | ${
+    `| ${m.events.toLocaleString("en-US")}${m.label === "" ? "" : ` (\`${m.label}\`)`} | ${mb(m.baselineRss)} | ${
+      mb(m.peakRss)
+    } | ${mb(m.peakRss - m.baselineRss)} | ${m.rows.toLocaleString("en-US")} | ${mb(m.bytes)} | ${
       Math.round(m.rows / m.seconds).toLocaleString("en-US")
     } |`
   const ratio = large.peakRss / small.peakRss
@@ -116,8 +121,14 @@ export async function run(): Promise<string> {
     "|---:|---:|---:|---:|---:|---:|---:|",
     row(small),
     row(large),
+    row(capped),
     "",
     `Peak RSS at 1,000,000 events / at 100,000 events: **${ratio.toFixed(2)}×** for 10× the events (flat memory ≈ 1).`,
+    `With the V8 old generation capped at ${heapCapMiB} MiB the 1,000,000-event export still completes`,
+    `(${capped.rows.toLocaleString("en-US")} rows, peak RSS ${
+      mb(capped.peakRss)
+    } MiB): what growth there is without a cap`,
+    "is the garbage collector being lazy, not the export holding events.",
     ""
   ].join("\n")
 }
