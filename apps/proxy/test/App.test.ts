@@ -257,13 +257,9 @@ describe("validation", () => {
         controller.close()
       }
     })
-    const response = await request(tokenPath, {
-      method: "POST",
-      body: chunked,
-      // @ts-expect-error -- undici needs duplex for a streamed body; lib.dom's RequestInit lacks it
-      duplex: "half",
-      key: "admin"
-    })
+    // A streamed body without Content-Length; undici wants `duplex` for it, which lib.dom does not declare.
+    const streamed: RequestInit & { duplex: "half" } = { method: "POST", body: chunked, duplex: "half" }
+    const response = await request(tokenPath, { ...streamed, key: "admin" })
     expect(response.status).toBe(413)
     expect(calls).toHaveLength(0)
   })

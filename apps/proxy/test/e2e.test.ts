@@ -48,7 +48,7 @@ const call = async (path: string, init: RequestInit & { key?: string } = {}) => 
   const response = await fetch(`${proxy.url}${path}`, { ...rest, headers })
   const text = await response.text()
   seen.push(`${response.status} ${JSON.stringify([...response.headers])} ${text}`)
-  return { status: response.status, headers: response.headers, text, json: (): any => JSON.parse(text) }
+  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) }
 }
 
 const fault = (body: Record<string, unknown>) =>

@@ -1,0 +1,300 @@
+/**
+ * The proxy as Ops runs it: `node dist/main.js` as a child process, with its
+ * configuration from the environment and one file. Needs `dist/` (turbo
+ * builds it before `test`; locally: `pnpm build` or `npx tsc -p tsconfig.build.json`).
+ */
+import { MockServer, Seed } from "@cubeplane/testing"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { createHash } from "node:crypto"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as http from "node:http"
+import * as net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const main = fileURLToPath(new URL("../dist/main.js", import.meta.url))
+const cliMain = fileURLToPath(new URL("../../cli/dist/cubeplane.js", import.meta.url))
+const run = promisify(execFile)
+
+if (!existsSync(main)) throw new Error(`${main} is missing: build the proxy first (npx tsc -p tsconfig.build.json)`)
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
+const adminKey = "cpk_process_test_admin"
+
+let dir: string
+let mock: MockServer.RunningServer
+const children: Array<ChildProcess> = []
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "cubeplane-proxy-test-"))
+  mock = await MockServer.start({ port: 0, seed: Seed.generate({ events: 300_000 }) })
+})
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+  await mock?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const writeConfig = (name: string, text: string) => {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+const goodConfig = () =>
+  writeConfig(
+    "proxy.yaml",
+    `upstream:
+  timeout_ms: 5000
+keys:
+  - name: admin
+    hash: sha256:${sha256(adminKey)}
+    grants:
+      - operations: ["*"]
+`
+  )
+
+interface Started {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exited: Promise<number | null>
+}
+
+/** Starts `node dist/main.js` and waits for its "listening" line. */
+const startProxy = (env: Record<string, string>): Promise<Started> => {
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env["PATH"] ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  children.push(child)
+  let stdout = ""
+  let stderr = ""
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line; stderr: ${stderr}`)), 15_000)
+    const check = () => {
+      const line = stdout.split("\n").find((l) => l.includes("\"msg\":\"listening\""))
+      if (line === undefined) return
+      clearTimeout(timer)
+      child.stdout?.off("data", check)
+      resolve({ child, url: JSON.parse(line).url, stdout: () => stdout, stderr: () => stderr, exited })
+    }
+    child.stdout?.on("data", check)
+    void exited.then((code) => reject(new Error(`exited with ${code}: ${stderr}`)))
+  })
+}
+
+const runMain = async (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  try {
+    const { stderr, stdout } = await run(process.execPath, [main, ...args], {
+      env: { PATH: process.env["PATH"] ?? "", ...env },
+      timeout: 15_000
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const field = (name: string): unknown =>
+      typeof error === "object" && error !== null && name in error ? Reflect.get(error, name) : undefined
+    const code = field("code")
+    const stdout = field("stdout")
+    const stderr = field("stderr")
+    return {
+      code: typeof code === "number" ? code : -1,
+      stdout: typeof stdout === "string" ? stdout : "",
+      stderr: typeof stderr === "string" ? stderr : ""
+    }
+  }
+}
+
+const rssKb = (pid: number): number => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
+  return Number(line?.replace(/\D+/g, "") ?? 0)
+}
+
+describe("startup", () => {
+  it("keygen prints a key and the hash of exactly that key", async () => {
+    const { code, stdout } = await runMain(["keygen", "datahub"], {})
+    expect(code).toBe(0)
+    const key = /^key: +(\S+)$/m.exec(stdout)?.[1] ?? ""
+    const hash = /^hash: +sha256:([0-9a-f]{64})$/m.exec(stdout)?.[1]
+    expect(key).toMatch(/^cpk_[A-Za-z0-9_-]{40,}$/)
+    expect(hash).toBe(sha256(key))
+    expect(stdout).toContain("- name: datahub")
+  })
+
+  it("refuses a bad config, naming the line and the field", async () => {
+    const path = writeConfig(
+      "bad.yaml",
+      `keys:
+  - name: catalog
+    hash: sha256:${"a".repeat(64)}
+    grants:
+      - operations: [createMetaSyncToken]
+        token:
+          max_expires_in: "an hour"
+`
+    )
+    const { code, stderr } = await runMain([], {
+      CUBE_API_URL: mock.url,
+      CUBE_API_KEY: "sk-demo-admin",
+      CUBEPLANE_PROXY_CONFIG: path
+    })
+    expect(code).toBe(2)
+    expect(stderr).toContain("refusing to start")
+    expect(stderr).toContain(`${path}: invalid proxy configuration`)
+    expect(stderr).toContain("line 7, column 27: keys[0].grants[0].token.max_expires_in:")
+  })
+
+  it("refuses to start without the real key or the config file, saying which", async () => {
+    const noKey = await runMain([], { CUBE_API_URL: mock.url, CUBEPLANE_PROXY_CONFIG: goodConfig() })
+    expect(noKey.code).toBe(2)
+    expect(noKey.stderr).toContain("CUBE_API_KEY is not set")
+    const noConfig = await runMain([], { CUBE_API_URL: mock.url, CUBE_API_KEY: "sk-demo-admin" })
+    expect(noConfig.code).toBe(2)
+    expect(noConfig.stderr).toContain("CUBEPLANE_PROXY_CONFIG is not set")
+    const missingFile = await runMain([], {
+      CUBE_API_URL: mock.url,
+      CUBE_API_KEY: "sk-demo-admin",
+      CUBEPLANE_PROXY_CONFIG: join(dir, "nope.yaml")
+    })
+    expect(missingFile.stderr).toContain("cannot read the file")
+  })
+
+  it("says clearly when the port is taken", async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()))
+    const address = blocker.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    try {
+      const { code, stderr } = await runMain([], {
+        CUBE_API_URL: mock.url,
+        CUBE_API_KEY: "sk-demo-admin",
+        CUBEPLANE_PROXY_CONFIG: goodConfig(),
+        PORT: String(port),
+        HOST: "127.0.0.1"
+      })
+      expect(code).toBe(2)
+      expect(stderr).toContain(`port ${port} on 127.0.0.1 is already in use`)
+    } finally {
+      blocker.close()
+    }
+  })
+})
+
+describe("the embedded default (pnpm start)", () => {
+  it("runs on the embedded mock, says so, and the printed commands work as printed", async () => {
+    const proxy = await startProxy({})
+    try {
+      const banner = proxy.stderr()
+      expect(banner).toContain("DEMO MODE")
+      expect(banner).toContain("EMBEDDED MOCK")
+      const lines = banner.split("\n").map((line) => line.trim())
+      const listCurl = lines.find((line) => line.startsWith("curl -s -H"))
+      expect(listCurl).toContain(proxy.url)
+      const list = await run("sh", ["-c", listCurl ?? "false"])
+      expect(JSON.parse(list.stdout).data.deployments[0].id).toBe("123")
+      // The token command spans three lines joined by backslashes, as a shell reads them.
+      const start = banner.indexOf("curl -s -X POST")
+      const tokenCurl = banner.slice(start, banner.indexOf("tokens-for-meta-sync", start) + "tokens-for-meta-sync".length)
+      const token = await run("sh", ["-c", tokenCurl])
+      expect(JSON.parse(token.stdout).data.token).toMatch(/^eyJ/)
+      const cliLine = lines.find((line) => line.includes("pnpm cubeplane"))
+      expect(cliLine).toMatch(/^CUBE_API_URL=http:\/\/127\.0\.0\.1:\d+ CUBE_API_KEY=\S+ pnpm cubeplane deployments list$/)
+      if (existsSync(cliMain)) {
+        const cli = await run("sh", ["-c", (cliLine ?? "").replace("pnpm cubeplane", `node ${cliMain}`)])
+        expect(cli.stdout).toContain("My Deployment")
+      }
+    } finally {
+      proxy.child.kill("SIGTERM")
+      expect(await proxy.exited).toBe(0)
+    }
+  })
+})
+
+describe("a running proxy", () => {
+  it("streams a large export to a slow reader without buffering it", async () => {
+    const proxy = await startProxy({
+      CUBE_API_URL: mock.url,
+      CUBE_API_KEY: "sk-demo-admin",
+      CUBEPLANE_PROXY_CONFIG: goodConfig()
+    })
+    const pid = proxy.child.pid ?? 0
+    try {
+      // Warm up the code paths, then take the baseline.
+      await (await fetch(`${proxy.url}/api/v1/deployments`, { headers: { Authorization: `Bearer ${adminKey}` } })).text()
+      const baseline = rssKb(pid)
+      let peak = baseline
+      const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 50)
+      const { bytes, lines, slowBytes } = await new Promise<{ bytes: number; lines: number; slowBytes: number }>(
+        (resolve, reject) => {
+          const request = http.get(`${proxy.url}/api/v1/audit-logs/export`, {
+            headers: { Authorization: `Bearer ${adminKey}` }
+          }, (response) => {
+            let bytes = 0
+            let lines = 0
+            let slowBytes = 0
+            const slowUntil = Date.now() + 4000
+            response.on("data", (chunk: Buffer) => {
+              bytes += chunk.length
+              for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++
+              if (Date.now() < slowUntil) {
+                // The slow phase: about 300 KB/s.
+                slowBytes = bytes
+                response.pause()
+                setTimeout(() => response.resume(), Math.ceil(chunk.length / 300))
+              }
+            })
+            response.on("end", () => resolve({ bytes, lines, slowBytes }))
+            response.on("error", reject)
+          })
+          request.on("error", reject)
+        }
+      )
+      clearInterval(sampler)
+      const grownMb = (peak - baseline) / 1024
+      expect(lines).toBe(300_001)
+      expect(bytes).toBeGreaterThan(45_000_000)
+      expect(slowBytes).toBeLessThan(bytes / 10)
+      // Buffering the export would grow the proxy by ~48 MB while the reader dawdles.
+      expect(grownMb, `the proxy grew by ${grownMb.toFixed(1)} MB`).toBeLessThan(20)
+    } finally {
+      proxy.child.kill("SIGTERM")
+      await proxy.exited
+    }
+  }, 60_000)
+
+  it("finishes requests in flight on SIGTERM, refuses new ones, and exits 0", async () => {
+    const proxy = await startProxy({
+      CUBE_API_URL: mock.url,
+      CUBE_API_KEY: "sk-demo-admin",
+      CUBEPLANE_PROXY_CONFIG: goodConfig()
+    })
+    await fetch(`${mock.url}/__mock/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ operation: "listDeployments", times: 1, latencyMs: 1500 })
+    })
+    try {
+      const inFlight = fetch(`${proxy.url}/api/v1/deployments`, { headers: { Authorization: `Bearer ${adminKey}` } })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      proxy.child.kill("SIGTERM")
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await expect(fetch(`${proxy.url}/healthz`)).rejects.toThrow()
+      const response = await inFlight
+      expect(response.status).toBe(200)
+      expect((await response.json()).data.deployments.length).toBeGreaterThan(0)
+      expect(await proxy.exited).toBe(0)
+      expect(proxy.stdout()).toContain("\"msg\":\"shutting down: finishing requests in flight\"")
+      expect(proxy.stdout()).toContain("\"msg\":\"stopped\"")
+    } finally {
+      await fetch(`${mock.url}/__mock/faults`, { method: "DELETE" })
+    }
+  }, 20_000)
+})
