@@ -160,8 +160,6 @@ const truncate = (response: Response, afterBytes: number, connection: NodeConnec
 // The app
 // ---------------------------------------------------------------------------
 
-type Env = { Variables: { requestId: string } }
-
 type Rule = (key: Seed.ApiKey) => Effect.Effect<Response, MockStore.MockFailure>
 
 const methodNotAllowed = (allow: ReadonlyArray<string>) => (c: Context) =>
@@ -180,13 +178,12 @@ const queryOf = (c: Context): MockStore.Query => c.req.query()
  * authentication, the store's rule, call recording), 405 for a known path
  * with the wrong method, and JSON 404/500 for everything else.
  */
-export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono<Env> => {
+export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono => {
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
-  const app = new Hono<Env>()
+  const app = new Hono()
 
   app.use("*", async (c, next) => {
     const requestId = c.req.header("x-request-id") ?? `req_${randomUUID()}`
-    c.set("requestId", requestId)
     await next()
     if (!c.res.headers.has("x-hono-already-sent")) c.res.headers.set("x-request-id", requestId)
   })

@@ -251,6 +251,16 @@ describe("HTTP surface", () => {
     expect(token.headers.get("allow")).toBe("POST")
   })
 
+  it("HEAD on the export answers its headers without producing the file", async () => {
+    const response = await setup(Seed.generate({ events: 10_000_000 })).request("/api/v1/audit-logs/export", {
+      method: "HEAD",
+      headers: admin
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8")
+    expect(await response.text()).toBe("")
+  })
+
   it("404 JSON for an unknown path; x-request-id on every response (echoed when sent)", async () => {
     const { request, get } = setup()
     const response = await request("/api/v2/nothing")
