@@ -277,6 +277,7 @@ export const make = (
       addAuditEvents: (events) => Effect.sync(() => MockStore.addAuditEvents(store, events)),
       fail: (operation, error, options = {}) =>
         Effect.sync(() => {
+          if (options.times !== undefined && options.times <= 0) return
           failures.push({ operation, error, remaining: options.times })
         }),
       delay: (operation, duration) =>

@@ -420,7 +420,7 @@ const parseBound = (name: string, value: string): Either.Either<Bound, MockFailu
   if (!isRealDate(Number(dateTime[1]), Number(dateTime[2]), Number(dateTime[3]))) return invalid()
   const zone = dateTime[7] === undefined ? "Z" : ""
   // Date.parse handles at most milliseconds: cut longer fractions.
-  const normalised = value.replace(/(\.\d{3})\d+/, "$1") + zone
+  const normalised = value.replace(/(\.\d{3})\d+/, "$1").replace(/([+-]\d{2})(\d{2})$/, "$1:$2") + zone
   const millis = Date.parse(normalised)
   if (Number.isNaN(millis) || Number(dateTime[4]) > 23 || Number(dateTime[5]) > 59 || Number(dateTime[6] ?? 0) > 59) {
     return invalid()

@@ -202,6 +202,8 @@ describe("audit-log export", () => {
     expect(await ids("?start=2024-01-31&end=2024-01-31")).toEqual(["evt_28"])
     expect(await ids("?start=2024-01-31T23:59:59Z&end=2024-02-01T00:00:00Z")).toEqual(["evt_28", "evt_29"])
     expect(await ids("?start=2024-03-10T23:15:00.000%2B00:00")).toEqual(["evt_35", "evt_36"])
+    expect(await ids("?start=2024-03-11T00:15:00%2B0100")).toEqual(["evt_35", "evt_36"])
+    expect(await ids("?start=2024-03-10T23:15")).toEqual(["evt_35", "evt_36"])
   })
 
   it("eventName exact; userEmail exact, case-insensitive; search anywhere, case-insensitive", async () => {
