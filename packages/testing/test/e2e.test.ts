@@ -476,3 +476,16 @@ describe("one set of rules: the layer and the server fail alike", () => {
     expect(facts(inMemory)).toEqual(facts(overHttp))
   })
 })
+
+describe("one store, two doors", () => {
+  it("a deployment added through the layer's control service is served over HTTP", async () => {
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const test = yield* ControlPlaneTest.ControlPlaneTest
+        yield* test.addDeployment({ id: "777", name: "Shared", createdAt: new Date("2025-05-05T00:00:00Z") })
+      }).pipe(Effect.provide(ControlPlaneTest.layerStore(server.store)))
+    )
+    const body = await (await raw("/api/v1/deployments?offset=3", { headers: bearer() })).json()
+    expect(body.data.deployments).toEqual([{ id: "777", name: "Shared", created_at: "2025-05-05T00:00:00.000Z" }])
+  })
+})
