@@ -149,6 +149,14 @@ describe("core's HTTP client against the mock", () => {
     const bad = await failure(Effect.flatMap(cp, (c) => c.listDeployments({ limit: 0 })))
     expect(bad._tag).toBe("BadRequest")
     expect("status" in bad && bad.status).toBe(400)
+    const tooLarge = await failure(
+      Effect.flatMap(
+        cp,
+        (c) => c.createMetaSyncToken("123", "456", { securityContext: { blob: "x".repeat(1_100_000) } })
+      )
+    )
+    expect(tooLarge._tag).toBe("BadRequest")
+    expect("status" in tooLarge && tooLarge.status).toBe(413)
     const plan = await failure(
       Effect.flatMap(cp, (c) => Stream.runDrain(c.exportAuditLog())),
       clientLayer("sk-demo-viewer")
