@@ -195,7 +195,9 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono 
       onError: () =>
         errorResponse(
           413,
-          `The request body is larger than ${maxBodyBytes} bytes — send a smaller body (a token request needs only security_context and expires_in)`
+          `The request body is larger than ${maxBodyBytes} bytes — send a smaller body (a token request needs only security_context and expires_in)`,
+          // The rest of the body is not read: close the connection so no client reuses it mid-body.
+          { connection: "close" }
         )
     })
   )
@@ -222,7 +224,10 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono 
     `${admin}/seed`,
     bodyLimit({
       maxSize: options.maxSeedBytes ?? 64 * 1024 * 1024,
-      onError: () => errorResponse(413, "The seed is too large for PUT /__mock/seed — start the mock with --seed FILE")
+      onError: () =>
+        errorResponse(413, "The seed is too large for PUT /__mock/seed — start the mock with --seed FILE", {
+          connection: "close"
+        })
     }),
     async (c) => {
       const body = await readJson(c)
