@@ -5,8 +5,11 @@
  * log, with its cache OFF so every request really goes upstream.
  *
  * autocannon on loopback, 50 connections, 10 s per target after a 2 s
- * warm-up. Every server runs in its own process, so the load generator never
- * shares an event loop with what it measures (they still share the CPU cores).
+ * warm-up, measured as 5 interleaved rounds of 2 s (direct, passthrough,
+ * cubeplane, direct, …) so that a change in the machine's load during the run
+ * hits every target alike; each figure is the median of its rounds. Every
+ * server runs in its own process, so the load generator never shares an
+ * event loop with what it measures (they still share the CPU cores).
  */
 import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -21,6 +24,7 @@ const here = fileURLToPath(new URL(".", import.meta.url))
 const proxyEntry = join(here, "../apps/proxy/dist/main.js")
 const connections = 50
 const durationSeconds = Number(process.env["BENCH_PROXY_SECONDS"] ?? 10)
+const rounds = 5
 const benchKey = "cpk_bench_key"
 
 interface Measured {
@@ -73,11 +77,41 @@ const load = async (name: string, url: string, headers: Record<string, string>, 
   }
 }
 
-const measure = async (name: string, url: string, headers: Record<string, string> = {}) => {
-  await load(name, url, headers, 2)
-  const measured = await load(name, url, headers, durationSeconds)
-  console.error(`  ${name}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99} ms`)
-  return measured
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+interface Target {
+  readonly name: string
+  readonly url: string
+  readonly headers: Record<string, string>
+}
+
+/** Warm-up, then `rounds` interleaved rounds; the median of each target's rounds. */
+const measureAll = async (targets: ReadonlyArray<Target>): Promise<Array<Measured>> => {
+  for (const target of targets) await load(target.name, target.url, target.headers, 2)
+  const results = targets.map(() => [] as Array<Measured>)
+  const roundSeconds = Math.max(1, Math.round(durationSeconds / rounds))
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, target] of targets.entries()) {
+      results[index]!.push(await load(target.name, target.url, target.headers, roundSeconds))
+    }
+  }
+  return targets.map((target, index) => {
+    const runs = results[index]!
+    const measured: Measured = {
+      name: target.name,
+      requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+      p50: median(runs.map((run) => run.p50)),
+      p99: median(runs.map((run) => run.p99)),
+      non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+      errors: runs.reduce((sum, run) => sum + run.errors, 0)
+    }
+    console.error(`  ${target.name}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99} ms`)
+    return measured
+  })
 }
 
 const stop = (child: ChildProcess) =>
@@ -137,10 +171,13 @@ export async function run(): Promise<string> {
     const auth = { Authorization: `Bearer ${benchKey}` }
     await waitFor(`${proxy}/api/v1/deployments`, auth)
 
-    console.error(`  measuring (50 connections, 2 s warm-up + ${durationSeconds} s each)`)
-    const direct = await measure("upstream, direct", `${upstream}/api/v1/deployments`)
-    const plain = await measure("node:http passthrough proxy", `${passthrough}/api/v1/deployments`)
-    const cubeplane = await measure("cubeplane-proxy", `${proxy}/api/v1/deployments`, auth)
+    console.error(`  measuring (50 connections, 2 s warm-up, then ${rounds} interleaved rounds, ${durationSeconds} s per target)`)
+    const [direct, plain, cubeplane] = await measureAll([
+      { name: "upstream, direct", url: `${upstream}/api/v1/deployments`, headers: {} },
+      { name: "node:http passthrough proxy", url: `${passthrough}/api/v1/deployments`, headers: {} },
+      { name: "cubeplane-proxy", url: `${proxy}/api/v1/deployments`, headers: auth }
+    ])
+    if (direct === undefined || plain === undefined || cubeplane === undefined) throw new Error("a target was not measured")
 
     const ratio = (a: number, b: number) => (b === 0 ? "—" : `${(a / b).toFixed(2)}×`)
     const row = (m: Measured) =>
@@ -153,7 +190,7 @@ export async function run(): Promise<string> {
     return [
       "## Proxy throughput",
       "",
-      `\`GET /api/v1/deployments\` (a ${"~1 KB"} JSON list) with autocannon on loopback, ${connections} connections, ${durationSeconds} s per target after a 2 s warm-up; each server in its own process on ${cpus().length} cores shared with the load generator. cubeplane-proxy runs \`apps/proxy/dist/main.js\` with a config file: SHA-256 key lookup, a rate limit, operation grants, query validation, Prometheus metrics and one JSON access-log line per request (to /dev/null), cache off, forwarding on a keep-alive \`node:http\` agent. The passthrough is ~30 lines of \`node:http\` with a keep-alive agent that checks nothing.`,
+      `\`GET /api/v1/deployments\` (a ~1 KB JSON list) with autocannon on loopback, ${connections} connections, ${durationSeconds} s per target after a 2 s warm-up, in ${rounds} interleaved rounds (medians shown); each server in its own process on ${cpus().length} cores shared with the load generator. cubeplane-proxy runs \`apps/proxy/dist/main.js\` with a config file: SHA-256 key lookup, a rate limit, operation grants, query validation, Prometheus metrics and one JSON access-log line per request (to /dev/null), cache off, forwarding on a keep-alive \`node:http\` agent. The passthrough is ~30 lines of \`node:http\` with a keep-alive agent that checks nothing.`,
       "",
       "| Target | req/s | p50 ms | p99 ms | req/s vs direct | req/s vs passthrough | p99 vs passthrough | non-2xx + errors |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
