@@ -33,7 +33,10 @@ const cases: ReadonlyArray<Case> = [
 
 const once = (args: ReadonlyArray<string>): number => {
   const started = performance.now()
-  const result = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } })
+  const result = spawnSync(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "" }
+  })
   const elapsed = performance.now() - started
   if (result.status !== 0) {
     throw new Error(`node ${args.join(" ")} exited ${result.status}: ${String(result.stderr).slice(0, 500)}`)
@@ -64,7 +67,9 @@ export async function run(): Promise<string> {
   const rows = cases.map((c, k) => {
     const med = median(samples[k]!)
     const avg = mean(samples[k]!)
-    return `| ${c.name} | ${med.toFixed(1)} | ${avg.toFixed(1)} | ${(med / floor).toFixed(2)}× | ${(avg / floorMean).toFixed(2)}× |`
+    return `| ${c.name} | ${med.toFixed(1)} | ${avg.toFixed(1)} | ${(med / floor).toFixed(2)}× | ${
+      (avg / floorMean).toFixed(2)
+    }× |`
   })
   const bundledRatio = median(samples[1]!) / floor
   const size = statSync(bundled).size
@@ -72,14 +77,18 @@ export async function run(): Promise<string> {
     "## CLI cold start",
     "",
     `\`cubeplane --help\` from process start to exit, ${RUNS} runs of each command round-robin after ${WARMUP} warm-up rounds.`,
-    `The bundle is one ${(size / 1024).toFixed(0)} KiB ESM file (esbuild, minified); the HTTP client, schemas, YAML, JWT`,
+    `The bundle is one ${
+      (size / 1024).toFixed(0)
+    } KiB ESM file (esbuild, minified); the HTTP client, schemas, YAML, JWT`,
     "decoding and the mock server load only when a command needs them.",
     "",
     "| command | median ms | mean ms | median vs `node -e ''` | mean vs `node -e ''` |",
     "|---|---:|---:|---:|---:|",
     ...rows,
     "",
-    `Target: bundled ≤ ${TARGET}× \`node -e ''\` — ${bundledRatio <= TARGET ? "met" : "NOT met"} (${bundledRatio.toFixed(2)}×).`,
+    `Target: bundled ≤ ${TARGET}× \`node -e ''\` — ${bundledRatio <= TARGET ? "met" : "NOT met"} (${
+      bundledRatio.toFixed(2)
+    }×).`,
     `The unbundled CLI takes ${(median(samples[2]!) / median(samples[1]!)).toFixed(1)}× as long as the bundled one.`
   ].join("\n")
 }

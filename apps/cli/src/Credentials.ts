@@ -149,19 +149,22 @@ export const resolve = (inputs: Inputs): Effect.Effect<Credentials, CliFailure> 
       sources: {
         url: url.source,
         apiKey: apiKey.source,
-        authScheme: scheme?.source ?? "the key's prefix (sk-… → api-key, else bearer)"
+        authScheme: scheme?.source ?? "default"
       }
     }
   })
 
 /** What `--verbose` prints about the connection: the sources, never the key. */
 export const describe = (credentials: Credentials): ReadonlyArray<string> => {
-  const scheme = credentials.authScheme ??
-    (Redacted.value(credentials.apiKey).startsWith("sk-") ? "api-key" : "bearer")
+  const isSk = Redacted.value(credentials.apiKey).startsWith("sk-")
   return [
     `url ${credentials.url} (from ${credentials.sources.url})`,
     `api key from ${credentials.sources.apiKey}`,
-    `auth scheme ${scheme} (from ${credentials.sources.authScheme})`
+    credentials.authScheme !== undefined
+      ? `auth scheme ${credentials.authScheme} (from ${credentials.sources.authScheme})`
+      : `auth scheme ${
+        isSk ? "api-key (the default for sk-… keys" : "bearer (the default for keys without sk-"
+      }; set CUBE_AUTH_SCHEME to change it)`
   ]
 }
 

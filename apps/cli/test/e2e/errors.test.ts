@@ -4,6 +4,7 @@
  * with --verbose, which adds the method, path, status and request id.
  */
 import { MockServer, Seed } from "@cubeplane/testing"
+import { createServer } from "node:net"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { Cli, Result } from "./harness.js"
 import { clearFaults, fault, makeCli } from "./harness.js"
@@ -22,6 +23,16 @@ afterAll(async () => {
 afterEach(async () => {
   await clearFaults(mock.url)
 })
+
+/** A port nothing listens on (one that was free a moment ago). */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 1))
+    })
+  })
 
 const env = (key: string) => ({ CUBE_API_URL: mock.url, CUBE_API_KEY: key })
 
@@ -91,10 +102,11 @@ describe("exit codes", () => {
   })
 
   it("connection refused → 1, naming the URL and where it came from", async () => {
-    const result = await cli.run(["deployments", "list", "--url", "http://127.0.0.1:9"], { env: env("sk-demo-admin") })
+    const url = `http://127.0.0.1:${await closedPort()}`
+    const result = await cli.run(["deployments", "list", "--url", url], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toMatch(
-      /^Could not reach the Control Plane API at http:\/\/127\.0\.0\.1:9 .* — check --url and the network$/
+    expect(oneLine(result)).toBe(
+      `Could not reach the Control Plane API at ${url} (GET /api/v1/deployments): connection refused (ECONNREFUSED) — check --url and the network`
     )
   }, 30_000)
 
