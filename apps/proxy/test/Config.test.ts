@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import * as Config from "../src/Config.js"
 
@@ -55,6 +56,15 @@ keys:
       }]
     })
     expect(config.keys[1]?.hash).toBe("b".repeat(64))
+  })
+
+  it("reads the config example in the README as documented", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const example = /## The config file[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? ""
+    const config = Config.parse(example, "README.md")
+    expect(config.keys.map((key) => key.name)).toEqual(["datahub", "ci-deploy", "splunk", "platform"])
+    expect(config.keys[0]?.grants[0]?.token).toEqual({ maxExpiresIn: 3600, securityContext: { tenant_id: "acme" } })
+    expect(config.cache).toEqual({ ttlSeconds: 10, maxEntries: 1000 })
   })
 
   it("reads JSON too, with defaults", () => {
