@@ -13,12 +13,12 @@
  */
 import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { createHash } from "node:crypto"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
 const proxyEntry = join(here, "../apps/proxy/dist/main.js")
@@ -48,7 +48,11 @@ const freePort = () =>
   })
 
 const spawnServer = (args: ReadonlyArray<string>, env: Record<string, string>): ChildProcess =>
-  spawn(process.execPath, [...args], { cwd: here, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] })
+  spawn(process.execPath, [...args], {
+    cwd: here,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"]
+  })
 
 const waitFor = async (url: string, headers: Record<string, string> = {}) => {
   const deadline = Date.now() + 20_000
@@ -134,7 +138,10 @@ export async function run(): Promise<string> {
 
     const passthroughPort = await freePort()
     children.push(
-      spawnServer(["--import", "tsx", "lib/proxy-passthrough.ts"], { PORT: String(passthroughPort), UPSTREAM: upstream })
+      spawnServer(["--import", "tsx", "lib/proxy-passthrough.ts"], {
+        PORT: String(passthroughPort),
+        UPSTREAM: upstream
+      })
     )
     const passthrough = `http://127.0.0.1:${passthroughPort}`
     await waitFor(`${passthrough}/api/v1/deployments`)
@@ -171,22 +178,32 @@ export async function run(): Promise<string> {
     const auth = { Authorization: `Bearer ${benchKey}` }
     await waitFor(`${proxy}/api/v1/deployments`, auth)
 
-    console.error(`  measuring (50 connections, 2 s warm-up, then ${rounds} interleaved rounds, ${durationSeconds} s per target)`)
+    console.error(
+      `  measuring (50 connections, 2 s warm-up, then ${rounds} interleaved rounds, ${durationSeconds} s per target)`
+    )
     const [direct, plain, cubeplane] = await measureAll([
       { name: "upstream, direct", url: `${upstream}/api/v1/deployments`, headers: {} },
       { name: "node:http passthrough proxy", url: `${passthrough}/api/v1/deployments`, headers: {} },
       { name: "cubeplane-proxy", url: `${proxy}/api/v1/deployments`, headers: auth }
     ])
-    if (direct === undefined || plain === undefined || cubeplane === undefined) throw new Error("a target was not measured")
+    if (direct === undefined || plain === undefined || cubeplane === undefined) {
+      throw new Error("a target was not measured")
+    }
 
     const ratio = (a: number, b: number) => (b === 0 ? "—" : `${(a / b).toFixed(2)}×`)
     const row = (m: Measured) =>
       `| ${m.name} | ${Math.round(m.requestsPerSecond).toLocaleString("en-US")} | ${m.p50} | ${m.p99} | ${
         ratio(m.requestsPerSecond, direct.requestsPerSecond)
-      } | ${ratio(m.requestsPerSecond, plain.requestsPerSecond)} | ${ratio(m.p99, plain.p99)} | ${m.non2xx + m.errors} |`
+      } | ${ratio(m.requestsPerSecond, plain.requestsPerSecond)} | ${ratio(m.p99, plain.p99)} | ${
+        m.non2xx + m.errors
+      } |`
     const verdict = cubeplane.requestsPerSecond >= 0.8 * plain.requestsPerSecond
-      ? `**Target met**: cubeplane-proxy serves ${ratio(cubeplane.requestsPerSecond, plain.requestsPerSecond)} of the plain passthrough's requests/s (target ≥ 0.80×).`
-      : `**Target missed**: cubeplane-proxy serves ${ratio(cubeplane.requestsPerSecond, plain.requestsPerSecond)} of the plain passthrough's requests/s (target ≥ 0.80×).`
+      ? `**Target met**: cubeplane-proxy serves ${
+        ratio(cubeplane.requestsPerSecond, plain.requestsPerSecond)
+      } of the plain passthrough's requests/s (target ≥ 0.80×).`
+      : `**Target missed**: cubeplane-proxy serves ${
+        ratio(cubeplane.requestsPerSecond, plain.requestsPerSecond)
+      } of the plain passthrough's requests/s (target ≥ 0.80×).`
     return [
       "## Proxy throughput",
       "",

@@ -10,7 +10,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
 
 const server = http.createServer((req, res) => {
   const out = http.request(
-    { agent, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+    {
+      agent,
+      hostname: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers
+    },
     (response) => {
       res.writeHead(response.statusCode ?? 502, response.headers)
       response.pipe(res)

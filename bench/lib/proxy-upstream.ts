@@ -20,5 +20,7 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 60_000
 server.listen(Number(process.env["PORT"] ?? 0), "127.0.0.1", () => {
   const address = server.address()
-  process.stdout.write(`${JSON.stringify({ port: typeof address === "object" && address ? address.port : 0, bytes: body.length })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ port: typeof address === "object" && address ? address.port : 0, bytes: body.length })}\n`
+  )
 })

@@ -347,7 +347,9 @@ export const makeApp = (deps: AppDeps) => {
       readiness = {
         at: now(),
         ok: false,
-        body: { error: `the upstream Control Plane is unreachable: ${error instanceof Error ? error.message : "error"}` }
+        body: {
+          error: `the upstream Control Plane is unreachable: ${error instanceof Error ? error.message : "error"}`
+        }
       }
     }
   }
@@ -413,7 +415,6 @@ export const makeApp = (deps: AppDeps) => {
     }
     return undefined
   }
-
 
   // -------------------------------------------------------------------------
   // Validation: query parameters, path ids and bodies, with core's schemas
@@ -607,7 +608,11 @@ export const makeApp = (deps: AppDeps) => {
         status === 422
       ? status
       : 502
-    return fail(c, code, `upstream Control Plane: ${message === undefined ? `status ${status}` : upstream.redact(message)}`)
+    return fail(
+      c,
+      code,
+      `upstream Control Plane: ${message === undefined ? `status ${status}` : upstream.redact(message)}`
+    )
   }
 
   const transportError = (c: Ctx, error: unknown): Response => {
@@ -789,7 +794,10 @@ export const makeApp = (deps: AppDeps) => {
   // The order every API request goes through, one line per operation.
   app.get(
     Api.routes.deployments,
-    pipeline([operationOf("listDeployments"), auth, rateLimit, validateDeployments, policy, listCache], forwardList("deployments"))
+    pipeline(
+      [operationOf("listDeployments"), auth, rateLimit, validateDeployments, policy, listCache],
+      forwardList("deployments")
+    )
   )
   app.get(
     Api.routes.environments,
@@ -818,7 +826,10 @@ export const makeApp = (deps: AppDeps) => {
     [Api.routes.auditLogExport, "GET"]
   ]
   for (const [route, method] of allowed) {
-    app.all(route, (c) => fail(c, 405, `${c.req.method} is not allowed on ${c.req.path} (allowed: ${method})`, { Allow: method }))
+    app.all(
+      route,
+      (c) => fail(c, 405, `${c.req.method} is not allowed on ${c.req.path} (allowed: ${method})`, { Allow: method })
+    )
   }
 
   app.notFound((c) => fail(c, 404, `no such endpoint: ${c.req.method} ${c.req.path} (see /docs)`))

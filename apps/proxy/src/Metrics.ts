@@ -75,11 +75,15 @@ const labelText = (names: ReadonlyArray<string>, values: ReadonlyArray<string>):
 export type UpstreamErrorKind = "timeout" | "connection" | "status_5xx" | "status_429" | "status_401" | "stream"
 
 export class Metrics {
-  readonly requests = new Counter("cubeplane_proxy_requests_total", "Requests answered, by operation, status and key.", [
-    "operation",
-    "status",
-    "key"
-  ])
+  readonly requests = new Counter(
+    "cubeplane_proxy_requests_total",
+    "Requests answered, by operation, status and key.",
+    [
+      "operation",
+      "status",
+      "key"
+    ]
+  )
   readonly duration = new Histogram(
     "cubeplane_proxy_request_duration_seconds",
     "Time to the response headers, by operation.",
@@ -97,10 +101,16 @@ export class Metrics {
     "operation",
     "result"
   ])
-  readonly rateLimited = new Counter("cubeplane_proxy_rate_limited_total", "Requests refused by a rate limit, by key.", [
+  readonly rateLimited = new Counter(
+    "cubeplane_proxy_rate_limited_total",
+    "Requests refused by a rate limit, by key.",
+    [
+      "key"
+    ]
+  )
+  readonly tokensMinted = new Counter("cubeplane_proxy_tokens_minted_total", "Meta-sync tokens minted, by key.", [
     "key"
   ])
-  readonly tokensMinted = new Counter("cubeplane_proxy_tokens_minted_total", "Meta-sync tokens minted, by key.", ["key"])
   inFlight = 0
 
   render(): string {

@@ -6,12 +6,17 @@
  *
  * @since 0.1.0
  */
-import { OpenApi } from "@effect/platform"
 import * as Api from "@cubeplane/core/Api"
+import { OpenApi } from "@effect/platform"
 
 const errorContent: OpenApi.OpenApiSpecContent = {
   "application/json": {
-    schema: { type: "object", required: ["error"], properties: { error: { type: "string" } }, additionalProperties: true }
+    schema: {
+      type: "object",
+      required: ["error"],
+      properties: { error: { type: "string" } },
+      additionalProperties: true
+    }
   }
 }
 
@@ -57,7 +62,8 @@ export const document = (): OpenApi.OpenAPISpec => {
     name: "format",
     in: "query",
     required: false,
-    description: "`csv` (default: the upstream CSV, streamed as is) or `ndjson` (one JSON event per line, converted on the fly)",
+    description:
+      "`csv` (default: the upstream CSV, streamed as is) or `ndjson` (one JSON event per line, converted on the fly)",
     schema: { type: "string", enum: ["csv", "ndjson"] }
   })
   const tokenOperation = spec.paths[Api.routes.metaSyncToken.replace(/:(\w+)/g, "{$1}")]?.post

@@ -68,7 +68,9 @@ export const grantsOperation = (grant: Grant, operation: Operation): boolean =>
 const listed = (ids: ReadonlyArray<string>): string => ids.length === 0 ? "none" : ids.join(", ")
 
 const deploymentOf = (access: Access): string | undefined =>
-  access.operation === "listEnvironments" || access.operation === "createMetaSyncToken" ? access.deploymentId : undefined
+  access.operation === "listEnvironments" || access.operation === "createMetaSyncToken"
+    ? access.deploymentId
+    : undefined
 
 const checkGrant = (keyName: string, grant: Grant, access: Access): Decision | Refusal => {
   const who = `key "${keyName}"`

@@ -26,7 +26,11 @@ export interface RunningProxy {
 export class PortInUse extends Error {
   override readonly name = "PortInUse"
   constructor(readonly port: number, readonly host: string) {
-    super(`port ${port} on ${host} is already in use: stop what is using it or set PORT to another port (e.g. PORT=${port + 1})`)
+    super(
+      `port ${port} on ${host} is already in use: stop what is using it or set PORT to another port (e.g. PORT=${
+        port + 1
+      })`
+    )
   }
 }
 

@@ -72,7 +72,10 @@ export class UpstreamFailure extends Error {
 
 export interface UpstreamEvents {
   readonly onRetry?: (operation: Operation) => void
-  readonly onAttemptFailed?: (operation: Operation, kind: "timeout" | "connection" | "status_5xx" | "status_429") => void
+  readonly onAttemptFailed?: (
+    operation: Operation,
+    kind: "timeout" | "connection" | "status_5xx" | "status_429"
+  ) => void
 }
 
 export interface Upstream {
@@ -116,7 +119,13 @@ export const make = (options: UpstreamOptions, events: UpstreamEvents = {}): Ups
   const authorization = `${scheme === "api-key" ? "Api-Key" : "Bearer"} ${key}`
   // Idle sockets are dropped before a typical server's 5 s keep-alive timeout, so a
   // request rarely lands on a socket the server is closing.
-  const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 4_000, scheduling: "lifo" as const }
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    timeout: 4_000,
+    scheduling: "lifo" as const
+  }
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
   const request = secure ? https.request : http.request
   const policy = Retry.policy({
@@ -192,7 +201,9 @@ export const make = (options: UpstreamOptions, events: UpstreamEvents = {}): Ups
         const retryAfterMillis = Retry.retryAfterMillis(headerText(response.headers), Date.now())
         failure = Errors.fromResponse({ status, method: req.method, path: req.path, retryAfterMillis })
         const waitTooLong = retryAfterMillis !== undefined && retryAfterMillis > maxRetryAfterMs
-        if (req.retry === false || retry >= policy.maxRetries || waitTooLong || !Retry.isRetryable(failure, idempotency)) {
+        if (
+          req.retry === false || retry >= policy.maxRetries || waitTooLong || !Retry.isRetryable(failure, idempotency)
+        ) {
           return { status, headers: response.headers, body: response }
         }
         response.resume()
@@ -216,7 +227,8 @@ export const make = (options: UpstreamOptions, events: UpstreamEvents = {}): Ups
     send,
     close: () => agent.destroy(),
     redact,
-    redactBytes: (bytes) => keyBytes.length > 0 && bytes.includes(keyBytes) ? Buffer.from(redact(bytes.toString("utf8"))) : bytes
+    redactBytes: (bytes) =>
+      keyBytes.length > 0 && bytes.includes(keyBytes) ? Buffer.from(redact(bytes.toString("utf8"))) : bytes
   }
 }
 
@@ -238,7 +250,9 @@ export const readBody = (body: Readable, maxBytes: number): Promise<Buffer> =>
     body.once("error", (error) =>
       reject(new UpstreamFailure("connection", `the upstream response was cut off (${error.message})`)))
     body.once("close", () => {
-      if (!body.readableEnded) reject(new UpstreamFailure("connection", "the upstream response was cut off"))
+      if (!body.readableEnded) {
+        reject(new UpstreamFailure("connection", "the upstream response was cut off"))
+      }
     })
   })
 

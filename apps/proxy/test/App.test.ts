@@ -5,7 +5,9 @@ import { baseConfig, deploymentsPage, environmentsPage, harness, key, post } fro
 const tokenPath = "/api/v1/deployments/123/environments/456/tokens-for-meta-sync"
 const tokenAnswer = {
   status: 200,
-  body: { data: { token: "eyJ.secret.jwt", created_at: "2024-01-15T10:30:00.000Z", expires_at: "2024-01-15T11:30:00.000Z" } }
+  body: {
+    data: { token: "eyJ.secret.jwt", created_at: "2024-01-15T10:30:00.000Z", expires_at: "2024-01-15T11:30:00.000Z" }
+  }
 }
 
 const catalogGrant = {
@@ -27,12 +29,18 @@ const upstream = (request: { path: string; method: string }) => {
   if (request.path.startsWith("/api/v1/deployments?") || request.path === "/api/v1/deployments") {
     return { status: 200, body: deploymentsPage(["123", "124", "125", "126"]) }
   }
-  if (request.path.startsWith("/api/v1/deployments/123/environments?") || request.path === "/api/v1/deployments/123/environments") {
+  if (
+    request.path.startsWith("/api/v1/deployments/123/environments?") ||
+    request.path === "/api/v1/deployments/123/environments"
+  ) {
     return { status: 200, body: environmentsPage(["456", "457", "458"]) }
   }
   if (request.path === tokenPath) return tokenAnswer
   if (request.path.startsWith("/api/v1/audit-logs/export")) {
-    return { status: 200, body: "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n" }
+    return {
+      status: 200,
+      body: "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"
+    }
   }
   return { status: 404, body: { error: "not found" } }
 }
@@ -134,7 +142,9 @@ describe("grants", () => {
     const { calls, request } = harness(config, upstream)
     const refused = await request(
       "/api/v1/deployments/123/environments/789/tokens-for-meta-sync",
-      post({ security_context: { tenant_id: "acme" }, expires_in: 60 }, { headers: { Authorization: "Bearer key-catalog" } })
+      post({ security_context: { tenant_id: "acme" }, expires_in: 60 }, {
+        headers: { Authorization: "Bearer key-catalog" }
+      })
     )
     expect(refused.status).toBe(403)
     expect((await refused.json()).rule).toBe("environments")
@@ -167,7 +177,10 @@ describe("grants", () => {
     })
     const missing = await request(tokenPath, post({ security_context: { region: "eu" }, expires_in: 60 }, auth))
     expect((await missing.json()).error).toContain("it is missing")
-    const extra = await request(tokenPath, post({ security_context: { tenant_id: "acme", region: "eu" }, expires_in: 60 }, auth))
+    const extra = await request(
+      tokenPath,
+      post({ security_context: { tenant_id: "acme", region: "eu" }, expires_in: 60 }, auth)
+    )
     expect(extra.status).toBe(200)
     expect(calls).toHaveLength(1)
   })
@@ -226,7 +239,11 @@ describe("validation", () => {
     ["expires_in of the wrong type", tokenPath, post({ security_context: {}, expires_in: "soon" })],
     ["negative expires_in", tokenPath, post({ security_context: {}, expires_in: -5 })],
     ["empty body", tokenPath, { method: "POST" }],
-    ["bad environment id", "/api/v1/deployments/123/environments/%E2%9C%93/tokens-for-meta-sync", post({ security_context: {} })]
+    [
+      "bad environment id",
+      "/api/v1/deployments/123/environments/%E2%9C%93/tokens-for-meta-sync",
+      post({ security_context: {} })
+    ]
   ]
   it.each(cases)("%s gets 400 {error} from the proxy, nothing reaches upstream", async (_, path, init) => {
     const { calls, request } = harness(config, upstream)
@@ -348,8 +365,11 @@ describe("cache", () => {
 
   it("never caches tokens, the audit log or errors", async () => {
     let fail = true
-    const { calls, request } = harness(baseConfig([key("admin", [{ operations: ["*"] }])], 60), (req) =>
-      fail && req.path.startsWith("/api/v1/deployments?") ? { status: 404, body: { error: "x" } } : upstream(req))
+    const { calls, request } = harness(
+      baseConfig([key("admin", [{ operations: ["*"] }])], 60),
+      (req) =>
+        fail && req.path.startsWith("/api/v1/deployments?") ? { status: 404, body: { error: "x" } } : upstream(req)
+    )
     await request("/api/v1/deployments?limit=3", { key: "admin" })
     fail = false
     expect((await request("/api/v1/deployments?limit=3", { key: "admin" })).status).toBe(200)
@@ -438,9 +458,13 @@ describe("operations", () => {
     await request("/api/v1/deployments", { key: "admin" })
     await request("/api/v1/deployments")
     const text = await (await request("/metrics")).text()
-    expect(text).toContain("cubeplane_proxy_requests_total{operation=\"listDeployments\",status=\"200\",key=\"admin\"} 2")
+    expect(text).toContain(
+      "cubeplane_proxy_requests_total{operation=\"listDeployments\",status=\"200\",key=\"admin\"} 2"
+    )
     expect(text).toContain("cubeplane_proxy_requests_total{operation=\"listDeployments\",status=\"401\",key=\"\"} 1")
-    expect(text).toContain("cubeplane_proxy_request_duration_seconds_bucket{operation=\"listDeployments\",le=\"+Inf\"} 3")
+    expect(text).toContain(
+      "cubeplane_proxy_request_duration_seconds_bucket{operation=\"listDeployments\",le=\"+Inf\"} 3"
+    )
     expect(text).toContain("cubeplane_proxy_cache_requests_total{operation=\"listDeployments\",result=\"hit\"} 1")
   })
 

@@ -186,14 +186,17 @@ describe("upstream faults from the mock", () => {
     expect(response.json().error).toContain("timed out")
   }, 20_000)
 
-  it.each(["csv", "ndjson"])("an export cut off mid-stream aborts the %s download instead of ending it cleanly", async (format) => {
-    await fault({ operation: "exportAuditLog", times: 1, truncateAfterBytes: 700 })
-    const response = await fetch(`${proxy.url}/api/v1/audit-logs/export?format=${format}`, {
-      headers: { Authorization: `Bearer ${keyOf("admin")}` }
-    })
-    expect(response.status).toBe(200)
-    await expect(response.text()).rejects.toThrow()
-  })
+  it.each(["csv", "ndjson"])(
+    "an export cut off mid-stream aborts the %s download instead of ending it cleanly",
+    async (format) => {
+      await fault({ operation: "exportAuditLog", times: 1, truncateAfterBytes: 700 })
+      const response = await fetch(`${proxy.url}/api/v1/audit-logs/export?format=${format}`, {
+        headers: { Authorization: `Bearer ${keyOf("admin")}` }
+      })
+      expect(response.status).toBe(200)
+      await expect(response.text()).rejects.toThrow()
+    }
+  )
 
   it("an unreachable upstream is a 502 and /readyz says so", async () => {
     const upstream = Upstream.make({
@@ -203,9 +206,14 @@ describe("upstream faults from the mock", () => {
       retries: 1,
       retryBaseDelayMs: 10
     })
-    const down = await Server.start({ config, upstream, log: (entry) => logs.push(entry) }, { port: 0, host: "127.0.0.1" })
+    const down = await Server.start({ config, upstream, log: (entry) => logs.push(entry) }, {
+      port: 0,
+      host: "127.0.0.1"
+    })
     try {
-      const response = await fetch(`${down.url}/api/v1/deployments`, { headers: { Authorization: `Bearer ${keyOf("admin")}` } })
+      const response = await fetch(`${down.url}/api/v1/deployments`, {
+        headers: { Authorization: `Bearer ${keyOf("admin")}` }
+      })
       const text = await response.text()
       seen.push(text)
       expect(response.status).toBe(502)

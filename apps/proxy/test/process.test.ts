@@ -202,11 +202,16 @@ describe("the embedded default (pnpm start)", () => {
       expect(JSON.parse(list.stdout).data.deployments[0].id).toBe("123")
       // The token command spans three lines joined by backslashes, as a shell reads them.
       const start = banner.indexOf("curl -s -X POST")
-      const tokenCurl = banner.slice(start, banner.indexOf("tokens-for-meta-sync", start) + "tokens-for-meta-sync".length)
+      const tokenCurl = banner.slice(
+        start,
+        banner.indexOf("tokens-for-meta-sync", start) + "tokens-for-meta-sync".length
+      )
       const token = await run("sh", ["-c", tokenCurl])
       expect(JSON.parse(token.stdout).data.token).toMatch(/^eyJ/)
       const cliLine = lines.find((line) => line.includes("pnpm cubeplane"))
-      expect(cliLine).toMatch(/^CUBE_API_URL=http:\/\/127\.0\.0\.1:\d+ CUBE_API_KEY=\S+ pnpm cubeplane deployments list$/)
+      expect(cliLine).toMatch(
+        /^CUBE_API_URL=http:\/\/127\.0\.0\.1:\d+ CUBE_API_KEY=\S+ pnpm cubeplane deployments list$/
+      )
       if (existsSync(cliMain)) {
         const cli = await run("sh", ["-c", (cliLine ?? "").replace("pnpm cubeplane", `node ${cliMain}`)])
         expect(cli.stdout).toContain("My Deployment")
@@ -228,7 +233,8 @@ describe("a running proxy", () => {
     const pid = proxy.child.pid ?? 0
     try {
       // Warm up the code paths, then take the baseline.
-      await (await fetch(`${proxy.url}/api/v1/deployments`, { headers: { Authorization: `Bearer ${adminKey}` } })).text()
+      await (await fetch(`${proxy.url}/api/v1/deployments`, { headers: { Authorization: `Bearer ${adminKey}` } }))
+        .text()
       const baseline = rssKb(pid)
       let peak = baseline
       const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 50)
