@@ -26,6 +26,12 @@ class Counter {
     if (entry === undefined) this.values.set(id, { labels, value: by })
     else entry.value += by
   }
+  /** `inc` for three labels without building an array per call (the per-request counter). */
+  inc3(a: string, b: string, c: string): void {
+    const entry = this.values.get(`${a}\u0000${b}\u0000${c}`)
+    if (entry === undefined) this.inc([a, b, c])
+    else entry.value++
+  }
   render(out: Array<string>): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`)
     for (const { labels, value } of this.values.values()) {

@@ -44,9 +44,9 @@ export const makeRateLimiter = (now: () => number = Date.now): RateLimiter => {
   }
 }
 
-/** The `RateLimit-*` headers of a result. */
-export const headers = (result: RateLimitResult): Record<string, string> => ({
-  "RateLimit-Limit": String(result.limit),
-  "RateLimit-Remaining": String(result.remaining),
-  "RateLimit-Reset": String(result.resetSeconds)
-})
+/** Adds the `RateLimit-*` headers of a result to `headers`. */
+export const setHeaders = (headers: Record<string, string>, result: RateLimitResult): void => {
+  headers["RateLimit-Limit"] = String(result.limit)
+  headers["RateLimit-Remaining"] = String(result.remaining)
+  headers["RateLimit-Reset"] = String(result.resetSeconds)
+}
