@@ -1,12 +1,18 @@
 /**
  * CLI cold start: how long `cubeplane --help` takes from process start to
- * exit, for the bundled CLI (one esbuild file, the one users run) and the
- * unbundled one (tsc's output, hundreds of ES modules resolved from
- * node_modules), against the floor: `node -e ''`, a Node process that does
- * nothing. Target: the bundled CLI within 3× the floor.
+ * exit, for the bundled CLI (one file, the one users run) and the unbundled
+ * one (tsc's output, hundreds of ES modules resolved from node_modules),
+ * against the floor: `node -e ''`, a Node process that does nothing.
+ * Target: the bundled `--help` within 3× the floor.
  *
- * The three commands run round-robin (so a busy moment on the machine hits
- * all of them alike), after two warm-up rounds that fill the OS file cache.
+ * The bundled file prints `--help` from text the CLI rendered at build time,
+ * so the table also shows a command that runs the whole CLI: `tokens inspect`
+ * of a JWT (offline, no network), bundled and unbundled.
+ *
+ * Every command runs with a clean environment (PATH only): variables such as
+ * NODE_EXTRA_CA_CERTS make every Node process slower and would flatter the
+ * ratios. They run round-robin (so a busy moment on the machine hits all of
+ * them alike), after two warm-up rounds that fill the OS file cache.
  */
 import { spawnSync } from "node:child_process"
 import { existsSync, statSync } from "node:fs"
@@ -25,10 +31,18 @@ interface Case {
   readonly args: ReadonlyArray<string>
 }
 
+// A well-formed JWT ({"alg":"HS256","typ":"JWT"}, {"tenant_id":"acme","exp":4102444800}); the signature is not checked.
+const jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0ZW5hbnRfaWQiOiJhY21lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2lnbmF0dXJl"
+
 const cases: ReadonlyArray<Case> = [
   { name: "`node -e ''` (the floor)", args: ["-e", ""] },
   { name: "`cubeplane --help`, bundled (`dist/cubeplane.js`)", args: [bundled, "--help"] },
-  { name: "`cubeplane --help`, unbundled (`dist/bin.js`, tsc output)", args: [unbundled, "--help"] }
+  { name: "`cubeplane --help`, unbundled (`dist/bin.js`, tsc output)", args: [unbundled, "--help"] },
+  { name: "`cubeplane tokens inspect JWT -o json`, bundled", args: [bundled, "tokens", "inspect", jwt, "-o", "json"] },
+  {
+    name: "`cubeplane tokens inspect JWT -o json`, unbundled",
+    args: [unbundled, "tokens", "inspect", jwt, "-o", "json"]
+  }
 ]
 
 const once = (args: ReadonlyArray<string>): number => {
@@ -73,23 +87,27 @@ export async function run(): Promise<string> {
   })
   const bundledRatio = median(samples[1]!) / floor
   const size = statSync(bundled).size
+  const wholeBundled = median(samples[3]!) / floor
+  const wholeUnbundled = median(samples[4]!) / floor
   return [
     "## CLI cold start",
     "",
-    `\`cubeplane --help\` from process start to exit, ${RUNS} runs of each command round-robin after ${WARMUP} warm-up rounds.`,
-    `The bundle is one ${
-      (size / 1024).toFixed(0)
-    } KiB ESM file (esbuild, minified); the HTTP client, schemas, YAML, JWT`,
-    "decoding and the mock server load only when a command needs them.",
+    `From process start to exit, ${RUNS} runs of each command round-robin after ${WARMUP} warm-up rounds, in a clean`,
+    "environment (PATH only). The bundle is one " + (size / 1024).toFixed(0) +
+    " KiB ES module: `--help`, `--version` and",
+    "`--completions` print text the CLI rendered at build time; every other command compiles the whole CLI, which the",
+    "file carries as a string (esbuild, minified; the HTTP client, schemas, JWT decoding and the mock server run only",
+    "when a command needs them).",
     "",
     "| command | median ms | mean ms | median vs `node -e ''` | mean vs `node -e ''` |",
     "|---|---:|---:|---:|---:|",
     ...rows,
     "",
-    `Target: bundled ≤ ${TARGET}× \`node -e ''\` — ${bundledRatio <= TARGET ? "met" : "NOT met"} (${
+    `Target: bundled \`--help\` ≤ ${TARGET}× \`node -e ''\` — ${bundledRatio <= TARGET ? "met" : "NOT met"} (${
       bundledRatio.toFixed(2)
-    }×).`,
-    `The unbundled CLI takes ${(median(samples[2]!) / median(samples[1]!)).toFixed(1)}× as long as the bundled one.`
+    }×). A command that runs the whole CLI is ${wholeBundled.toFixed(1)}× the floor bundled and ${
+      wholeUnbundled.toFixed(1)
+    }× unbundled: loading Effect, @effect/cli and the schemas is most of that, bundle or not.`
   ].join("\n")
 }
 

@@ -6,9 +6,15 @@
  */
 import { Console, Effect } from "effect"
 
-/** Colour only on a terminal, and never when `NO_COLOR` is set to anything non-empty (https://no-color.org). */
-export const useColor = (isTTY: boolean | undefined, env: Readonly<Record<string, string | undefined>>): boolean =>
-  isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === "")
+/**
+ * Colour on a terminal; never when `NO_COLOR` is set to anything non-empty
+ * (https://no-color.org); always when `FORCE_COLOR` is (and is not `0`).
+ */
+export const useColor = (isTTY: boolean | undefined, env: Readonly<Record<string, string | undefined>>): boolean => {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "" && env.FORCE_COLOR !== "0") return true
+  return isTTY === true
+}
 
 const ansiPattern = /\x1b\[[0-9;]*[A-Za-z]/g
 

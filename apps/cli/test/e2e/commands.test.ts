@@ -6,7 +6,7 @@ import { MockServer, Seed } from "@cubeplane/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse as parseYaml } from "yaml"
 import type { Cli } from "./harness.js"
-import { makeCli } from "./harness.js"
+import { assertNoSecrets, cli as cliPath, makeCli } from "./harness.js"
 
 let mock: Awaited<ReturnType<typeof MockServer.start>>
 let big: Awaited<ReturnType<typeof MockServer.start>>
@@ -94,6 +94,35 @@ describe("help", () => {
     const result = await cli.run(["--completions", shell])
     expect(result.code).toBe(0)
     expect(result.stdout).toContain("deployments")
+  })
+
+  it("pre-rendered help is exactly what the CLI renders (checked against the unbundled CLI)", async () => {
+    const { execFileSync } = await import("node:child_process")
+    const unbundled = new URL("../../dist/bin.js", import.meta.url).pathname
+    for (const args of [["--help"], ["deployments", "list", "--help"], ["audit-logs", "follow", "-h"]]) {
+      const live = execFileSync(process.execPath, [unbundled, ...args], { env: { PATH: process.env.PATH ?? "" } })
+        .toString()
+      expect((await cli.run(args)).stdout).toBe(live)
+    }
+  })
+
+  it("on a terminal: colour and a table by default; NO_COLOR turns colour off", async () => {
+    const { execFile } = await import("node:child_process")
+    const { promisify } = await import("node:util")
+    // `script` gives the CLI a pseudo-terminal, as an interactive shell would. (Not execFileSync:
+    // the mock answers from this very process.)
+    const inTerminal = async (command: string, extra: Record<string, string> = {}) =>
+      (await promisify(execFile)("script", ["-qec", command, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "", HOME: cli.configHome, XDG_CONFIG_HOME: cli.configHome, ...admin, ...extra }
+      })).stdout
+    const help = await inTerminal(`node ${cliPath} deployments list --help`)
+    expect(help).toMatch(/\x1b\[[0-9;]*1m/)
+    expect(await inTerminal(`node ${cliPath} deployments list --help`, { NO_COLOR: "1" })).not.toContain("\x1b[")
+    const table = await inTerminal(`node ${cliPath} deployments list --verbose`)
+    assertNoSecrets(table)
+    expect(table).toMatch(/\x1b\[1mID\s+NAME\s+CREATED/)
+    expect(table).toContain("My Deployment")
+    expect(await inTerminal(`node ${cliPath} deployments list`, { NO_COLOR: "1" })).toMatch(/^ID\s+NAME\s+CREATED/)
   })
 
   it("--version", async () => {
