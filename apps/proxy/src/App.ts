@@ -278,7 +278,7 @@ export const makeApp = (deps: AppDeps) => {
 
   const accessLog = (c: Ctx, seconds: number): void => {
     const entry: Record<string, unknown> = {
-      time: new Date().toISOString(),
+      time: Log.timestamp(),
       level: "info",
       msg: "request",
       request_id: c.get("requestId"),
@@ -754,7 +754,7 @@ export const makeApp = (deps: AppDeps) => {
         expiresAt = null
       }
       log({
-        time: new Date().toISOString(),
+        time: Log.timestamp(),
         level: "info",
         msg: "meta-sync token minted",
         audit: "token_minted",
@@ -785,7 +785,7 @@ export const makeApp = (deps: AppDeps) => {
       const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
         metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
         log({
-          time: new Date().toISOString(),
+          time: Log.timestamp(),
           level: "warn",
           msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
           request_id: requestId,
@@ -857,7 +857,7 @@ export const makeApp = (deps: AppDeps) => {
   app.notFound((c) => fail(c, 404, `no such endpoint: ${c.req.method} ${c.req.path} (see /docs)`))
   app.onError((error, c) => {
     log({
-      time: new Date().toISOString(),
+      time: Log.timestamp(),
       level: "error",
       msg: "unexpected error",
       request_id: c.get("requestId"),

@@ -29,7 +29,20 @@ export const write = (entry: LogEntry): void => {
   else timer ??= setTimeout(flush, maxDelayMs)
 }
 
+let lastMillis = 0
+let lastText = ""
+
+/** `new Date().toISOString()`, formatted once per millisecond however many lines share it. */
+export const timestamp = (): string => {
+  const now = Date.now()
+  if (now !== lastMillis) {
+    lastMillis = now
+    lastText = new Date(now).toISOString()
+  }
+  return lastText
+}
+
 export const info = (msg: string, fields: Record<string, unknown> = {}): void =>
-  write({ time: new Date().toISOString(), level: "info", msg, ...fields })
+  write({ time: timestamp(), level: "info", msg, ...fields })
 
 process.once("exit", flush)
