@@ -51,6 +51,18 @@ describe("audit-logs export --out", () => {
     expect(readFileSync(`${dir}/audit.ndjson`, "utf8").trim().split("\n").length).toBe(3000)
   })
 
+  it("interrupted with Ctrl-C while waiting: no file, no temporary file, exit 130", async () => {
+    const dir = `${cli.configHome}/interrupted`
+    mkdirSync(dir)
+    await fault(mock.url, { operation: "exportAuditLog", latencyMs: 5_000 })
+    const exporter = cli.start(["audit-logs", "export", "--out", `${dir}/audit.csv`], { env })
+    await eventually(() => readdirSync(dir).length > 0, "the temporary file")
+    exporter.child.kill("SIGINT")
+    const result = await exporter.done
+    expect(result.code).toBe(130)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
   it("cut off to stdout: exit 1 (a consumer never mistakes a cut for the end)", async () => {
     await fault(mock.url, { operation: "exportAuditLog", truncateAfterBytes: 50_000 })
     const result = await cli.run(["audit-logs", "export"], { env })
