@@ -8,11 +8,13 @@
 // 2. That bundle is run once per command to capture `--help` (and
 //    `--version`, `--completions`), in colour.
 // 3. src/launcher.ts is bundled with both inlined: it prints the captured
-//    text for those argument lines, and otherwise imports the CLI bundle,
-//    which it carries as a string (cheap to load when it is not needed).
+//    text for those argument lines, and otherwise compiles and runs the CLI
+//    bundle, which it carries as a string (cheap to load when not needed),
+//    keeping a V8 code cache of it for the next run.
 import { build } from "esbuild"
 import { execFile } from "node:child_process"
 import console from "node:console"
+import { createHash } from "node:crypto"
 import { chmod, rm, stat, writeFile } from "node:fs/promises"
 import process from "node:process"
 import { fileURLToPath, URL } from "node:url"
@@ -68,7 +70,11 @@ await build({
   format: "esm",
   entryPoints: [here("./src/launcher.ts")],
   outfile,
-  define: { CUBEPLANE_STATIC: JSON.stringify(prerendered), CUBEPLANE_MAIN: JSON.stringify(mainCode) },
+  define: {
+    CUBEPLANE_STATIC: JSON.stringify(prerendered),
+    CUBEPLANE_MAIN: JSON.stringify(mainCode),
+    CUBEPLANE_BUILD: JSON.stringify(createHash("sha256").update(mainCode).digest("hex").slice(0, 16))
+  },
   banner: { js: "#!/usr/bin/env node" },
   logLevel: "warning"
 })
