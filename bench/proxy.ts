@@ -146,6 +146,13 @@ export async function run(): Promise<string> {
     const passthrough = `http://127.0.0.1:${passthroughPort}`
     await waitFor(`${passthrough}/api/v1/deployments`)
 
+    const barePort = await freePort()
+    children.push(
+      spawnServer(["--import", "tsx", "lib/proxy-hono-bare.ts"], { PORT: String(barePort), UPSTREAM: upstream })
+    )
+    const bare = `http://127.0.0.1:${barePort}`
+    await waitFor(`${bare}/api/v1/deployments`)
+
     const configPath = join(dir, "proxy.yaml")
     const hash = createHash("sha256").update(benchKey).digest("hex")
     writeFileSync(
@@ -181,12 +188,17 @@ export async function run(): Promise<string> {
     console.error(
       `  measuring (50 connections, 2 s warm-up, then ${rounds} interleaved rounds, ${durationSeconds} s per target)`
     )
-    const [direct, plain, cubeplane] = await measureAll([
+    const [direct, plain, honoBare, cubeplane] = await measureAll([
       { name: "upstream, direct", url: `${upstream}/api/v1/deployments`, headers: {} },
       { name: "node:http passthrough proxy", url: `${passthrough}/api/v1/deployments`, headers: {} },
+      {
+        name: "(diagnostic) Hono + the proxy's upstream client, no checks",
+        url: `${bare}/api/v1/deployments`,
+        headers: {}
+      },
       { name: "cubeplane-proxy", url: `${proxy}/api/v1/deployments`, headers: auth }
     ])
-    if (direct === undefined || plain === undefined || cubeplane === undefined) {
+    if (direct === undefined || plain === undefined || honoBare === undefined || cubeplane === undefined) {
       throw new Error("a target was not measured")
     }
 
@@ -213,9 +225,16 @@ export async function run(): Promise<string> {
       "|---|---:|---:|---:|---:|---:|---:|---:|",
       row(direct),
       row(plain),
+      row(honoBare),
       row(cubeplane),
       "",
-      verdict
+      verdict,
+      "",
+      `The diagnostic row is Hono on @hono/node-server forwarding with the proxy's own upstream client and nothing else: the difference between it and the passthrough is the framework's cost (${
+        ratio(honoBare.requestsPerSecond, plain.requestsPerSecond)
+      } of the passthrough); the difference between it and cubeplane-proxy is the cost of the checks, metrics and log (${
+        ratio(cubeplane.requestsPerSecond, honoBare.requestsPerSecond)
+      } of the bare Hono forwarder). On a 2-core machine shared by the load generator, the upstream and the proxy, run-to-run spread is about ±15%.`
     ].join("\n")
   } finally {
     await Promise.all(children.map(stop))
