@@ -76,9 +76,22 @@ export const footer = (args: ReadonlyArray<string>): HelpDoc.HelpDoc => {
   return path === "" ? HelpDoc.sequence(exampleDoc, rootNotes) : exampleDoc
 }
 
+/**
+ * `--help` anywhere (`cubeplane deployments list --all --help`) asks for the
+ * help of the command named before it, which @effect/cli only shows when
+ * `--help` directly follows the command.
+ */
+export const helpFirst = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (!args.includes("--help") && !args.includes("-h")) return args
+  const path = commandPath(args)
+  return [...(path === "" ? [] : path.split(" ")), "--help"]
+}
+
 /** Runs the command line (`argv` as `process.argv`: node, script, args…). */
-export const run = (argv: ReadonlyArray<string>) =>
-  Command.run(command, { name: "cubeplane", version, footer: footer(argv.slice(2)) })(argv)
+export const run = (argv: ReadonlyArray<string>) => {
+  const args = helpFirst(argv.slice(2))
+  return Command.run(command, { name: "cubeplane", version, footer: footer(args) })([...argv.slice(0, 2), ...args])
+}
 
 /** A usage error from @effect/cli as one line, with where to look for the fix. */
 export const usageLine = (messages: ReadonlyArray<string>, args: ReadonlyArray<string>): string => {

@@ -28,7 +28,22 @@ declare const CUBEPLANE_MAIN: string
 declare const CUBEPLANE_BUILD: string
 
 const env = process.env
-const line = process.argv.slice(2).join(" ")
+const args = process.argv.slice(2)
+
+/** `--help` anywhere asks for the help of the command named before it (as `Cli.helpFirst` does). */
+const helpLine = (): string | undefined => {
+  if (!args.includes("--help") && !args.includes("-h")) return undefined
+  let path = ""
+  for (const arg of args) {
+    if (arg.startsWith("-")) break
+    const candidate = path === "" ? arg : `${path} ${arg}`
+    if (!Object.hasOwn(CUBEPLANE_STATIC, `${candidate} --help`)) break
+    path = candidate
+  }
+  return path === "" ? "--help" : `${path} --help`
+}
+
+const line = helpLine() ?? args.join(" ")
 const prerendered = Object.hasOwn(CUBEPLANE_STATIC, line) ? CUBEPLANE_STATIC[line] : undefined
 
 const isSet = (value: string | undefined) => value !== undefined && value !== "" && value !== "0"

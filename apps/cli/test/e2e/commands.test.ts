@@ -90,6 +90,12 @@ describe("help", () => {
     expect(result.stdout).toContain(`$ cubeplane ${noun} ${verb}`)
   })
 
+  it("--help after other options still shows that command's help", async () => {
+    const result = await cli.run(["deployments", "list", "--all", "-o", "json", "--help"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("$ cubeplane deployments list --all")
+  })
+
   it.each(["bash", "zsh", "fish"])("--completions %s prints a completion script", async (shell) => {
     const result = await cli.run(["--completions", shell])
     expect(result.code).toBe(0)
