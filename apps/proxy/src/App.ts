@@ -20,7 +20,6 @@
  */
 import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
-import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
 import { Either, ParseResult, Schema } from "effect"
 import { Hono } from "hono"
@@ -28,10 +27,10 @@ import type { Context } from "hono"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage } from "node:http"
-import type { Readable } from "node:stream"
 import * as Cache from "./Cache.js"
 import type { KeyConfig, ProxyConfig } from "./Config.js"
 import * as Docs from "./Docs.js"
+import { csvChecker, ndjsonConverter, streamBody } from "./Export.js"
 import * as Keys from "./Keys.js"
 import * as Log from "./Log.js"
 import type { LogEntry } from "./Log.js"
@@ -154,8 +153,6 @@ const decodePageQuery = Schema.decodeUnknownEither(Domain.PageQuery)
 const decodeEnvironmentQuery = Schema.decodeUnknownEither(Domain.EnvironmentQuery)
 const decodeAuditLogQuery = Schema.decodeUnknownEither(Domain.AuditLogQuery)
 const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput)
-const decodeCsvEvent = Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)
-const encodeEvent = Schema.encodeEither(Domain.AuditLogEvent)
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -896,112 +893,3 @@ export const makeApp = (deps: AppDeps) => {
 }
 
 export type App = ReturnType<typeof makeApp>
-
-// ---------------------------------------------------------------------------
-// Streaming the export
-// ---------------------------------------------------------------------------
-
-/** Turns each upstream chunk into output bytes; `end` flushes. Both throw on bad input. */
-interface Converter {
-  readonly push: (chunk: Buffer) => Uint8Array | undefined
-  readonly end: () => Uint8Array | undefined
-}
-
-/**
- * The CSV as it came, checked on the way by core's decoder: a file cut inside
- * a row (a truncated quoted field, a short row) fails the stream, so the
- * caller sees an aborted transfer instead of a clean short file.
- */
-const csvChecker = (): Converter => {
-  const decoder = Csv.makeDecoder()
-  return {
-    push: (chunk) => {
-      decoder.push(chunk)
-      return chunk
-    },
-    end: () => {
-      decoder.end()
-      return undefined
-    }
-  }
-}
-
-/** CSV → NDJSON on the fly: one JSON audit event (core's JSON form) per line. */
-const ndjsonConverter = (): Converter => {
-  const decoder = Csv.makeDecoder()
-  const lines = (records: ReadonlyArray<Csv.CsvRecord>): Uint8Array | undefined => {
-    if (records.length === 0) return undefined
-    let text = ""
-    for (const record of records) {
-      const event = decodeCsvEvent(record)
-      if (Either.isLeft(event)) throw new Error(`audit-log row ${event.left.message}`)
-      const json = encodeEvent(event.right)
-      if (Either.isLeft(json)) throw new Error(`audit-log row ${json.left.message}`)
-      text += `${JSON.stringify(json.right)}\n`
-    }
-    return Buffer.from(text)
-  }
-  return { push: (chunk) => lines(decoder.push(chunk)), end: () => lines(decoder.end()) }
-}
-
-/**
- * The upstream body as a web stream with backpressure: the upstream socket is
- * paused whenever a few chunks wait unread, so a slow caller slows the
- * upstream transfer instead of filling the proxy's memory. An upstream cut-off
- * or a conversion error aborts the caller's response (see `onCutOff`).
- */
-const streamBody = (
-  source: Readable,
-  converter: Converter,
-  onCutOff: (error: Error) => "socket destroyed" | "error the stream"
-): ReadableStream<Uint8Array> => {
-  let done = false
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        const failWith = (error: Error) => {
-          if (done) return
-          done = true
-          source.destroy()
-          if (onCutOff(error) === "socket destroyed") controller.close()
-          else controller.error(error)
-        }
-        source.on("data", (chunk: Buffer) => {
-          if (done) return
-          try {
-            const out = converter.push(chunk)
-            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
-          } catch (error) {
-            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
-            return
-          }
-          if ((controller.desiredSize ?? 1) <= 0) source.pause()
-        })
-        source.once("end", () => {
-          if (done) return
-          try {
-            const out = converter.end()
-            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
-          } catch (error) {
-            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
-            return
-          }
-          done = true
-          controller.close()
-        })
-        source.once("error", (error) => failWith(error))
-        source.once("close", () => {
-          if (!source.readableEnded) failWith(new Error("the upstream closed the export before its end"))
-        })
-      },
-      pull() {
-        source.resume()
-      },
-      cancel() {
-        done = true
-        source.destroy()
-      }
-    },
-    { highWaterMark: 4 }
-  )
-}

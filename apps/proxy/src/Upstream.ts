@@ -24,7 +24,7 @@ import * as Retry from "@cubeplane/core/Retry"
 import { Duration, Effect, Redacted } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
-import { Readable } from "node:stream"
+import type { Readable } from "node:stream"
 
 export interface UpstreamOptions {
   /** The Control Plane's base URL (`CUBE_API_URL`), e.g. `https://acme.cubecloud.dev`. */
@@ -255,6 +255,3 @@ export const readBody = (body: Readable, maxBytes: number): Promise<Buffer> =>
       }
     })
   })
-
-/** A buffered body as a stream again. */
-export const bodyFrom = (bytes: Uint8Array): Readable => Readable.from([bytes])
