@@ -5,8 +5,8 @@
  * service, and turn its errors into one line that points at the fix.
  */
 import type { ControlPlaneService } from "@cubeplane/core/ControlPlane"
-import type { ControlPlaneError } from "@cubeplane/core/Errors"
-import { Effect, Option, Redacted, Stream } from "effect"
+import { ControlPlaneError } from "@cubeplane/core/Errors"
+import { Effect, Option, Redacted, Schema, Stream } from "effect"
 import * as Client from "./Client.js"
 import * as Credentials from "./Credentials.js"
 import type { CliFailure } from "./Failure.js"
@@ -23,20 +23,8 @@ export interface Session {
   readonly verbose: boolean
 }
 
-const tags = new Set<string>([
-  "BadRequest",
-  "Unauthorized",
-  "Forbidden",
-  "NotFound",
-  "RateLimited",
-  "ServerError",
-  "TransportError",
-  "UnexpectedResponse"
-])
-
-export const isControlPlaneError = (error: unknown): error is ControlPlaneError =>
-  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" &&
-  tags.has(error._tag)
+/** One of core's typed API errors (its own schema says which). */
+export const isControlPlaneError: (error: unknown) => error is ControlPlaneError = Schema.is(ControlPlaneError)
 
 /** The credentials for these flags, with what `--verbose` says about them on stderr. */
 export const credentials = (flags: ConnectionFlags): Effect.Effect<Credentials.Credentials, CliFailure> =>
