@@ -8,7 +8,7 @@ import { Schema } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { Cli } from "./harness.js"
-import { clearFaults, eventually, fault, makeCli } from "./harness.js"
+import { clearFaults, cli as cliPath, eventually, fault, makeCli } from "./harness.js"
 
 let mock: Awaited<ReturnType<typeof MockServer.start>>
 let cli: Cli
@@ -61,6 +61,20 @@ describe("audit-logs export --out", () => {
     const result = await exporter.done
     expect(result.code).toBe(130)
     expect(readdirSync(dir)).toEqual([])
+  })
+
+  it("a reader that stops early (| head -1) ends the export quietly, exit 0", async () => {
+    const { execFile } = await import("node:child_process")
+    const { promisify } = await import("node:util")
+    const { stdout, stderr } = await promisify(execFile)(
+      "bash",
+      ["-c", `node ${cliPath} audit-logs export --format ndjson | head -1; echo "exit \${PIPESTATUS[0]}"`],
+      { env: { PATH: process.env.PATH ?? "", HOME: cli.configHome, ...env } }
+    )
+    const [first, exit] = stdout.trim().split("\n")
+    expect(JSON.parse(first!).id).toBeDefined()
+    expect(exit).toBe("exit 0")
+    expect(stderr).toBe("")
   })
 
   it("cut off to stdout: exit 1 (a consumer never mistakes a cut for the end)", async () => {
