@@ -500,3 +500,52 @@ describe("operations", () => {
     expect((await rejected.json()).error).toContain("CUBE_API_KEY")
   })
 })
+
+describe("nothing the client sends makes a 500", () => {
+  it("survives junk paths, queries, headers and bodies", async () => {
+    const { calls, request } = harness(config, upstream)
+    const junk = [
+      "/api/v1/deployments/%ZZ/environments",
+      "/api/v1/deployments/%2F..%2F/environments",
+      "/api/v1/deployments/%00/environments",
+      `/api/v1/deployments/${"9".repeat(5000)}/environments`,
+      "/api/v1/deployments?limit=%ZZ",
+      "/api/v1/deployments?offset=1e3",
+      "/api/v1/deployments?offset=0x10",
+      "/api/v1/deployments?limit=99999999999999999999999",
+      "/api/v1/deployments?&&&=",
+      "/api/v1/deployments/123/environments?type=",
+      "/api/v1/audit-logs/export?start=2024-13-45",
+      "/api/v1/audit-logs/export?userEmail=%F0%9F%92%A9&search=%00",
+      "/api/v1//deployments",
+      "/api/v1/deployments/123/environments/456/tokens-for-meta-sync/extra"
+    ]
+    for (const path of junk) {
+      const response = await request(path, { key: "admin" })
+      expect(response.status, path).toBeLessThan(500)
+      if (response.status !== 200) expect(typeof (await response.json()).error, path).toBe("string")
+    }
+    const bodies = [
+      "null",
+      "\"text\"",
+      "{\"security_context\": null}",
+      "{\"security_context\": {}, \"expires_in\": 1e400}",
+      "{\"security_context\": {\"a\": {\"b\": [1, {\"c\": null}]}}, \"expires_in\": 1.5}",
+      "\u0000\u0001",
+      "{\"__proto__\": {\"x\": 1}}"
+    ]
+    for (const body of bodies) {
+      const response = await request(tokenPath, { method: "POST", body, key: "admin" })
+      expect(response.status, body).toBeLessThan(500)
+    }
+    const headers = [{ Authorization: "Bearer " + "x".repeat(100_000) }, { Authorization: "Bearer \u00ff" }, {
+      "X-Request-Id": "x".repeat(10_000)
+    }]
+    for (const extra of headers) {
+      const response = await request("/api/v1/deployments", { headers: extra })
+      expect(response.status).toBeLessThan(500)
+    }
+    // Only well-formed requests reached the upstream.
+    for (const call of calls) expect(call.path).toMatch(/^\/api\/v1\/(deployments|audit-logs)/)
+  })
+})
