@@ -112,13 +112,17 @@ type AsyncStep = (c: Ctx) => Response | undefined | Promise<Response | undefined
 type Forward = (c: Ctx) => Promise<Response>
 
 /** Runs `steps` in order, then `forward`, as one Hono handler. */
-const pipeline = (steps: ReadonlyArray<AsyncStep>, forward: Forward) => async (c: Ctx): Promise<Response> => {
-  for (const step of steps) {
-    const outcome = step(c)
-    const answer = outcome instanceof Promise ? await outcome : outcome
-    if (answer !== undefined) return answer
+const pipeline = (steps: ReadonlyArray<AsyncStep>, forward: Forward) => {
+  // Synchronous while the steps are: only an asynchronous step (reading a body) adds a promise.
+  const runFrom = (c: Ctx, first: number): Response | Promise<Response> => {
+    for (let index = first; index < steps.length; index++) {
+      const outcome = steps[index]!(c)
+      if (outcome instanceof Promise) return outcome.then((answer) => answer ?? runFrom(c, index + 1))
+      if (outcome !== undefined) return outcome
+    }
+    return forward(c)
   }
-  return forward(c)
+  return (c: Ctx): Response | Promise<Response> => runFrom(c, 0)
 }
 
 const header = (c: Ctx, name: string): string | undefined => {
@@ -750,9 +754,9 @@ export const makeApp = (deps: AppDeps) => {
     return respondJson(c, upstream.redact(JSON.stringify(body)), "application/json")
   }
 
-  const forwardList = (itemsKey: "deployments" | "environments"): Forward => async (c) => {
+  const forwardList = (itemsKey: "deployments" | "environments"): Forward => (c) => {
     const key = c.get("key")
-    if (key === undefined) return fail(c, 401, "unknown proxy key")
+    if (key === undefined) return Promise.resolve(fail(c, 401, "unknown proxy key"))
     const visible = visibility(key, c.get("validated").access)
     return visible === "all" ? passThroughList(c) : filteredList(c, visible, itemsKey)
   }
