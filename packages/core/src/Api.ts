@@ -21,30 +21,8 @@ import {
   Pagination
 } from "./Domain.js"
 
-export const apiPrefix = "/api/v1"
-
-/** Route patterns (`:param` style, as Hono and `HttpApi` write them). */
-export const routes = {
-  deployments: `${apiPrefix}/deployments`,
-  environments: `${apiPrefix}/deployments/:deployment_id/environments`,
-  metaSyncToken: `${apiPrefix}/deployments/:deployment_id/environments/:environment_id/tokens-for-meta-sync`,
-  auditLogExport: `${apiPrefix}/audit-logs/export`
-} as const
-
-/** Concrete paths, with ids URL-encoded. */
-export const paths = {
-  deployments: routes.deployments,
-  environments: (deploymentId: string) => `${apiPrefix}/deployments/${encodeURIComponent(deploymentId)}/environments`,
-  metaSyncToken: (deploymentId: string, environmentId: string) =>
-    `${apiPrefix}/deployments/${encodeURIComponent(deploymentId)}/environments/${
-      encodeURIComponent(environmentId)
-    }/tokens-for-meta-sync`,
-  auditLogExport: routes.auditLogExport
-} as const
-
-/** The operations, by the names used in recorded calls, proxy grants, metrics and logs. */
-export const Operation = Schema.Literal("listDeployments", "listEnvironments", "createMetaSyncToken", "exportAuditLog")
-export type Operation = typeof Operation.Type
+export { apiPrefix, Operation, paths, routes } from "./Paths.js"
+import { routes } from "./Paths.js"
 
 /** The reference page's response shapes (what a server sends; the client also accepts variants). */
 export const wire = {
@@ -75,12 +53,20 @@ const withErrors = <
   RE
 >(endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>) =>
   endpoint
-    .addError(ErrorBody.annotations({ identifier: "BadRequest", description: "Invalid parameters or body" }), { status: 400 })
-    .addError(ErrorBody.annotations({ identifier: "Unauthorized", description: "Missing, malformed or unknown API key" }), {
-      status: 401
+    .addError(ErrorBody.annotations({ identifier: "BadRequest", description: "Invalid parameters or body" }), {
+      status: 400
     })
     .addError(
-      ErrorBody.annotations({ identifier: "Forbidden", description: "The key lacks the permission, deployment scope or plan" }),
+      ErrorBody.annotations({ identifier: "Unauthorized", description: "Missing, malformed or unknown API key" }),
+      {
+        status: 401
+      }
+    )
+    .addError(
+      ErrorBody.annotations({
+        identifier: "Forbidden",
+        description: "The key lacks the permission, deployment scope or plan"
+      }),
       { status: 403 }
     )
     .addError(ErrorBody.annotations({ identifier: "TooManyRequests", description: "Rate limited; see Retry-After" }), {

@@ -26,7 +26,7 @@ import { AuditLogEventFromCsvRecord } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
 import { UnexpectedResponse } from "./Errors.js"
 import * as Pagination from "./Pagination.js"
-import { paths } from "./Api.js"
+import { paths } from "./Paths.js"
 
 export interface ControlPlaneService {
   /** One page of the deployments the key can see. */
@@ -68,30 +68,36 @@ export interface ControlPlanePrimitives {
 const decodeEvent = Schema.decodeUnknownEither(AuditLogEventFromCsvRecord)
 
 /** Parses a CSV export into events; a malformed file or row is an `UnexpectedResponse` saying where. */
-export const parseAuditLog = (path: string) =>
-<R>(bytes: Stream.Stream<Uint8Array, ControlPlaneError, R>): Stream.Stream<AuditLogEvent, ControlPlaneError, R> => {
-  const unexpected = (detail: string) =>
-    new UnexpectedResponse({
-      message: `Unexpected response from GET ${path}: the audit-log CSV is malformed (${detail})`,
-      method: "GET",
-      path,
-      status: 200,
-      detail
-    })
-  return bytes.pipe(
-    Csv.decode(),
-    Stream.catchTag("CsvError", (error) => Stream.fail(unexpected(`row ${error.row}, column ${error.column}: ${error.message}`))),
-    Stream.mapChunksEffect((records) => {
-      const events: Array<AuditLogEvent> = []
-      for (const record of records) {
-        const decoded = decodeEvent(record)
-        if (Either.isLeft(decoded)) return Effect.fail(unexpected(`event ${JSON.stringify(record.id ?? "")}: ${decoded.left.message}`))
-        events.push(decoded.right)
-      }
-      return Effect.succeed(Chunk.unsafeFromArray(events))
-    })
-  )
-}
+export const parseAuditLog =
+  (path: string) =>
+  <R>(bytes: Stream.Stream<Uint8Array, ControlPlaneError, R>): Stream.Stream<AuditLogEvent, ControlPlaneError, R> => {
+    const unexpected = (detail: string) =>
+      new UnexpectedResponse({
+        message: `Unexpected response from GET ${path}: the audit-log CSV is malformed (${detail})`,
+        method: "GET",
+        path,
+        status: 200,
+        detail
+      })
+    return bytes.pipe(
+      Csv.decode(),
+      Stream.catchTag(
+        "CsvError",
+        (error) => Stream.fail(unexpected(`row ${error.row}, column ${error.column}: ${error.message}`))
+      ),
+      Stream.mapChunksEffect((records) => {
+        const events: Array<AuditLogEvent> = []
+        for (const record of records) {
+          const decoded = decodeEvent(record)
+          if (Either.isLeft(decoded)) {
+            return Effect.fail(unexpected(`event ${JSON.stringify(record.id ?? "")}: ${decoded.left.message}`))
+          }
+          events.push(decoded.right)
+        }
+        return Effect.succeed(Chunk.unsafeFromArray(events))
+      })
+    )
+  }
 
 /** Builds the full service from its primitives: the streams are derived, the same way for every implementation. */
 export const make = (primitives: ControlPlanePrimitives): ControlPlaneService => ({

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Channel, Chunk, Schema, Stream } from "effect"
-import { CsvParser, type CsvFailure, RecordsSink, type RowSink, RowsSink } from "./internal/csvParser.js"
+import { type CsvFailure, CsvParser, RecordsSink, type RowSink, RowsSink } from "./internal/csvParser.js"
 
 /**
  * A malformed or truncated CSV: says which row (1-based, header = row 1) and
@@ -139,8 +139,7 @@ export const decodeRows = (
 // Leading/trailing spaces are quoted too: many readers trim unquoted fields.
 const needsQuotes = /[",\r\n]|^[ \t]|[ \t]$/
 
-const encodeField = (field: string): string =>
-  needsQuotes.test(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
+const encodeField = (field: string): string => needsQuotes.test(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
 
 /**
  * One row as a CSV line with a CRLF terminator. A field is quoted only when it

@@ -362,7 +362,9 @@ export const EnvironmentQuery = Schema.Struct({
 
 export const AuditLogQuery = Schema.Struct({
   start: Schema.optional(Schema.String.annotations({ description: "Start of the range (ISO 8601 date or date-time)" })),
-  end: Schema.optional(Schema.String.annotations({ description: "End of the range (ISO 8601); a date includes that whole day" })),
+  end: Schema.optional(
+    Schema.String.annotations({ description: "End of the range (ISO 8601); a date includes that whole day" })
+  ),
   search: Schema.optional(Schema.String.annotations({ description: "Full-text search across event data" })),
   eventName: Schema.optional(Schema.String.annotations({ description: "Exact event name, e.g. `Logged in`" })),
   userEmail: Schema.optional(Schema.String.annotations({ description: "Exact user email (case-insensitive)" }))
