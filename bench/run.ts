@@ -43,7 +43,9 @@ if (wanted.length === 0) {
     "Written by `pnpm bench` (do not edit by hand). Every benchmark runs its peers in the same run,",
     "on the same machine, and reports ratios; absolute numbers vary between machines, ratios less so.",
     "",
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${arch()}, Node ${process.version}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${
+      (totalmem() / 2 ** 30).toFixed(0)
+    } GiB, ${arch()}, Node ${process.version}. Date: ${new Date().toISOString().slice(0, 10)}.`,
     ""
   ].join("\n")
   const target = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url))

@@ -10,8 +10,8 @@
  * some deployment names contain commas.
  */
 import { encodeRow } from "@cubeplane/core/Csv"
-import { createWriteStream } from "node:fs"
 import { once } from "node:events"
+import { createWriteStream } from "node:fs"
 
 export const auditLogColumns = [
   "id",

@@ -13,8 +13,8 @@
 import * as Csv from "@cubeplane/core/Csv"
 import { parse as csvParse } from "csv-parse"
 import { Effect, Stream } from "effect"
-import { createReadStream } from "node:fs"
 import { once } from "node:events"
+import { createReadStream } from "node:fs"
 import Papa from "papaparse"
 import { type CsvParserName, csvParserNames, type CsvWorkerResult } from "./csv-parsers.js"
 

@@ -377,7 +377,9 @@ describe("Csv.encode", () => {
   it.effect("emits bounded chunks, never the whole file at once", () =>
     Effect.gen(function*() {
       const records = Chunk.makeBy(20_000, (k) => ({ id: String(k), text: "x".repeat(40) }))
-      const pieces = Chunk.toReadonlyArray(yield* Stream.fromChunk(records).pipe(Csv.encode(["id", "text"]), Stream.runCollect))
+      const pieces = Chunk.toReadonlyArray(
+        yield* Stream.fromChunk(records).pipe(Csv.encode(["id", "text"]), Stream.runCollect)
+      )
       expect(pieces.length).toBeGreaterThan(10)
       for (const piece of pieces) expect(piece.length).toBeLessThan(64 * 1024 + 100)
       expect(pieces.join("").split("\r\n").length).toBe(20_000 + 2)
@@ -410,7 +412,9 @@ describe("Csv.encode", () => {
         const records = rows.map(([a, b, c]) => ({ a: a ?? "", b: b ?? "", c: c ?? "" }))
         const decoded = yield* Stream.fromIterable(records).pipe(
           Csv.encodeBytes(columns),
-          Stream.mapConcat((encoded) => cut(encoded, Array.from({ length: encoded.length / 7 }, (_, k) => (k + 1) * 7))),
+          Stream.mapConcat((encoded) =>
+            cut(encoded, Array.from({ length: encoded.length / 7 }, (_, k) => (k + 1) * 7))
+          ),
           Csv.decode(),
           Stream.runCollect
         )
