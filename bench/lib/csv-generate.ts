@@ -10,19 +10,12 @@
  * some deployment names contain commas.
  */
 import { encodeRow } from "@cubeplane/core/Csv"
+import * as Domain from "@cubeplane/core/Domain"
 import { once } from "node:events"
 import { createWriteStream } from "node:fs"
 
-export const auditLogColumns = [
-  "id",
-  "timestamp",
-  "event_name",
-  "user_email",
-  "deployment_id",
-  "deployment_name",
-  "ip_address",
-  "attributes"
-] as const
+/** The mock's columns, from core's one definition. */
+export const auditLogColumns = Domain.auditLogColumns
 
 const eventNames = [
   "Created user",
