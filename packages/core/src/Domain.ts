@@ -249,6 +249,10 @@ export const AuditLogEvent = Schema.Struct(
 export type AuditLogEvent = typeof AuditLogEvent.Type
 export type AuditLogEventJson = typeof AuditLogEvent.Encoded
 
+const ParseOk = ParseResult.succeed
+const ParseFail = (ast: SchemaAST.AST, actual: unknown, message: string) =>
+  ParseResult.fail(new ParseResult.Type(ast, actual, message))
+
 const nullable = new Set(["user_email", "deployment_id", "deployment_name", "ip_address"])
 
 /** A CSV record (header-keyed strings) ⇄ the JSON form: empty → null, `attributes` JSON text ⇄ object. */
@@ -291,10 +295,6 @@ const CsvRecordToJson = Schema.transformOrFail(
     }
   }
 )
-
-const ParseOk = ParseResult.succeed
-const ParseFail = (ast: SchemaAST.AST, actual: unknown, message: string) =>
-  ParseResult.fail(new ParseResult.Type(ast, actual, message))
 
 /** One row of the CSV export, keyed by the header, ⇄ the domain event. Unknown columns are kept as strings. */
 export const AuditLogEventFromCsvRecord = Schema.compose(CsvRecordToJson, AuditLogEvent, { strict: false })
