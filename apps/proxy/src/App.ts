@@ -80,22 +80,37 @@ export interface Validated {
   readonly format?: Format
 }
 
-type Vars = {
-  requestId: string
-  /** Headers every answer to this request carries (request id, rate limit, cache). */
-  headers: Record<string, string>
-  operation: Operation | undefined
-  key: KeyConfig | undefined
-  validated: Validated
-  cacheKey: string | undefined
-  cacheResult: "HIT" | "MISS" | undefined
-  upstreamStatus: number | undefined
-  error: string | undefined
-}
 // Under @hono/node-server the Node request is at hand: its headers are already parsed, which
 // is cheaper than the web `Headers` the fetch `Request` would build. `app.request` has none.
-type AppEnv = { Bindings: { incoming?: IncomingMessage }; Variables: Vars }
+type AppEnv = { Bindings: { incoming?: IncomingMessage } }
 type Ctx = Context<AppEnv>
+
+/**
+ * One request on its way through: what each step learned, for the steps after
+ * it, the answer and the access log. A class with a fixed shape rather than
+ * Hono's `c.set` / `c.get` map, which would be written and read a few dozen
+ * times per request.
+ */
+class Call {
+  operation: Operation | undefined = undefined
+  key: KeyConfig | undefined = undefined
+  validated: Validated | undefined = undefined
+  cacheKey: string | undefined = undefined
+  cacheResult: "HIT" | "MISS" | undefined = undefined
+  upstreamStatus: number | undefined = undefined
+  error: string | undefined = undefined
+  constructor(
+    readonly c: Ctx,
+    readonly requestId: string,
+    /** Headers every answer to this request carries (request id, rate limit, cache); the answer adds its own. */
+    readonly headers: Record<string, string>
+  ) {}
+}
+
+const validatedOf = (call: Call): Validated => {
+  if (call.validated === undefined) throw new Error("a step that needs the validated request ran before validation")
+  return call.validated
+}
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
 const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/
@@ -106,23 +121,23 @@ const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/
  * plain functions, mostly synchronous, so a request that passes them all costs
  * no promise per step.
  */
-type Step = (c: Ctx) => Response | undefined
-type AsyncStep = (c: Ctx) => Response | undefined | Promise<Response | undefined>
+type Step = (call: Call) => Response | undefined
+type AsyncStep = (call: Call) => Response | undefined | Promise<Response | undefined>
 /** The last step: sends the request upstream and answers with what came back. */
-type Forward = (c: Ctx) => Promise<Response>
+type Forward = (call: Call) => Promise<Response>
 
 /** Runs `steps` in order, then `forward`, as one Hono handler. */
 const pipeline = (steps: ReadonlyArray<AsyncStep>, forward: Forward) => {
   // Synchronous while the steps are: only an asynchronous step (reading a body) adds a promise.
-  const runFrom = (c: Ctx, first: number): Response | Promise<Response> => {
+  const runFrom = (call: Call, first: number): Response | Promise<Response> => {
     for (let index = first; index < steps.length; index++) {
-      const outcome = steps[index]!(c)
-      if (outcome instanceof Promise) return outcome.then((answer) => answer ?? runFrom(c, index + 1))
+      const outcome = steps[index]!(call)
+      if (outcome instanceof Promise) return outcome.then((answer) => answer ?? runFrom(call, index + 1))
       if (outcome !== undefined) return outcome
     }
-    return forward(c)
+    return forward(call)
   }
-  return (c: Ctx): Response | Promise<Response> => runFrom(c, 0)
+  return (call: Call): Response | Promise<Response> => runFrom(call, 0)
 }
 
 const header = (c: Ctx, name: string): string | undefined => {
@@ -131,18 +146,21 @@ const header = (c: Ctx, name: string): string | undefined => {
 }
 
 /**
- * Every answer is built here, as a `Response` with a plain header object:
- * @hono/node-server writes those straight to the socket, without the web
- * `Headers` object `c.header()` / `c.json()` would allocate per request.
+ * Every answer is built here, once per request, as a `Response` with a plain
+ * header object: @hono/node-server writes those straight to the socket,
+ * without the web `Headers` object `c.header()` / `c.json()` would allocate.
  */
-const reply = (c: Ctx, status: number, body: BodyInit | null, headers: Record<string, string>): Response =>
-  new Response(body, { status, headers: { ...c.get("headers"), ...headers } })
+const reply = (call: Call, status: number, body: BodyInit | null, headers: Record<string, string>): Response => {
+  const all = call.headers
+  for (const name in headers) all[name] = headers[name]!
+  return new Response(body, { status, headers: all })
+}
 
 const jsonType = { "Content-Type": "application/json" }
 
-const fail = (c: Ctx, status: number, error: string, headers?: Record<string, string>): Response => {
-  c.set("error", error)
-  return reply(c, status, JSON.stringify({ error }), headers === undefined ? jsonType : { ...jsonType, ...headers })
+const fail = (call: Call, status: number, error: string, headers?: Record<string, string>): Response => {
+  call.error = error
+  return reply(call, status, JSON.stringify({ error }), headers === undefined ? jsonType : { ...jsonType, ...headers })
 }
 
 const formatIssue = (error: ParseResult.ParseError): string => {
@@ -272,50 +290,46 @@ export const makeApp = (deps: AppDeps) => {
   // request id → access log → metrics (every request)
   // -------------------------------------------------------------------------
 
-  const requestId = (c: Ctx): void => {
+  const startCall = (c: Ctx): Call => {
     const given = header(c, "x-request-id")
     const id = given !== undefined && requestIdPattern.test(given) ? given : randomUUID()
-    c.set("requestId", id)
-    c.set("headers", { "X-Request-Id": id })
+    return new Call(c, id, { "X-Request-Id": id })
   }
 
-  const accessLog = (c: Ctx, status: number, seconds: number): void => {
-    const entry: Record<string, unknown> = {
-      time: Log.timestamp(),
-      level: "info",
-      msg: "request",
-      request_id: c.get("requestId"),
-      key: c.get("key")?.name ?? null,
-      operation: c.get("operation") ?? null,
-      method: c.req.method,
-      path: c.req.path,
+  // The default log gets the line as text, built without an intermediate object (see `Log.accessText`).
+  const writeAccess = deps.log === undefined
+    ? (access: Log.Access) => Log.writeJson(Log.accessText(Log.timestamp(), access))
+    : (access: Log.Access) => log(Log.accessEntry(Log.timestamp(), access))
+
+  const accessLog = (call: Call, status: number, seconds: number): void =>
+    writeAccess({
+      requestId: call.requestId,
+      key: call.key?.name ?? null,
+      operation: call.operation ?? null,
+      method: call.c.req.method,
+      path: call.c.req.path,
       status,
-      duration_ms: Math.round(seconds * 100_000) / 100
-    }
-    const cacheResult = c.get("cacheResult")
-    if (cacheResult !== undefined) entry["cache"] = cacheResult
-    const upstreamStatus = c.get("upstreamStatus")
-    if (upstreamStatus !== undefined) entry["upstream_status"] = upstreamStatus
-    const error = c.get("error")
-    if (error !== undefined) entry["error"] = error
-    log(entry)
-  }
+      durationMs: Math.round(seconds * 100_000) / 100,
+      cache: call.cacheResult,
+      upstreamStatus: call.upstreamStatus,
+      error: call.error
+    })
 
-  const recordMetrics = (c: Ctx, status: number, seconds: number): void => {
-    const operation = c.get("operation") ?? "other"
-    metrics.requests.inc3(operation, String(status), c.get("key")?.name ?? "")
+  const recordMetrics = (call: Call, status: number, seconds: number): void => {
+    const operation = call.operation ?? "other"
+    metrics.requests.inc3(operation, String(status), call.key?.name ?? "")
     metrics.duration.observe(operation, seconds)
   }
 
-  const internalError = (c: Ctx, error: unknown): Response => {
+  const internalError = (call: Call, error: unknown): Response => {
     log({
       time: Log.timestamp(),
       level: "error",
       msg: "unexpected error",
-      request_id: c.get("requestId"),
+      request_id: call.requestId,
       error: error instanceof Error ? error.message : String(error)
     })
-    return fail(c, 500, `internal proxy error (request id ${c.get("requestId")})`)
+    return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
   }
 
   /**
@@ -323,23 +337,29 @@ export const makeApp = (deps: AppDeps) => {
    * than Hono middlewares: each route then has exactly one handler, which Hono
    * runs without composing a middleware chain.
    */
-  const observed = (handler: (c: Ctx) => Response | Promise<Response>) => async (c: Ctx): Promise<Response> => {
-    requestId(c)
-    const started = performance.now()
-    metrics.inFlight++
-    let response: Response
-    try {
-      response = await handler(c)
-    } catch (error) {
-      response = internalError(c, error)
-    } finally {
-      metrics.inFlight--
+  const observed =
+    (handler: (call: Call) => Response | Promise<Response>) => (c: Ctx): Response | Promise<Response> => {
+      const call = startCall(c)
+      const started = performance.now()
+      metrics.inFlight++
+      const done = (response: Response): Response => {
+        metrics.inFlight--
+        const seconds = (performance.now() - started) / 1000
+        accessLog(call, response.status, seconds)
+        recordMetrics(call, response.status, seconds)
+        return response
+      }
+      const failed = (error: unknown): Response => done(internalError(call, error))
+      // No promise of its own: a handler that answers synchronously (a refusal, a cache hit,
+      // /healthz) is answered synchronously, which @hono/node-server writes on its fastest path.
+      let answer: Response | Promise<Response>
+      try {
+        answer = handler(call)
+      } catch (error) {
+        return failed(error)
+      }
+      return answer instanceof Promise ? answer.then(done, failed) : done(answer)
     }
-    const seconds = (performance.now() - started) / 1000
-    accessLog(c, response.status, seconds)
-    recordMetrics(c, response.status, seconds)
-    return response
-  }
 
   // -------------------------------------------------------------------------
   // Operational endpoints (no key needed)
@@ -383,10 +403,10 @@ export const makeApp = (deps: AppDeps) => {
     }
   }
 
-  app.get("/healthz", observed((c) => reply(c, 200, JSON.stringify({ status: "ok" }), jsonType)))
+  app.get("/healthz", observed((call) => reply(call, 200, JSON.stringify({ status: "ok" }), jsonType)))
   app.get(
     "/readyz",
-    observed(async (c) => {
+    observed(async (call) => {
       // Probes from a load balancer share one upstream check per second.
       if (readiness === undefined || now() - readiness.at >= 1000) {
         probing ??= probe().finally(() => {
@@ -395,34 +415,36 @@ export const makeApp = (deps: AppDeps) => {
         await probing
       }
       const state = readiness ?? { ok: false, body: { error: "not checked yet" } }
-      return reply(c, state.ok ? 200 : 503, JSON.stringify(state.body), jsonType)
+      return reply(call, state.ok ? 200 : 503, JSON.stringify(state.body), jsonType)
     })
   )
   app.get(
     "/metrics",
-    observed((c) => reply(c, 200, metrics.render(), { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }))
+    observed((call) =>
+      reply(call, 200, metrics.render(), { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" })
+    )
   )
   app.get(
     "/openapi.json",
-    observed((c) => reply(c, 200, openApiText, { "Content-Type": "application/json; charset=utf-8" }))
+    observed((call) => reply(call, 200, openApiText, { "Content-Type": "application/json; charset=utf-8" }))
   )
-  app.get("/docs", observed((c) => reply(c, 200, docsPage, { "Content-Type": "text/html; charset=utf-8" })))
+  app.get("/docs", observed((call) => reply(call, 200, docsPage, { "Content-Type": "text/html; charset=utf-8" })))
 
   // -------------------------------------------------------------------------
   // /api/v1: operation → auth → rate limit
   // -------------------------------------------------------------------------
 
-  const operationOf = (operation: Operation): Step => (c) => {
-    c.set("operation", operation)
+  const operationOf = (operation: Operation): Step => (call) => {
+    call.operation = operation
     return undefined
   }
 
-  const auth: Step = (c) => {
-    const presented = Keys.fromAuthorization(header(c, "authorization"))
+  const auth: Step = (call) => {
+    const presented = Keys.fromAuthorization(header(call.c, "authorization"))
     const key = presented === undefined ? undefined : keyRing.find(presented)
     if (key === undefined) {
       return fail(
-        c,
+        call,
         401,
         presented === undefined
           ? "missing or malformed Authorization header: send `Authorization: Bearer <proxy key>`"
@@ -430,19 +452,19 @@ export const makeApp = (deps: AppDeps) => {
         { "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\"" }
       )
     }
-    c.set("key", key)
+    call.key = key
     return undefined
   }
 
-  const rateLimit: Step = (c) => {
-    const key = c.get("key")
+  const rateLimit: Step = (call) => {
+    const key = call.key
     if (key?.rateLimit === undefined) return undefined
     const result = limiter.take(key.name, key.rateLimit)
-    RateLimit.setHeaders(c.get("headers"), result)
+    RateLimit.setHeaders(call.headers, result)
     if (!result.allowed) {
       metrics.rateLimited.inc([key.name])
       return fail(
-        c,
+        call,
         429,
         `key "${key.name}" is rate limited to ${result.limit} requests per ${key.rateLimit.windowSeconds} s; retry in ${result.resetSeconds} s`,
         { "Retry-After": String(result.resetSeconds) }
@@ -467,70 +489,70 @@ export const makeApp = (deps: AppDeps) => {
     listBase: Api.paths.deployments
   }
 
-  const validateDeployments: Step = (c) => {
-    const url = c.req.url
+  const validateDeployments: Step = (call) => {
+    const url = call.c.req.url
     if (!url.includes("?")) {
-      c.set("validated", plainDeploymentsList)
+      call.validated = plainDeploymentsList
       return undefined
     }
     const query = readQuery(url, pageParams)
-    if ("error" in query) return fail(c, 400, query.error)
+    if ("error" in query) return fail(call, 400, query.error)
     const decoded = decodePageQuery(query.values)
-    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    if (Either.isLeft(decoded)) return fail(call, 400, formatIssue(decoded.left))
     const { limit, offset } = decoded.right
-    c.set("validated", {
+    call.validated = {
       access: { operation: "listDeployments" },
       upstreamPath: Api.paths.deployments + queryString([["offset", offset], ["limit", limit]]),
       page: { offset: offset ?? 0, limit: Math.min(limit ?? defaultLimit, maxLimit) },
       listBase: Api.paths.deployments
-    })
+    }
     return undefined
   }
 
-  const validateEnvironments: Step = (c) => {
-    const deploymentId = c.req.param("deployment_id") ?? ""
+  const validateEnvironments: Step = (call) => {
+    const deploymentId = call.c.req.param("deployment_id") ?? ""
     const idError = badId("deployment_id", deploymentId)
-    if (idError !== undefined) return fail(c, 400, idError)
-    const query = readQuery(c.req.url, environmentParams)
-    if ("error" in query) return fail(c, 400, query.error)
+    if (idError !== undefined) return fail(call, 400, idError)
+    const query = readQuery(call.c.req.url, environmentParams)
+    if ("error" in query) return fail(call, 400, query.error)
     const decoded = decodeEnvironmentQuery(query.values)
-    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    if (Either.isLeft(decoded)) return fail(call, 400, formatIssue(decoded.left))
     const { limit, offset, type } = decoded.right
     const base = Api.paths.environments(deploymentId)
-    c.set("validated", {
+    call.validated = {
       access: { operation: "listEnvironments", deploymentId },
       upstreamPath: base + queryString([["type", type], ["offset", offset], ["limit", limit]]),
       page: { offset: offset ?? 0, limit: Math.min(limit ?? defaultLimit, maxLimit) },
       listBase: base + queryString([["type", type]])
-    })
+    }
     return undefined
   }
 
-  const validateToken: AsyncStep = async (c) => {
-    const deploymentId = c.req.param("deployment_id") ?? ""
-    const environmentId = c.req.param("environment_id") ?? ""
+  const validateToken: AsyncStep = async (call) => {
+    const deploymentId = call.c.req.param("deployment_id") ?? ""
+    const environmentId = call.c.req.param("environment_id") ?? ""
     const idError = badId("deployment_id", deploymentId) ?? badId("environment_id", environmentId)
-    if (idError !== undefined) return fail(c, 400, idError)
-    const query = readQuery(c.req.url, new Set())
-    if ("error" in query) return fail(c, 400, query.error)
+    if (idError !== undefined) return fail(call, 400, idError)
+    const query = readQuery(call.c.req.url, new Set())
+    if ("error" in query) return fail(call, 400, query.error)
     let text: string
     try {
-      const read = await readRequestBody(c.req.raw, maxBodyBytes)
-      if (read === "too large") return fail(c, 413, `the body is larger than ${maxBodyBytes / 1024} KB`)
+      const read = await readRequestBody(call.c.req.raw, maxBodyBytes)
+      if (read === "too large") return fail(call, 413, `the body is larger than ${maxBodyBytes / 1024} KB`)
       text = read
     } catch {
-      return fail(c, 400, "the request body could not be read")
+      return fail(call, 400, "the request body could not be read")
     }
     let json: unknown
     try {
       json = JSON.parse(text)
     } catch {
-      return fail(c, 400, "the body is not JSON: send {\"security_context\": {...}, \"expires_in\": seconds}")
+      return fail(call, 400, "the body is not JSON: send {\"security_context\": {...}, \"expires_in\": seconds}")
     }
-    if (!isRecord(json)) return fail(c, 400, "the body must be a JSON object")
+    if (!isRecord(json)) return fail(call, 400, "the body must be a JSON object")
     const decoded = decodeTokenInput(json)
-    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
-    c.set("validated", {
+    if (Either.isLeft(decoded)) return fail(call, 400, formatIssue(decoded.left))
+    call.validated = {
       access: {
         operation: "createMetaSyncToken",
         deploymentId,
@@ -543,26 +565,26 @@ export const makeApp = (deps: AppDeps) => {
       },
       upstreamPath: Api.paths.metaSyncToken(deploymentId, environmentId),
       body: json
-    })
+    }
     return undefined
   }
 
-  const validateAuditLog: Step = (c) => {
-    const query = readQuery(c.req.url, auditParams)
-    if ("error" in query) return fail(c, 400, query.error)
+  const validateAuditLog: Step = (call) => {
+    const query = readQuery(call.c.req.url, auditParams)
+    if ("error" in query) return fail(call, 400, query.error)
     const { format, ...filters } = query.values
     if (format !== undefined && format !== "csv" && format !== "ndjson") {
-      return fail(c, 400, `format must be csv or ndjson, got "${format}"`)
+      return fail(call, 400, `format must be csv or ndjson, got "${format}"`)
     }
     const decoded = decodeAuditLogQuery(filters)
-    if (Either.isLeft(decoded)) return fail(c, 400, formatIssue(decoded.left))
+    if (Either.isLeft(decoded)) return fail(call, 400, formatIssue(decoded.left))
     const { end, eventName, search, start, userEmail } = decoded.right
     for (const [name, value] of [["start", start], ["end", end]] as const) {
       if (value !== undefined && Number.isNaN(Date.parse(value))) {
-        return fail(c, 400, `${name} must be an ISO 8601 date or date-time, e.g. 2024-01-31, got "${value}"`)
+        return fail(call, 400, `${name} must be an ISO 8601 date or date-time, e.g. 2024-01-31, got "${value}"`)
       }
     }
-    c.set("validated", {
+    call.validated = {
       access: { operation: "exportAuditLog" },
       upstreamPath: Api.paths.auditLogExport +
         queryString([["start", start], ["end", end], ["search", search], ["eventName", eventName], [
@@ -570,7 +592,7 @@ export const makeApp = (deps: AppDeps) => {
           userEmail
         ]]),
       format: format === "ndjson" ? "ndjson" : "csv"
-    })
+    }
     return undefined
   }
 
@@ -578,19 +600,20 @@ export const makeApp = (deps: AppDeps) => {
   // Policy → cache
   // -------------------------------------------------------------------------
 
-  const policy: Step = (c) => {
-    const key = c.get("key")
-    if (key === undefined) return fail(c, 401, "unknown proxy key")
-    const decision = Policy.authorize(key, c.get("validated").access)
+  const policy: Step = (call) => {
+    const key = call.key
+    if (key === undefined) return fail(call, 401, "unknown proxy key")
+    const validated = validatedOf(call)
+    const decision = Policy.authorize(key, validated.access)
     if (!decision.allowed) {
-      c.set("error", decision.message)
-      return reply(c, 403, JSON.stringify({ error: decision.message, rule: decision.rule }), jsonType)
+      call.error = decision.message
+      return reply(call, 403, JSON.stringify({ error: decision.message, rule: decision.rule }), jsonType)
     }
-    if (decision.defaultExpiresIn !== undefined && c.get("validated").body !== undefined) {
-      c.set("validated", {
-        ...c.get("validated"),
-        body: { ...c.get("validated").body, expires_in: decision.defaultExpiresIn }
-      })
+    if (decision.defaultExpiresIn !== undefined && validated.body !== undefined) {
+      call.validated = {
+        ...validated,
+        body: { ...validated.body, expires_in: decision.defaultExpiresIn }
+      }
     }
     return undefined
   }
@@ -601,22 +624,22 @@ export const makeApp = (deps: AppDeps) => {
       ? Policy.visibleEnvironments(key, access.deploymentId)
       : Policy.visibleDeployments(key)
 
-  const listCache: Step = (c) => {
-    const key = c.get("key")
+  const listCache: Step = (call) => {
+    const key = call.key
     if (!cache.enabled || key === undefined) return undefined
-    const { access, upstreamPath } = c.get("validated")
+    const { access, upstreamPath } = validatedOf(call)
     const cacheKey = `${access.operation}\n${Policy.scopeName(visibility(key, access))}\n${upstreamPath}`
     const hit = cache.get(cacheKey)
     const operation = access.operation
     if (hit !== undefined) {
       metrics.cache.inc([operation, "hit"])
-      c.set("cacheResult", "HIT")
-      return reply(c, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" })
+      call.cacheResult = "HIT"
+      return reply(call, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" })
     }
     metrics.cache.inc([operation, "miss"])
-    c.set("cacheResult", "MISS")
-    c.set("cacheKey", cacheKey)
-    c.get("headers")["X-Cache"] = "MISS"
+    call.cacheResult = "MISS"
+    call.cacheKey = cacheKey
+    call.headers["X-Cache"] = "MISS"
     return undefined
   }
 
@@ -625,9 +648,9 @@ export const makeApp = (deps: AppDeps) => {
   // -------------------------------------------------------------------------
 
   /** A clear error for a non-2xx upstream answer; the real key is never in it. */
-  const upstreamError = async (c: Ctx, response: UpstreamResponse): Promise<Response> => {
+  const upstreamError = async (call: Call, response: UpstreamResponse): Promise<Response> => {
     const status = response.status
-    c.set("upstreamStatus", status)
+    call.upstreamStatus = status
     let message: string | undefined
     try {
       message = serverMessage(await readBody(response.body, 64 * 1024))
@@ -636,20 +659,20 @@ export const makeApp = (deps: AppDeps) => {
     }
     const said = message === undefined ? "" : `: ${upstream.redact(message)}`
     if (status === 401) {
-      metrics.upstreamErrors.inc([c.get("operation") ?? "other", "status_401"])
-      return fail(c, 502, `the upstream Control Plane rejected the proxy's own API key (401)${said}`)
+      metrics.upstreamErrors.inc([call.operation ?? "other", "status_401"])
+      return fail(call, 502, `the upstream Control Plane rejected the proxy's own API key (401)${said}`)
     }
     if (status === 429) {
       const retryAfter = headerValue(response.headers["retry-after"])
       return fail(
-        c,
+        call,
         429,
         `the upstream Control Plane is rate limiting the proxy${said}`,
         retryAfter === undefined ? undefined : { "Retry-After": retryAfter }
       )
     }
     if (status >= 500 || status === 408) {
-      return fail(c, 502, `the upstream Control Plane failed with ${status}${said}`)
+      return fail(call, 502, `the upstream Control Plane failed with ${status}${said}`)
     }
     // 400, 403, 404, …: the upstream's answer, for the caller to act on.
     const code: ContentfulStatusCode = status === 400 || status === 403 || status === 404 || status === 409 ||
@@ -657,16 +680,16 @@ export const makeApp = (deps: AppDeps) => {
       ? status
       : 502
     return fail(
-      c,
+      call,
       code,
       `upstream Control Plane: ${message === undefined ? `status ${status}` : upstream.redact(message)}`
     )
   }
 
-  const transportError = (c: Ctx, error: unknown): Response => {
+  const transportError = (call: Call, error: unknown): Response => {
     if (error instanceof UpstreamFailure) {
       return fail(
-        c,
+        call,
         error.kind === "timeout" ? 504 : 502,
         `the upstream Control Plane ${error.kind === "timeout" ? "timed out" : "failed"}: ${error.message}`
       )
@@ -674,37 +697,37 @@ export const makeApp = (deps: AppDeps) => {
     throw error
   }
 
-  const send = (c: Ctx, method: "GET" | "POST", path: string, accept: string, body?: string) =>
+  const send = (call: Call, method: "GET" | "POST", path: string, accept: string, body?: string) =>
     upstream.send({
-      operation: c.get("validated").access.operation,
+      operation: validatedOf(call).access.operation,
       method,
       path,
       accept,
-      requestId: c.get("requestId"),
+      requestId: call.requestId,
       ...(body === undefined ? {} : { body })
     })
 
-  const respondJson = (c: Ctx, bytes: Buffer | string, contentType: string): Response => {
+  const respondJson = (call: Call, bytes: Buffer | string, contentType: string): Response => {
     const body = typeof bytes === "string" ? Buffer.from(bytes) : bytes
-    const cacheKey = c.get("cacheKey")
+    const cacheKey = call.cacheKey
     if (cacheKey !== undefined) cache.set(cacheKey, { status: 200, contentType, body })
-    return reply(c, 200, bodyBytes(body), { "Content-Type": contentType })
+    return reply(call, 200, bodyBytes(body), { "Content-Type": contentType })
   }
 
   /** Lists for a key that sees everything: the upstream page as it came. */
-  const passThroughList = async (c: Ctx): Promise<Response> => {
+  const passThroughList = async (call: Call): Promise<Response> => {
     try {
-      const response = await send(c, "GET", c.get("validated").upstreamPath, "application/json")
-      c.set("upstreamStatus", response.status)
-      if (response.status !== 200) return await upstreamError(c, response)
+      const response = await send(call, "GET", validatedOf(call).upstreamPath, "application/json")
+      call.upstreamStatus = response.status
+      if (response.status !== 200) return await upstreamError(call, response)
       const bytes = await readBody(response.body, maxListBytes)
       return respondJson(
-        c,
+        call,
         upstream.redactBytes(bytes),
         headerValue(response.headers["content-type"]) ?? "application/json"
       )
     } catch (error) {
-      return transportError(c, error)
+      return transportError(call, error)
     }
   }
 
@@ -713,30 +736,30 @@ export const makeApp = (deps: AppDeps) => {
    * caller's page is cut from the result, so `pagination.total` counts what
    * this key can see and paging through it never skips or repeats an item.
    */
-  const filteredList = async (c: Ctx, visible: ReadonlySet<string>, itemsKey: string): Promise<Response> => {
-    const { listBase, page } = c.get("validated")
+  const filteredList = async (call: Call, visible: ReadonlySet<string>, itemsKey: string): Promise<Response> => {
+    const { listBase, page } = validatedOf(call)
     if (listBase === undefined || page === undefined) throw new Error("a list without paging")
     const kept: Array<unknown> = []
     const separator = listBase.includes("?") ? "&" : "?"
     try {
       for (let offset = 0, pages = 0; pages < maxFilterPages; pages++) {
         const response = await send(
-          c,
+          call,
           "GET",
           `${listBase}${separator}offset=${offset}&limit=${upstreamPageSize}`,
           "application/json"
         )
-        c.set("upstreamStatus", response.status)
-        if (response.status !== 200) return await upstreamError(c, response)
+        call.upstreamStatus = response.status
+        if (response.status !== 200) return await upstreamError(call, response)
         const bytes = await readBody(response.body, maxListBytes)
         let parsed: unknown
         try {
           parsed = JSON.parse(bytes.toString("utf8"))
         } catch {
-          return fail(c, 502, "the upstream Control Plane sent a list that is not JSON")
+          return fail(call, 502, "the upstream Control Plane sent a list that is not JSON")
         }
         const list = listItems(parsed, itemsKey)
-        if (list === undefined) return fail(c, 502, `the upstream Control Plane sent an unexpected ${itemsKey} list`)
+        if (list === undefined) return fail(call, 502, `the upstream Control Plane sent an unexpected ${itemsKey} list`)
         for (const item of list.items) {
           const id = itemId(item)
           if (id !== undefined && visible.has(id)) kept.push(item)
@@ -745,31 +768,31 @@ export const makeApp = (deps: AppDeps) => {
         if (list.items.length === 0 || offset >= list.total || kept.length >= visible.size) break
       }
     } catch (error) {
-      return transportError(c, error)
+      return transportError(call, error)
     }
     const body = {
       data: { [itemsKey]: kept.slice(page.offset, page.offset + page.limit) },
       pagination: { offset: page.offset, limit: page.limit, total: kept.length }
     }
-    return respondJson(c, upstream.redact(JSON.stringify(body)), "application/json")
+    return respondJson(call, upstream.redact(JSON.stringify(body)), "application/json")
   }
 
-  const forwardList = (itemsKey: "deployments" | "environments"): Forward => (c) => {
-    const key = c.get("key")
-    if (key === undefined) return Promise.resolve(fail(c, 401, "unknown proxy key"))
-    const visible = visibility(key, c.get("validated").access)
-    return visible === "all" ? passThroughList(c) : filteredList(c, visible, itemsKey)
+  const forwardList = (itemsKey: "deployments" | "environments"): Forward => (call) => {
+    const key = call.key
+    if (key === undefined) return Promise.resolve(fail(call, 401, "unknown proxy key"))
+    const visible = visibility(key, validatedOf(call).access)
+    return visible === "all" ? passThroughList(call) : filteredList(call, visible, itemsKey)
   }
 
-  const forwardToken: Forward = async (c) => {
-    const { access, body, upstreamPath } = c.get("validated")
+  const forwardToken: Forward = async (call) => {
+    const { access, body, upstreamPath } = validatedOf(call)
     if (access.operation !== "createMetaSyncToken" || body === undefined) throw new Error("not a token request")
     try {
-      const response = await send(c, "POST", upstreamPath, "application/json", JSON.stringify(body))
-      c.set("upstreamStatus", response.status)
-      if (response.status < 200 || response.status > 299) return await upstreamError(c, response)
+      const response = await send(call, "POST", upstreamPath, "application/json", JSON.stringify(body))
+      call.upstreamStatus = response.status
+      if (response.status < 200 || response.status > 299) return await upstreamError(call, response)
       const bytes = upstream.redactBytes(await readBody(response.body, maxListBytes))
-      const key = c.get("key")?.name ?? null
+      const key = call.key?.name ?? null
       metrics.tokensMinted.inc([key ?? ""])
       let expiresAt: unknown = null
       try {
@@ -784,7 +807,7 @@ export const makeApp = (deps: AppDeps) => {
         level: "info",
         msg: "meta-sync token minted",
         audit: "token_minted",
-        request_id: c.get("requestId"),
+        request_id: call.requestId,
         key,
         deployment_id: access.deploymentId,
         environment_id: access.environmentId,
@@ -792,22 +815,22 @@ export const makeApp = (deps: AppDeps) => {
         expires_in: body["expires_in"] ?? null,
         expires_at: expiresAt
       })
-      return reply(c, response.status, bodyBytes(bytes), {
+      return reply(call, response.status, bodyBytes(bytes), {
         "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
       })
     } catch (error) {
-      return transportError(c, error)
+      return transportError(call, error)
     }
   }
 
-  const forwardExport: Forward = async (c) => {
-    const { format, upstreamPath } = c.get("validated")
+  const forwardExport: Forward = async (call) => {
+    const { format, upstreamPath } = validatedOf(call)
     try {
-      const response = await send(c, "GET", upstreamPath, "text/csv")
-      c.set("upstreamStatus", response.status)
-      if (response.status !== 200) return await upstreamError(c, response)
-      const incoming = c.env?.incoming
-      const requestId = c.get("requestId")
+      const response = await send(call, "GET", upstreamPath, "text/csv")
+      call.upstreamStatus = response.status
+      if (response.status !== 200) return await upstreamError(call, response)
+      const incoming = call.c.env?.incoming
+      const requestId = call.requestId
       const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
         metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
         log({
@@ -824,7 +847,7 @@ export const makeApp = (deps: AppDeps) => {
         return "socket destroyed"
       }
       if (format === "ndjson") {
-        return reply(c, 200, streamBody(response.body, ndjsonConverter(), onCutOff), {
+        return reply(call, 200, streamBody(response.body, ndjsonConverter(), onCutOff), {
           "Content-Type": "application/x-ndjson; charset=utf-8"
         })
       }
@@ -833,9 +856,9 @@ export const makeApp = (deps: AppDeps) => {
       }
       const disposition = headerValue(response.headers["content-disposition"])
       if (disposition !== undefined) headers["Content-Disposition"] = disposition
-      return reply(c, 200, streamBody(response.body, csvChecker(), onCutOff), headers)
+      return reply(call, 200, streamBody(response.body, csvChecker(), onCutOff), headers)
     } catch (error) {
-      return transportError(c, error)
+      return transportError(call, error)
     }
   }
 
@@ -883,15 +906,19 @@ export const makeApp = (deps: AppDeps) => {
     app.on(
       others,
       route,
-      observed((c) =>
-        fail(c, 405, `${c.req.method} is not allowed on ${c.req.path} (allowed: ${method})`, { Allow: method })
+      observed((call) =>
+        fail(call, 405, `${call.c.req.method} is not allowed on ${call.c.req.path} (allowed: ${method})`, {
+          Allow: method
+        })
       )
     )
   }
 
-  app.notFound(observed((c) => fail(c, 404, `no such endpoint: ${c.req.method} ${c.req.path} (see /docs)`)))
+  app.notFound(
+    observed((call) => fail(call, 404, `no such endpoint: ${call.c.req.method} ${call.c.req.path} (see /docs)`))
+  )
   // A safety net: `observed` already turns a handler's exception into this answer.
-  app.onError((error, c) => internalError(c, error))
+  app.onError((error, c) => internalError(startCall(c), error))
 
   return app
 }

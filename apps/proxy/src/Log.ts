@@ -23,11 +23,65 @@ export const flush = (): void => {
   process.stdout.write(text)
 }
 
-export const write = (entry: LogEntry): void => {
-  pending += `${JSON.stringify(entry)}\n`
+export const write = (entry: LogEntry): void => writeJson(JSON.stringify(entry))
+
+/** Writes one line of JSON text already serialized (see `accessText`). */
+export const writeJson = (json: string): void => {
+  pending += `${json}\n`
   if (pending.length >= maxPending) flush()
   else timer ??= setTimeout(flush, maxDelayMs)
 }
+
+/** What the access log says about one answered request. */
+export interface Access {
+  readonly requestId: string
+  readonly key: string | null
+  readonly operation: string | null
+  readonly method: string
+  readonly path: string
+  readonly status: number
+  readonly durationMs: number
+  readonly cache: string | undefined
+  readonly upstreamStatus: number | undefined
+  readonly error: string | undefined
+}
+
+/** The access-log line of a request, as an entry for a `log` function. */
+export const accessEntry = (time: string, access: Access): LogEntry => {
+  const entry: Record<string, unknown> = {
+    time,
+    level: "info",
+    msg: "request",
+    request_id: access.requestId,
+    key: access.key,
+    operation: access.operation,
+    method: access.method,
+    path: access.path,
+    status: access.status,
+    duration_ms: access.durationMs
+  }
+  if (access.cache !== undefined) entry["cache"] = access.cache
+  if (access.upstreamStatus !== undefined) entry["upstream_status"] = access.upstreamStatus
+  if (access.error !== undefined) entry["error"] = access.error
+  return entry
+}
+
+const json = JSON.stringify
+
+/**
+ * Exactly `JSON.stringify(accessEntry(time, access))`, written out field by
+ * field: this runs for every request, and serializing a fresh object costs
+ * several times as much. Every string the caller can influence goes through
+ * `JSON.stringify`.
+ */
+export const accessText = (time: string, access: Access): string =>
+  `{"time":${json(time)},"level":"info","msg":"request","request_id":${json(access.requestId)},"key":${
+    json(access.key)
+  },"operation":${json(access.operation)},"method":${json(access.method)},"path":${json(access.path)},"status":${
+    json(access.status)
+  },"duration_ms":${json(access.durationMs)}${access.cache === undefined ? "" : `,"cache":${json(access.cache)}`}${
+    access.upstreamStatus === undefined ? "" : `,"upstream_status":${json(access.upstreamStatus)}`
+  }${access.error === undefined ? "" : `,"error":${json(access.error)}`}}`
 
 let lastMillis = 0
 let lastText = ""
