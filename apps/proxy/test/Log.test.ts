@@ -41,7 +41,10 @@ describe("the access-log line", () => {
   })
 
   it("writes exactly what JSON.stringify writes for the entry, whatever the caller put in the path or error", () => {
-    const text = FastCheck.oneof(FastCheck.string({ unit: "binary" }), FastCheck.constantFrom("\"", "\\", "\n", "\u2028"))
+    const text = FastCheck.oneof(
+      FastCheck.string({ unit: "binary" }),
+      FastCheck.constantFrom("\"", "\\", "\n", "\u2028")
+    )
     FastCheck.assert(
       FastCheck.property(
         text,
