@@ -219,7 +219,7 @@ export async function run(): Promise<string> {
     return [
       "## Proxy throughput",
       "",
-      `\`GET /api/v1/deployments\` (a ~1 KB JSON list) with autocannon on loopback, ${connections} connections, ${durationSeconds} s per target after a 2 s warm-up, in ${rounds} interleaved rounds (medians shown); each server in its own process on ${cpus().length} cores shared with the load generator. cubeplane-proxy runs \`apps/proxy/dist/main.js\` with a config file: SHA-256 key lookup, a rate limit, operation grants, query validation, Prometheus metrics and one JSON access-log line per request (to /dev/null), cache off, forwarding on a keep-alive \`node:http\` agent. The passthrough is ~30 lines of \`node:http\` with a keep-alive agent that checks nothing.`,
+      `\`GET /api/v1/deployments\` (a ~1 KB JSON list) with autocannon on loopback, ${connections} connections, ${durationSeconds} s per target after a 2 s warm-up, in ${rounds} interleaved rounds (medians shown); each server in its own process on ${cpus().length} cores shared with the load generator. cubeplane-proxy runs \`apps/proxy/dist/main.js\` with a config file: SHA-256 key lookup, a rate limit, operation grants, query validation, Prometheus metrics and one JSON access-log line per request (to /dev/null), cache off, forwarding on an undici \`Pool\` of keep-alive connections. The passthrough is ~30 lines of \`node:http\` (server and keep-alive client agent) that checks nothing.`,
       "",
       "| Target | req/s | p50 ms | p99 ms | req/s vs direct | req/s vs passthrough | p99 vs passthrough | non-2xx + errors |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -230,9 +230,9 @@ export async function run(): Promise<string> {
       "",
       verdict,
       "",
-      `The diagnostic row is Hono on @hono/node-server forwarding with the proxy's own upstream client and nothing else: the difference between it and the passthrough is the framework's cost (${
+      `The diagnostic row is Hono on @hono/node-server forwarding with the proxy's own upstream client (undici) and nothing else. Against the passthrough it nets what the framework costs against what undici saves over \`node:http\`'s client (${
         ratio(honoBare.requestsPerSecond, plain.requestsPerSecond)
-      } of the passthrough); the difference between it and cubeplane-proxy is the cost of the checks, metrics and log (${
+      } of the passthrough); against cubeplane-proxy it is the cost of the checks, metrics and log (cubeplane-proxy serves ${
         ratio(cubeplane.requestsPerSecond, honoBare.requestsPerSecond)
       } of the bare Hono forwarder). On a 2-core machine shared by the load generator, the upstream and the proxy, run-to-run spread is about ±15%.`
     ].join("\n")

@@ -1,10 +1,11 @@
 /**
  * A diagnostic peer for the proxy benchmark: Hono on @hono/node-server
- * forwarding with cubeplane-proxy's own upstream client (`Upstream.make`,
- * keep-alive `node:http`), and nothing else — no key, no policy, no log, no
- * metrics. The gap between this and cubeplane-proxy is what the proxy's checks
- * cost; the gap between this and the passthrough is what Hono and the
- * fetch-style Request/Response cost. `UPSTREAM` is the target; prints
+ * forwarding with cubeplane-proxy's own upstream client (`Upstream.make`, an
+ * undici `Pool`), and nothing else — no key, no policy, no log, no metrics.
+ * The gap between this and cubeplane-proxy is what the proxy's checks cost;
+ * the gap between this and the passthrough nets what Hono and the fetch-style
+ * Request/Response cost against what undici saves over `node:http`'s client.
+ * `UPSTREAM` is the target; prints
  * `{"port": N}` once listening.
  */
 import * as Upstream from "@cubeplane/proxy/Upstream"
