@@ -9,8 +9,9 @@
  * - Only headers the proxy builds itself go upstream: the REAL key in
  *   `Authorization`, `Accept`, the body's type and length, the request id.
  *   Nothing the caller sent (its key, cookies, …) is copied.
- * - Each attempt has a timeout (`timeout_ms`, from request to response
- *   headers and then between body chunks).
+ * - Each attempt has a timeout (`timeout_ms`) to connect, to the response
+ *   headers, and then between body chunks; a body paused by a slow caller
+ *   never times out.
  * - GETs are retried per core's policy (`Retry`): transport failures, 408,
  *   429 and 5xx, exponential backoff with jitter, honouring `Retry-After` up to
  *   a cap (a server asking for a longer wait gets its answer passed on instead
