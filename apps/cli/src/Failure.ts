@@ -108,8 +108,9 @@ export const fromControlPlane = (error: ControlPlaneError, keyHint: string, urlH
     case "UnexpectedResponse":
       return new CliFailure({
         exitCode: ExitCode.error,
-        details: `${facts}; ${error.detail}`,
-        message: `${error.message} — try again; if it persists, check that ${urlHint} points at Cube Cloud`
+        details: `${facts}; ${error.detail}${error.excerpt !== undefined ? `; the body began: ${error.excerpt}` : ""}`,
+        message:
+          `${error.message} — if it persists, check that ${urlHint} points at Cube Cloud (--verbose shows the body)`
       })
   }
 }

@@ -51,7 +51,7 @@ export const connection = { url, apiKey, profile, verbose } as const
 /** The connection flags and `--output`. */
 export const common = { ...connection, output } as const
 
-/** `--all`, `--limit`, `--offset` of the `list` commands. */
+/** `--all`, `--limit`, `--offset`, `--first`, `--after` of the `list` commands. */
 export const page = {
   all: Options.boolean("all").pipe(
     Options.withDescription("Every page, printed as it arrives (with --output json: one array)")
@@ -60,7 +60,15 @@ export const page = {
     Options.withDescription("Items per page (the server's default is 20; it may cap it)"),
     Options.optional
   ),
-  offset: Options.integer("offset").pipe(Options.withDescription("Items to skip (default 0)"), Options.optional)
+  offset: Options.integer("offset").pipe(Options.withDescription("Items to skip (default 0)"), Options.optional),
+  first: Options.integer("first").pipe(
+    Options.withDescription("Cursor paging: items per page (servers that page by cursor; not with --limit/--offset)"),
+    Options.optional
+  ),
+  after: Options.text("after").pipe(
+    Options.withDescription("Cursor paging: start after this cursor (the endCursor a previous page showed)"),
+    Options.optional
+  )
 } as const
 
 /** The parsed values of a command's options and arguments. */

@@ -1,11 +1,14 @@
 /**
- * `… list` commands: one page (`--limit`, `--offset`) or every page (`--all`),
- * printed in the chosen format as the items arrive.
+ * `… list` commands: one page (`--limit`/`--offset`, or `--first`/`--after` on
+ * servers that page by cursor) or every page (`--all`, following whichever
+ * the server does), printed in the chosen format as the items arrive.
  */
 import type { Page, PageOptions, StreamOptions } from "@cubeplane/core/Domain"
+import { pageOptionsProblem, totalOf } from "@cubeplane/core/Domain"
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
 import { Effect, Stream } from "effect"
 import type { CliFailure } from "./Failure.js"
+import * as Failure from "./Failure.js"
 import type { PageFlags } from "./Flags.js"
 import type * as Output from "./Output.js"
 import { list } from "./Output.js"
@@ -16,13 +19,49 @@ export type { PageFlags } from "./Flags.js"
 
 const pageOptions = (flags: PageFlags): PageOptions => ({
   ...(flags.offset._tag === "Some" ? { offset: flags.offset.value } : {}),
-  ...(flags.limit._tag === "Some" ? { limit: flags.limit.value } : {})
+  ...(flags.limit._tag === "Some" ? { limit: flags.limit.value } : {}),
+  ...(flags.first._tag === "Some" ? { first: flags.first.value } : {}),
+  ...(flags.after._tag === "Some" ? { after: flags.after.value } : {})
 })
 
 const streamOptions = (flags: PageFlags): StreamOptions => ({
   ...(flags.offset._tag === "Some" ? { offset: flags.offset.value } : {}),
-  ...(flags.limit._tag === "Some" ? { pageSize: flags.limit.value } : {})
+  ...(flags.after._tag === "Some" ? { after: flags.after.value } : {}),
+  ...(flags.limit._tag === "Some" ? { pageSize: flags.limit.value } : {}),
+  ...(flags.first._tag === "Some" ? { pageSize: flags.first.value } : {})
 })
+
+/** The page flags' own problems, before anything is sent (exit 2). */
+const checkFlags = (flags: PageFlags): Effect.Effect<void, CliFailure> => {
+  const positive = (name: string, value: { readonly _tag: string; readonly value?: number }, min: number) =>
+    value._tag === "Some" && (value.value ?? 0) < min
+      ? `--${name} must be an integer ≥ ${min}, e.g. --${name} ${min === 0 ? 20 : 50}`
+      : undefined
+  const problem = positive("limit", flags.limit, 1) ?? positive("offset", flags.offset, 0) ??
+    positive("first", flags.first, 1) ??
+    (pageOptionsProblem(pageOptions(flags)) !== undefined
+      ? "page by offset (--offset, --limit) or by cursor (--first, --after), not both: servers refuse a request that mixes them"
+      : undefined)
+  return problem === undefined ? Effect.void : Effect.fail(Failure.usage(problem))
+}
+
+/** What a terminal user is told when there is more than the page shown. */
+const moreHint = (page: Page<unknown>, noun: string): string | undefined => {
+  const shown = page.items.length
+  const cursor = page.pageInfo?.endCursor ?? undefined
+  if (page.pageInfo !== undefined) {
+    return page.pageInfo.hasNextPage === true && cursor !== undefined
+      ? `Showing ${shown} ${noun}: add --all for every page, or --after ${JSON.stringify(cursor)} for the next one.`
+      : undefined
+  }
+  const offset = page.pagination?.offset ?? 0
+  const total = totalOf(page)
+  return total !== undefined && offset + shown < total
+    ? `Showing ${shown === 0 ? 0 : offset + 1}–${
+      offset + shown
+    } of ${total} ${noun}: add --all for every page, or --offset ${offset + shown} for the next one.`
+    : undefined
+}
 
 export interface Spec<A, I> {
   readonly view: Output.View<A, I>
@@ -36,18 +75,12 @@ export interface Spec<A, I> {
 /** Prints the list; on a terminal, says on stderr when there are more pages than the one shown. */
 export const print = <A, I>(spec: Spec<A, I>): Effect.Effect<void, ControlPlaneError | CliFailure> => {
   const render = list(spec.view, Session.format(spec.flags.output), Session.style())
-  if (spec.flags.all) return Session.print(render(spec.all(streamOptions(spec.flags))))
   return Effect.gen(function*() {
+    yield* checkFlags(spec.flags)
+    if (spec.flags.all) return yield* Session.print(render(spec.all(streamOptions(spec.flags))))
     const page = yield* spec.page(pageOptions(spec.flags))
     yield* Session.print(render(Stream.fromIterable(page.items)))
-    const { offset, total } = page.pagination
-    const shown = page.items.length
-    if (Stdio.stderrIsTTY() && offset + shown < total) {
-      yield* Stdio.note(
-        `Showing ${shown === 0 ? 0 : offset + 1}–${
-          offset + shown
-        } of ${total} ${spec.noun}: add --all for every page, or --offset ${offset + shown} for the next one.`
-      )
-    }
+    const hint = moreHint(page, spec.noun)
+    if (Stdio.stderrIsTTY() && hint !== undefined) yield* Stdio.note(hint)
   })
 }

@@ -22,6 +22,11 @@ export type { Format } from "./Flags.js"
 export interface Column<A> {
   readonly header: string
   readonly value: (item: A) => string | number | boolean | null | undefined
+  /**
+   * A field only some servers send (e.g. `deploymentUrl`): a table shows it
+   * only when the first rows have it; `csv` always has it, so its columns are fixed.
+   */
+  readonly optional?: boolean
 }
 
 /** How a kind of value prints. */
@@ -144,43 +149,67 @@ export const list =
           })))
       }
       case "csv": {
-        const header = csvRow(view.columns.map((column) => column.header))
-        const rows = Stream.mapChunks(items, (chunk) => {
-          let text = ""
-          for (const item of chunk) text += csvRow(view.columns.map((column) => cell(column.value(item))))
-          return text === "" ? Chunk.empty() : Chunk.of(text)
+        return Stream.suspend(() => {
+          let columns: ReadonlyArray<Column<A>> | undefined
+          const rows = Stream.mapChunks(items, (chunk) => {
+            const values = Chunk.toReadonlyArray(chunk)
+            if (values.length === 0) return Chunk.empty()
+            let text = ""
+            if (columns === undefined) {
+              columns = presentColumns(view.columns, values)
+              if (options.header !== false) text += csvRow(columns.map((column) => column.header))
+            }
+            for (const item of values) text += csvRow(columns.map((column) => cell(column.value(item))))
+            return Chunk.of(text)
+          })
+          // An empty list still has its header.
+          const headerIfEmpty = Stream.suspend(() =>
+            columns === undefined && options.header !== false
+              ? Stream.make(csvRow(view.columns.filter((column) => column.optional !== true).map((c) => c.header)))
+              : Stream.empty
+          )
+          return Stream.concat(rows, headerIfEmpty)
         })
-        return options.header === false ? rows : Stream.concat(Stream.make(header), rows)
       }
       case "table": {
-        const headers = view.columns.map((column) => column.header)
+        const always = view.columns.filter((column) => column.optional !== true)
         return Stream.suspend(() => {
+          let columns: ReadonlyArray<Column<A>> | undefined
           let widths: Array<number> | undefined
           const body = Stream.mapChunks(items, (chunk) => {
-            const rows = Chunk.toReadonlyArray(chunk).map((item) =>
-              view.columns.map((column) => cell(column.value(item)))
-            )
-            if (rows.length === 0) return Chunk.empty()
+            const values = Chunk.toReadonlyArray(chunk)
+            if (values.length === 0) return Chunk.empty()
             let text = ""
-            if (widths === undefined) {
+            if (columns === undefined || widths === undefined) {
+              const present = presentColumns(view.columns, values)
+              columns = present
+              const headers = present.map((column) => column.header)
+              const firstRows = values.map((item) => present.map((column) => cell(column.value(item))))
               widths = headers.map((header, k) =>
-                Math.max(displayWidth(header), ...rows.map((row) => displayWidth(row[k]!)))
+                Math.max(displayWidth(header), ...firstRows.map((row) => displayWidth(row[k]!)))
               )
               if (options.header !== false) text += headerLine(headers, widths, style)
             }
+            const shown = columns
+            const rows = values.map((item) => shown.map((column) => cell(column.value(item))))
             return Chunk.of(text + tableLines(rows, widths))
           })
           // An empty list still says what its columns would have been.
-          const headerIfEmpty = Stream.suspend(() =>
-            widths === undefined && options.header !== false
+          const headerIfEmpty = Stream.suspend(() => {
+            const headers = always.map((column) => column.header)
+            return widths === undefined && options.header !== false
               ? Stream.make(headerLine(headers, headers.map(displayWidth), style))
               : Stream.empty
-          )
+          })
           return Stream.concat(body, headerIfEmpty)
         })
       }
     }
   }
+
+/** The columns to print: every column, less the optional ones none of the first rows has. */
+const presentColumns = <A>(columns: ReadonlyArray<Column<A>>, rows: ReadonlyArray<A>): ReadonlyArray<Column<A>> =>
+  columns.filter((column) => column.optional !== true || rows.some((item) => cell(column.value(item)) !== ""))
 
 const headerLine = (headers: ReadonlyArray<string>, widths: ReadonlyArray<number>, style: Style) =>
   bold(

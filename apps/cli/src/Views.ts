@@ -9,12 +9,21 @@ import type { View } from "./Output.js"
 
 const iso = (date: Date) => date.toISOString()
 
+/** A server timestamp: ISO when it parsed, the server's own text when it did not, empty when absent. */
+const when = (value: Date | string | undefined) =>
+  value === undefined ? "" : typeof value === "string" ? value : iso(value)
+
+const sqlEndpoint = (sql: Domain.SqlCredentials | undefined) =>
+  sql?.host !== undefined ? sql.port !== undefined ? `${sql.host}:${sql.port}` : sql.host : ""
+
 export const deployment: View<Domain.Deployment, typeof Domain.Deployment.Encoded> = {
   schema: Domain.Deployment,
   columns: [
     { header: "ID", value: (d) => d.id },
     { header: "NAME", value: (d) => d.name },
-    { header: "CREATED", value: (d) => iso(d.createdAt) }
+    { header: "CREATED", value: (d) => when(d.createdAt) },
+    { header: "URL", value: (d) => d.deploymentUrl, optional: true },
+    { header: "STEP", value: (d) => d.creationStep, optional: true }
   ]
 }
 
@@ -25,11 +34,7 @@ export const environment: View<Domain.Environment, typeof Domain.Environment.Enc
     { header: "NAME", value: (e) => e.name ?? e.branch ?? e.user },
     { header: "TYPE", value: (e) => e.type },
     { header: "REST URL", value: (e) => e.apiCredentials?.rest?.url },
-    {
-      header: "SQL",
-      value: (e) =>
-        e.apiCredentials?.sql !== undefined ? `${e.apiCredentials.sql.host}:${e.apiCredentials.sql.port}` : ""
-    }
+    { header: "SQL", value: (e) => sqlEndpoint(e.apiCredentials?.sql) }
   ]
 }
 
@@ -38,8 +43,8 @@ export const metaSyncToken: View<Domain.MetaSyncToken, typeof Domain.MetaSyncTok
   schema: Domain.MetaSyncToken,
   columns: [
     { header: "TOKEN", value: (t) => Redacted.value(t.token) },
-    { header: "CREATED", value: (t) => iso(t.createdAt) },
-    { header: "EXPIRES", value: (t) => iso(t.expiresAt) }
+    { header: "CREATED", value: (t) => when(t.createdAt) },
+    { header: "EXPIRES", value: (t) => when(t.expiresAt) }
   ]
 }
 

@@ -23,6 +23,7 @@
 import type { Operation } from "@cubeplane/core/Api"
 import { isRetryableStatus, TransportError } from "@cubeplane/core/Errors"
 import * as Errors from "@cubeplane/core/Errors"
+import * as HttpControlPlane from "@cubeplane/core/HttpControlPlane"
 import * as Retry from "@cubeplane/core/Retry"
 import { Duration, Effect, Redacted } from "effect"
 import type { IncomingHttpHeaders } from "node:http"
@@ -34,7 +35,7 @@ export interface UpstreamOptions {
   readonly url: string
   /** The real key (`CUBE_API_KEY`). */
   readonly apiKey: Redacted.Redacted<string>
-  /** `CUBE_AUTH_SCHEME`; default: `api-key` for keys starting `sk-`, else `bearer` (as Cube's CLI does). */
+  /** `CUBE_AUTH_SCHEME`; default: core's (`bearer`, as the reference page and Cube's API document say). */
   readonly authScheme?: "bearer" | "api-key" | undefined
   /** Per-attempt timeout: to the response headers, then between body chunks. */
   readonly timeoutMs: number
@@ -135,7 +136,7 @@ export const make = (options: UpstreamOptions, events: UpstreamEvents = {}): Ups
   }
   const basePath = base.pathname.replace(/\/+$/, "")
   const key = Redacted.value(options.apiKey)
-  const scheme = options.authScheme ?? (key.startsWith("sk-") ? "api-key" : "bearer")
+  const scheme = options.authScheme ?? HttpControlPlane.defaultAuthScheme
   const authorization = `${scheme === "api-key" ? "Api-Key" : "Bearer"} ${key}`
   // Idle connections are dropped after 4 s (or sooner when the server's `Keep-Alive: timeout` says
   // so), before a typical server's 5 s keep-alive timeout, so a request rarely lands on a

@@ -29,7 +29,7 @@ Usage:
 Environment:
   CUBE_API_URL            the Control Plane (e.g. https://acme.cubecloud.dev); unset: demo mode on the embedded mock
   CUBE_API_KEY            the real API key (required with CUBE_API_URL; never leaves the proxy)
-  CUBE_AUTH_SCHEME        bearer | api-key (default: api-key for keys starting sk-, else bearer)
+  CUBE_AUTH_SCHEME        bearer | api-key (default: bearer)
   CUBEPLANE_PROXY_CONFIG  the config file, YAML or JSON (required with CUBE_API_URL)
   PORT                    default 8080
   HOST                    default 0.0.0.0 (demo mode: 127.0.0.1)

@@ -18,24 +18,35 @@ import {
   MetaSyncToken,
   MetaSyncTokenInput,
   PageQuery,
-  Pagination
+  PlatformDeployment,
+  PlatformEnvironment,
+  PlatformListBody,
+  ReferenceListBody
 } from "./Domain.js"
+import type { WireShape } from "./Domain.js"
 
 export { apiPrefix, Operation, paths, routes } from "./Paths.js"
 import { routes } from "./Paths.js"
 
-/** The reference page's response shapes (what a server sends; the client also accepts variants). */
+/** The reference page's response shapes (what a server sends; the client also accepts the platform shape). */
 export const wire = {
-  deploymentList: Schema.Struct({
-    data: Schema.Struct({ deployments: Schema.Array(Deployment) }),
-    pagination: Pagination
-  }).annotations({ identifier: "DeploymentList" }),
-  environmentList: Schema.Struct({
-    data: Schema.Struct({ environments: Schema.Array(Environment) }),
-    pagination: Pagination
-  }).annotations({ identifier: "EnvironmentList" }),
+  deploymentList: ReferenceListBody("deployments", Deployment).annotations({ identifier: "DeploymentList" }),
+  environmentList: ReferenceListBody("environments", Environment).annotations({ identifier: "EnvironmentList" }),
   metaSyncToken: Schema.Struct({ data: MetaSyncToken }).annotations({ identifier: "MetaSyncTokenResponse" })
 } as const
+
+/**
+ * Cube's platform shapes (`cube-platform-api.md`): flat `data` + `items`,
+ * `pageInfo`, integer deployment ids, credential arrays with nulls.
+ */
+export const platformWire = {
+  deploymentList: PlatformListBody(PlatformDeployment).annotations({ identifier: "PlatformDeploymentList" }),
+  environmentList: PlatformListBody(PlatformEnvironment).annotations({ identifier: "PlatformEnvironmentList" }),
+  metaSyncToken: wire.metaSyncToken
+} as const
+
+/** The response schemas of one wire shape. */
+export const wireOf = (shape: WireShape) => shape === "platform" ? platformWire : wire
 
 const DeploymentPath = Schema.Struct({ deployment_id: Schema.String })
 const EnvironmentPath = Schema.Struct({ deployment_id: Schema.String, environment_id: Schema.String })

@@ -99,20 +99,30 @@ export const parseAuditLog =
     )
   }
 
+/** A server's paging that cannot be followed (a repeated cursor, …): an `UnexpectedResponse` for that list. */
+const brokenPaging = (path: string) => (reason: string) =>
+  new UnexpectedResponse({
+    message: `Unexpected response from GET ${path}: ${reason}`,
+    method: "GET",
+    path,
+    status: 200,
+    detail: reason
+  })
+
 /** Builds the full service from its primitives: the streams are derived, the same way for every implementation. */
 export const make = (primitives: ControlPlanePrimitives): ControlPlaneService => ({
   ...primitives,
   deployments: (options = {}) =>
-    Pagination.stream((offset, limit) => primitives.listDeployments({ offset, limit }), options),
+    Pagination.stream((page) => primitives.listDeployments(page), options, brokenPaging(paths.deployments)),
   environments: (deploymentId, options = {}) =>
     Pagination.stream(
-      (offset, limit) =>
+      (page) =>
         primitives.listEnvironments(deploymentId, {
-          offset,
-          limit,
+          ...page,
           ...(options.type !== undefined ? { type: options.type } : {})
         }),
-      options
+      options,
+      brokenPaging(paths.environments(deploymentId))
     ),
   auditLogEvents: (filter) => primitives.exportAuditLog(filter).pipe(parseAuditLog(paths.auditLogExport))
 })

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { ParseResult, Schema } from "effect"
 
 const RequestFacts = {
   /** A sentence a user can act on. */
@@ -83,8 +83,45 @@ export class UnexpectedResponse extends Schema.TaggedError<UnexpectedResponse>()
   status: Schema.Number,
   /** What did not match, e.g. the schema's parse error or the CSV row and column. */
   detail: Schema.String,
+  /** The start of the body as received (tokens blanked), for `--verbose`. */
+  excerpt: Schema.optional(Schema.String),
   requestId: Schema.optional(Schema.String)
 }) {}
+
+/** `data[3].id` from `["data", 3, "id"]`. */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (out, key) =>
+      typeof key === "number"
+        ? `${out}[${key}]`
+        : out === ""
+        ? String(key)
+        : `${out}.${String(key)}`,
+    ""
+  )
+
+const expected = /^Expected (.+), actual (.+)$/s
+
+/**
+ * The first problem of a parse error in one line, naming the field and index:
+ * `data[3].id: expected string or integer, got null`. Alternatives at the same
+ * place (a field that may be a string or null) are joined with `or`.
+ */
+export const firstIssue = (error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  if (first === undefined) return "the body does not match the API's schema"
+  const samePlace = issues.filter((issue) => formatPath(issue.path) === formatPath(first.path))
+  const alternatives = samePlace.map((issue) => expected.exec(issue.message)).filter((m) => m !== null)
+  const where = first.path.length === 0 ? "the body" : formatPath(first.path)
+  if (alternatives.length === samePlace.length && alternatives.length > 0) {
+    const kinds = [...new Set(alternatives.map((m) => m[1]!))].filter((kind) => kind !== "undefined")
+    return `${where}: expected ${kinds.join(" or ")}, got ${alternatives[0]![2]}`
+  }
+  const message = first.message.replace(/\s+/g, " ").trim()
+  const oneLine = message.length > 200 ? `${message.slice(0, 200)}…` : message
+  return `${where}: ${oneLine}`
+}
 
 /** Every error the `ControlPlane` service can fail with. */
 export type ControlPlaneError =

@@ -29,9 +29,16 @@ import type * as ConfigError from "effect/ConfigError"
 import type { ControlPlaneService } from "./ControlPlane.js"
 import { ControlPlane, make as makeService } from "./ControlPlane.js"
 import type { AuditLogFilter, EnvironmentListOptions, PageOptions } from "./Domain.js"
-import { DeploymentList, EnvironmentList, ErrorBody, MetaSyncTokenInput, MetaSyncTokenResponse } from "./Domain.js"
+import {
+  DeploymentList,
+  EnvironmentList,
+  ErrorBody,
+  MetaSyncTokenInput,
+  MetaSyncTokenResponse,
+  pageOptionsProblem
+} from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
-import { BadRequest, fromResponse, TransportError, UnexpectedResponse } from "./Errors.js"
+import { BadRequest, firstIssue, fromResponse, TransportError, UnexpectedResponse } from "./Errors.js"
 import { paths } from "./Paths.js"
 import * as Retry from "./Retry.js"
 
@@ -42,7 +49,7 @@ export interface Options {
   /** The Cube Cloud base URL, e.g. `https://acme.cubecloud.dev` (a trailing slash is fine). */
   readonly url: string
   readonly apiKey: Redacted.Redacted<string>
-  /** Default: `api-key` for keys that start with `sk-`, else `bearer` (as Cube's official CLI). */
+  /** Default: `bearer`, as the reference page and Cube's published API document say; `api-key` is what Cube's Rust CLI sends for `sk-` keys. */
   readonly authScheme?: AuthScheme
   readonly retry?: Retry.RetryOptions
   /** The limit on each attempt (for the export: until the response headers arrive). Default: 30 s. */
@@ -57,11 +64,16 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 export const defaultDeadline: Duration.Duration = Duration.minutes(2)
 export const defaultUserAgent = "cubeplane-core"
 
-/** The scheme Cube's official CLI picks: `api-key` for `sk-…` keys, else `bearer`. */
-export const defaultAuthScheme = (apiKey: Redacted.Redacted<string>): AuthScheme =>
-  Redacted.value(apiKey).startsWith("sk-") ? "api-key" : "bearer"
+/**
+ * `bearer`, for every key: the reference page and Cube's published API
+ * document both say `Authorization: Bearer <key>`. (`api-key` stays an
+ * override, e.g. `CUBE_AUTH_SCHEME=api-key`.)
+ */
+export const defaultAuthScheme: AuthScheme = "bearer"
 
-const authorizationValue = (scheme: AuthScheme, apiKey: Redacted.Redacted<string>): string =>
+/** The header value, e.g. `Bearer <key>`; the one place a key becomes text. */
+
+export const authorizationValue = (scheme: AuthScheme, apiKey: Redacted.Redacted<string>): string =>
   `${scheme === "bearer" ? "Bearer" : "Api-Key"} ${Redacted.value(apiKey)}`
 
 /** Keeps the `Authorization` header out of spans even if a caller replaced the redacted names. */
@@ -120,19 +132,26 @@ const errorCode = (error: unknown, depth = 0): string | undefined => {
 }
 
 const maxDetailLength = 2_000
+const maxExcerptLength = 600
 
-/**
- * A parse error as a `detail`: tokens the body carried are blanked (a
- * malformed token response must not leak the JWT into logs), and a huge body
- * is cut to what helps.
- */
-const describeParseError = (error: ParseResult.ParseError, body: string): string => {
-  let detail = ParseResult.TreeFormatter.formatErrorSync(error)
+/** Tokens a body carried, blanked: a malformed token response must not leak the JWT into logs. */
+const redactTokens = (text: string, body: string): string => {
+  let out = text
   for (const [, token] of body.matchAll(/"token"\s*:\s*"([^"]+)"/g)) {
-    if (token !== undefined) detail = detail.split(token).join("<redacted>")
+    if (token !== undefined) out = out.split(token).join("<redacted>")
   }
+  return out
+}
+
+/** A parse error as a `detail`, cut to what helps. */
+const describeParseError = (error: ParseResult.ParseError, body: string): string => {
+  const detail = redactTokens(ParseResult.TreeFormatter.formatErrorSync(error), body)
   return detail.length > maxDetailLength ? `${detail.slice(0, maxDetailLength)}…` : detail
 }
+
+/** The start of a body that did not decode, for `--verbose` (tokens blanked). */
+const excerptOf = (body: string): string =>
+  redactTokens(body.length > maxExcerptLength ? `${body.slice(0, maxExcerptLength)}…` : body, body)
 
 const describeCode = (code: string | undefined): string => {
   switch (code) {
@@ -172,7 +191,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
     })()
     // A URL that cannot work fails every operation at once, without retries.
     const invalidUrl = isHttpUrl(baseUrl) ? undefined : `the base URL is not an http(s) URL — check CUBE_API_URL`
-    const scheme = options.authScheme ?? defaultAuthScheme(options.apiKey)
+    const scheme = options.authScheme ?? defaultAuthScheme
     const timeout = Duration.decode(options.timeout ?? defaultTimeout)
     const deadline = Duration.decode(options.deadline ?? defaultDeadline)
     const retryPolicy = Retry.policy(options.retry)
@@ -306,10 +325,11 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
               return new UnexpectedResponse({
                 ...facts,
                 status: response.status,
-                message: `Unexpected response from ${facts.method} ${
-                  stripQuery(facts.path)
-                }: the body does not match the API's schema`,
+                message: `Unexpected response from ${facts.method} ${stripQuery(facts.path)}: ${
+                  redactTokens(firstIssue(error), text)
+                }`,
                 detail: describeParseError(error, text),
+                excerpt: excerptOf(text),
                 ...(requestId !== undefined ? { requestId } : {})
               })
             })
@@ -325,19 +345,38 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
       return { facts, request }
     }
 
-    const listDeployments = (options: PageOptions = {}) => {
-      const { facts, request } = get(paths.deployments, { offset: options.offset, limit: options.limit })
-      return run(request, facts, "idempotent", decodeJson(decodeDeploymentList, facts))
-    }
-
-    const listEnvironments = (deploymentId: string, options: EnvironmentListOptions = {}) => {
-      const { facts, request } = get(paths.environments(deploymentId), {
+    /** A list request's query; `offset`/`limit` and `first`/`after` are never mixed (servers refuse it). */
+    const listQuery = (path: string, options: PageOptions, extra: Record<string, string | undefined> = {}) => {
+      const { facts, request } = get(path, {
         offset: options.offset,
         limit: options.limit,
-        type: options.type
+        first: options.first,
+        after: options.after,
+        ...extra
       })
-      return run(request, facts, "idempotent", decodeJson(decodeEnvironmentList, facts))
+      const problem = pageOptionsProblem(options)
+      return { facts, request, problem }
     }
+
+    const list = <A>(
+      query: ReturnType<typeof listQuery>,
+      decode: (body: string) => Effect.Effect<A, ParseResult.ParseError>
+    ): Effect.Effect<A, ControlPlaneError> =>
+      query.problem !== undefined
+        ? Effect.fail(
+          new BadRequest({
+            ...query.facts,
+            status: 400,
+            message: `Invalid list request (not sent): ${query.problem}`
+          })
+        )
+        : run(query.request, query.facts, "idempotent", decodeJson(decode, query.facts))
+
+    const listDeployments = (options: PageOptions = {}) =>
+      list(listQuery(paths.deployments, options), decodeDeploymentList)
+
+    const listEnvironments = (deploymentId: string, options: EnvironmentListOptions = {}) =>
+      list(listQuery(paths.environments(deploymentId), options, { type: options.type }), decodeEnvironmentList)
 
     const encodeTokenInput = Schema.encode(MetaSyncTokenInput)
     const createMetaSyncToken: ControlPlaneService["createMetaSyncToken"] = (deploymentId, environmentId, input) => {
@@ -388,7 +427,7 @@ export const layer = (options: Options): Layer.Layer<ControlPlane, never, HttpCl
 
 /**
  * `CUBE_API_URL`, `CUBE_API_KEY` and `CUBE_AUTH_SCHEME` (`bearer` | `api-key`;
- * default by the key's prefix), the names Cube's official CLI reads.
+ * default `bearer`), the names Cube's official CLI reads.
  */
 export const config: Config.Config<{
   readonly url: string
@@ -417,7 +456,7 @@ export const config: Config.Config<{
   Config.map(({ apiKey, authScheme, url }) => ({
     url,
     apiKey,
-    authScheme: Option.getOrElse(authScheme, () => defaultAuthScheme(apiKey))
+    authScheme: Option.getOrElse(authScheme, () => defaultAuthScheme)
   }))
 )
 

@@ -163,7 +163,7 @@ export interface ClientOptions {
   readonly url: string
   /** The API key (a plain string here; it is kept redacted inside). */
   readonly apiKey: string
-  /** Default: `api-key` for keys starting `sk-`, else `bearer`. */
+  /** Default: `bearer` (`Authorization: Bearer <key>`); `api-key` sends `Api-Key <key>`. */
   readonly authScheme?: AuthScheme
   readonly retry?: RetryOptions
   /** Per attempt. Default: 30 s. */
@@ -176,15 +176,21 @@ export interface ClientOptions {
 
 export interface MetaSyncTokenOptions {
   readonly securityContext: SecurityContext
-  /** Seconds. Default (server side): 86400. */
+  /** Seconds. The server decides the default (86400 on the reference page) and the maximum. */
   readonly expiresIn?: number
+  /** Scopes to ask for, where the server supports them. */
+  readonly scopes?: ReadonlyArray<string>
 }
 
 export interface MetaSyncToken {
   /** The JWT. */
   readonly token: string
-  readonly createdAt: Date
-  readonly expiresAt: Date
+  /** A `Date` when the server's timestamp parses; the text as sent when it does not; absent when not sent. */
+  readonly createdAt?: Date | string | undefined
+  readonly expiresAt?: Date | string | undefined
+  /** The security context, when the server echoes it (Cube's platform API does). */
+  readonly securityContext?: SecurityContext | undefined
+  readonly scopes?: ReadonlyArray<string> | undefined
 }
 
 export interface Client {
@@ -339,17 +345,20 @@ export const createClient = (options: ClientOptions): Client => {
       all: (deploymentId, stream) => iterable((cp) => cp.environments(deploymentId, stream))
     },
     tokens: {
-      createMetaSync: (deploymentId, environmentId, { expiresIn, securityContext }) =>
+      createMetaSync: (deploymentId, environmentId, { expiresIn, scopes, securityContext }) =>
         run((cp) =>
           Effect.map(
             cp.createMetaSyncToken(deploymentId, environmentId, {
               securityContext,
-              ...(expiresIn !== undefined ? { expiresIn } : {})
+              ...(expiresIn !== undefined ? { expiresIn } : {}),
+              ...(scopes !== undefined ? { scopes } : {})
             }),
-            (minted) => ({
+            (minted): MetaSyncToken => ({
               token: Redacted.value(minted.token),
               createdAt: minted.createdAt,
-              expiresAt: minted.expiresAt
+              expiresAt: minted.expiresAt,
+              securityContext: minted.securityContext,
+              scopes: minted.scopes
             })
           )
         )

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Redacted, Schema } from "effect"
 import * as Domain from "../src/Domain.js"
+import { firstIssue } from "../src/Errors.js"
 import { reference } from "./support/server.js"
 
 const decode = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUnknownSync(schema)
@@ -187,64 +188,112 @@ describe("Domain: forward compatibility", () => {
     expect(decode(Domain.EnvironmentList)(wire).items[0]?.type).toBe("preview")
   })
 
-  it("rejects what is really wrong: a missing pagination, a date that is not one", () => {
-    const bad = [
-      { data: { deployments: [] } },
-      {
-        data: { deployments: [{ id: "1", name: "D", created_at: "yesterday" }] },
-        pagination: { offset: 0, limit: 1, total: 1 }
-      }
-    ]
-    for (const wire of bad) expect(Either.isLeft(Schema.decodeUnknownEither(Domain.DeploymentList)(wire))).toBe(true)
+  it("rejects what is really wrong, naming the field and index: no rows at all, a row without an id", () => {
+    const failure = (wire: unknown) => {
+      const result = Schema.decodeUnknownEither(Domain.DeploymentList)(wire)
+      return Either.isLeft(result) ? firstIssue(result.left) : "decoded"
+    }
+    expect(failure({ pagination: { offset: 0, limit: 20, total: 0 } })).toBe(
+      "the body: no rows: expected data.deployments, data or items to be an array"
+    )
+    expect(failure({ data: [{ id: 1 }, { id: 2 }, { id: 3 }, { id: null }], pageInfo: null })).toBe(
+      "data[3].id: expected string or integer, got null"
+    )
+    expect(failure({ data: { deployments: [{ id: "1", name: 5 }] }, pagination: {} })).toBe(
+      "data.deployments[0].name: expected string or null, got 5"
+    )
+  })
+
+  it("a timestamp that is not a date is kept as the text the server sent", () => {
+    const page = decode(Domain.DeploymentList)({
+      data: { deployments: [{ id: "1", name: "D", created_at: "yesterday" }] },
+      pagination: { offset: 0, limit: 1, total: 1 }
+    })
+    expect(page.items[0]?.createdAt).toBe("yesterday")
+    const token = decode(Domain.MetaSyncTokenResponse)({
+      data: { token: "t", created_at: "15/01/2024 10:30", expires_at: "2024-01-15T11:30:00Z" }
+    })
+    expect(token.createdAt).toBe("15/01/2024 10:30")
+    expect(token.expiresAt).toEqual(new Date("2024-01-15T11:30:00Z"))
   })
 })
 
-describe("Domain: audit-log events", () => {
-  const record = {
-    id: "evt_1",
-    timestamp: "2024-01-15T10:30:00.000Z",
-    event_name: "Logged in",
-    user_email: "user@example.com",
-    deployment_id: "",
-    deployment_name: "",
-    ip_address: "203.0.113.7",
-    attributes: "{\"method\":\"password\"}",
-    tenant: "acme"
+describe("Domain: Cube's platform shape (cube-platform-api.md)", () => {
+  const platformDeployments = {
+    data: [{ id: 123, name: "My Deployment", deploymentUrl: "https://x.cubecloud.dev", creationStep: "ready" }],
+    items: [{ id: 123, name: "My Deployment", deploymentUrl: "https://x.cubecloud.dev", creationStep: "ready" }],
+    pageInfo: { hasNextPage: false, hasPreviousPage: false, endCursor: "c1", startCursor: "c1" },
+    pagination: { offset: 0, limit: 20, total: 1 },
+    count: 1,
+    totalCount: 1
   }
 
-  it("a CSV record decodes into an event: empty → null, attributes parsed, unknown columns kept", () => {
-    const event = decode(Domain.AuditLogEventFromCsvRecord)(record)
-    expect(event).toMatchObject({
-      id: "evt_1",
-      eventName: "Logged in",
-      userEmail: "user@example.com",
-      deploymentId: null,
-      deploymentName: null,
-      ipAddress: "203.0.113.7",
-      attributes: { method: "password" },
-      tenant: "acme"
-    })
-    expect(event.timestamp).toEqual(new Date("2024-01-15T10:30:00.000Z"))
-    expect(encode(Domain.AuditLogEventFromCsvRecord)(event)).toEqual(record)
+  it("decodes the document's deployment list: flat data + items, pageInfo, integer ids", () => {
+    const page = decode(Domain.DeploymentList)(platformDeployments)
+    expect(page.items).toEqual([
+      { id: "123", name: "My Deployment", deploymentUrl: "https://x.cubecloud.dev", creationStep: "ready" }
+    ])
+    expect(page.pageInfo?.endCursor).toBe("c1")
+    expect(page.pagination?.total).toBe(1)
   })
 
-  it("the JSON form is snake_case with nulls", () => {
-    const event = decode(Domain.AuditLogEventFromCsvRecord)(record)
-    expect(encode(Domain.AuditLogEvent)(event)).toEqual({
-      id: "evt_1",
-      timestamp: "2024-01-15T10:30:00.000Z",
-      event_name: "Logged in",
-      user_email: "user@example.com",
-      deployment_id: null,
-      deployment_name: null,
-      ip_address: "203.0.113.7",
-      attributes: { method: "password" },
-      tenant: "acme"
+  it("never loses rows: whichever of data and items holds them is used", () => {
+    const row = { id: 1 }
+    expect(decode(Domain.DeploymentList)({ data: [row], items: [] }).items).toHaveLength(1)
+    expect(decode(Domain.DeploymentList)({ data: [], items: [row, row] }).items).toHaveLength(2)
+    expect(decode(Domain.DeploymentList)({ items: [row], data: null }).items).toHaveLength(1)
+  })
+
+  it("environments: no name, credential arrays with nulls, pagination null or absent", () => {
+    const environment = {
+      id: "456",
+      type: "production",
+      api_credentials: [
+        { type: "rest", version: 1, url: "https://x.cubecloud.dev/cubejs-api", host: null, port: null, database: null },
+        { type: "sql", version: 1, url: null, host: "x.sql.cubecloud.dev", port: 5432, database: null }
+      ],
+      branch: null,
+      user: null
+    }
+    for (const pagination of [null, undefined]) {
+      const page = decode(Domain.EnvironmentList)({
+        data: [environment],
+        items: [environment],
+        pageInfo: null,
+        pagination
+      })
+      expect(page.items[0]?.apiCredentials).toEqual({
+        rest: { version: 1, url: "https://x.cubecloud.dev/cubejs-api" },
+        sql: { version: 1, host: "x.sql.cubecloud.dev", port: 5432 }
+      })
+      expect(page.pagination).toBeUndefined()
+    }
+  })
+
+  it("the platform schemas encode what the mock serves: integer ids, credential arrays with nulls", () => {
+    const deployment = { id: "123", name: "D", deploymentUrl: "https://x", creationStep: "ready" }
+    expect(encode(Domain.PlatformDeployment)(deployment)).toEqual({ ...deployment, id: 123 })
+    expect(Either.isLeft(Schema.encodeEither(Domain.PlatformDeployment)({ id: "abc" }))).toBe(true)
+    const environment = decode(Domain.Environment)({
+      id: "456",
+      type: "production",
+      api_credentials: { rest: { url: "https://r" }, sql: { host: "h", port: 5432 } }
+    })
+    expect(encode(Domain.PlatformEnvironment)(environment)).toEqual({
+      id: "456",
+      type: "production",
+      api_credentials: [
+        { type: "rest", version: 1, url: "https://r", host: null, port: null, database: null },
+        { type: "sql", version: 1, url: null, host: "h", port: 5432, database: null }
+      ]
     })
   })
 
-  it("attributes that are not JSON are a decode error saying so", () => {
-    const result = Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)({ ...record, attributes: "{oops" })
-    expect(Either.isLeft(result) ? result.left.message : "").toContain("attributes is not JSON")
+  it("a token response that echoes security_context and scopes", () => {
+    const token = decode(Domain.MetaSyncTokenResponse)({
+      data: { token: "t", security_context: { tenant_id: "acme" }, created_at: "x", expires_at: "y", scopes: ["meta"] }
+    })
+    expect(token.securityContext).toEqual({ tenant_id: "acme" })
+    expect(token.scopes).toEqual(["meta"])
   })
 })

@@ -37,22 +37,25 @@ const eventually = (condition: () => boolean) =>
   })
 
 describe("HttpControlPlane over a real HTTP server", () => {
-  live("lists deployments from the reference format, sending `Api-Key` for an sk- key", () =>
-    Effect.gen(function*() {
-      const server = yield* startServer((_, response) => json(response, 200, reference.deployments))
-      const cp = yield* make(server)
-      const page = yield* cp.listDeployments({ offset: 0, limit: 5 })
-      expect(page.items.map((d) => d.id)).toEqual(["123"])
-      expect(page.items[0]?.createdAt).toEqual(new Date("2024-01-15T10:30:00.000Z"))
-      expect(page.pagination).toEqual({ offset: 0, limit: 20, total: 1 })
-      const [request] = server.received
-      expect(request?.method).toBe("GET")
-      expect(request?.url).toBe("/api/v1/deployments?offset=0&limit=5")
-      expect(request?.headers.authorization).toBe(`Api-Key ${SK_KEY}`)
-      expect(request?.headers["user-agent"]).toBe("cubeplane-core")
-    }))
+  live(
+    "lists deployments from the reference format, sending `Bearer` even for an sk- key",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startServer((_, response) => json(response, 200, reference.deployments))
+        const cp = yield* make(server)
+        const page = yield* cp.listDeployments({ offset: 0, limit: 5 })
+        expect(page.items.map((d) => d.id)).toEqual(["123"])
+        expect(page.items[0]?.createdAt).toEqual(new Date("2024-01-15T10:30:00.000Z"))
+        expect(page.pagination).toEqual({ offset: 0, limit: 20, total: 1 })
+        const [request] = server.received
+        expect(request?.method).toBe("GET")
+        expect(request?.url).toBe("/api/v1/deployments?offset=0&limit=5")
+        expect(request?.headers.authorization).toBe(`Bearer ${SK_KEY}`)
+        expect(request?.headers["user-agent"]).toBe("cubeplane-core")
+      })
+  )
 
-  live("sends `Bearer` for other keys, and an explicit scheme wins over the prefix", () =>
+  live("sends `Bearer` for every key unless `api-key` is asked for", () =>
     Effect.gen(function*() {
       const server = yield* startServer((_, response) => json(response, 200, reference.deployments))
       yield* Effect.flatMap(make(server, { apiKey: Redacted.make(PLAIN_KEY) }), (cp) => cp.listDeployments())
@@ -146,7 +149,7 @@ describe("HttpControlPlane over a real HTTP server", () => {
     }))
 
   live(
-    "a 2xx body that does not match the schema is UnexpectedResponse with the parse error as detail",
+    "a 2xx body that does not match the schema is UnexpectedResponse naming the field in one line, the body's start as excerpt",
     () =>
       Effect.gen(function*() {
         const server = yield* startServer((_, response) =>
@@ -159,8 +162,11 @@ describe("HttpControlPlane over a real HTTP server", () => {
         if (error._tag !== "UnexpectedResponse") return
         expect(error.status).toBe(200)
         expect(error.requestId).toBe("req-bad")
-        expect(error.detail).toContain("pagination")
-        expect(error.message).toContain("does not match")
+        expect(error.detail).toContain("name")
+        expect(error.message).toBe(
+          "Unexpected response from GET /api/v1/deployments: data.deployments[0].name: expected string or null, got 5"
+        )
+        expect(error.excerpt).toContain(`"name":5`)
         assertNoKey(error)
       })
   )
@@ -174,8 +180,11 @@ describe("HttpControlPlane over a real HTTP server", () => {
       const error = yield* Effect.flip(cp.createMetaSyncToken("123", "456", { securityContext: {} }))
       assert.strictEqual(error._tag, "UnexpectedResponse")
       if (error._tag !== "UnexpectedResponse") return
-      expect(error.detail).toContain("created_at")
-      for (const rendering of [error.detail, String(error), JSON.stringify(error)]) {
+      expect(error.detail).toContain("expires_at")
+      expect(error.message).toContain("expires_at")
+      for (
+        const rendering of [error.detail, error.excerpt ?? "", error.message, String(error), JSON.stringify(error)]
+      ) {
         expect(rendering).not.toContain("eyJLEAKED")
       }
     }))
@@ -436,7 +445,7 @@ describe("HttpControlPlane.layerConfig", () => {
     )
 
   live(
-    "reads CUBE_API_URL and CUBE_API_KEY; the scheme defaults by the key's prefix; CUBE_AUTH_SCHEME overrides",
+    "reads CUBE_API_URL and CUBE_API_KEY; the scheme defaults to bearer; CUBE_AUTH_SCHEME overrides",
     () =>
       Effect.gen(function*() {
         const server = yield* startServer((_, response) => json(response, 200, reference.deployments))
@@ -445,7 +454,7 @@ describe("HttpControlPlane.layerConfig", () => {
         yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: SK_KEY, CUBE_AUTH_SCHEME: "bearer" })
         yield* viaConfig({ CUBE_API_URL: server.url, CUBE_API_KEY: PLAIN_KEY, CUBE_AUTH_SCHEME: "API-KEY" })
         expect(server.received.map((r) => r.headers.authorization)).toEqual([
-          `Api-Key ${SK_KEY}`,
+          `Bearer ${SK_KEY}`,
           `Bearer ${PLAIN_KEY}`,
           `Bearer ${SK_KEY}`,
           `Api-Key ${PLAIN_KEY}`

@@ -3,8 +3,8 @@
  * gets 7) and a latency in virtual time.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Duration, Effect, Fiber, Option, Stream, TestClock } from "effect"
-import type { Page, StreamOptions } from "../src/Domain.js"
+import { Chunk, Clock, Duration, Effect, Either, Fiber, Option, Stream, TestClock } from "effect"
+import type { Page, PageOptions, StreamOptions } from "../src/Domain.js"
 import * as Pagination from "../src/Pagination.js"
 
 interface ListerOptions {
@@ -25,7 +25,7 @@ const fakeLister = (options: ListerOptions) => {
   let inFlight = 0
   let maxInFlight = 0
   const available = options.available ?? options.total
-  const fetch: Pagination.FetchPage<number, never, never> = (offset, limit) =>
+  const fetch: Pagination.FetchPage<number, never, never> = ({ limit = 20, offset = 0 }) =>
     Effect.gen(function*() {
       requests.push({ offset, limit })
       inFlight++
@@ -56,8 +56,12 @@ const collectTimed = <A>(stream: Stream.Stream<A>) =>
     return { items, elapsed: (yield* Clock.currentTimeMillis) - start }
   })
 
-const all = (lister: ReturnType<typeof fakeLister>, options?: StreamOptions) =>
-  Stream.runCollect(Pagination.stream(lister.fetch, options)).pipe(Effect.map(Chunk.toArray))
+const never = (reason: string): never => {
+  throw new Error(`unexpected paging error: ${reason}`)
+}
+
+const all = (lister: ReturnType<typeof fakeLister>, options: StreamOptions = {}) =>
+  Stream.runCollect(Pagination.stream(lister.fetch, options, never)).pipe(Effect.map(Chunk.toArray))
 
 describe("Pagination.stream", () => {
   it.effect("asks for 100, gets 7: advances by what it received, every item exactly once, in order", () =>
@@ -99,7 +103,7 @@ describe("Pagination.stream", () => {
     Effect.gen(function*() {
       for (const concurrency of [1, 4]) {
         const lister = fakeLister({ total: 1000, cap: 7 })
-        const items = yield* Stream.runCollect(Stream.take(Pagination.stream(lister.fetch, { concurrency }), 5))
+        const items = yield* Stream.runCollect(Stream.take(Pagination.stream(lister.fetch, { concurrency }, never), 5))
         expect(Chunk.toArray(items)).toEqual([0, 1, 2, 3, 4])
         expect(lister.requests, `concurrency ${concurrency}`).toHaveLength(1)
       }
@@ -108,7 +112,7 @@ describe("Pagination.stream", () => {
   it.effect("fetches nothing the consumer has not pulled (sequential)", () =>
     Effect.gen(function*() {
       const lister = fakeLister({ total: 1000, cap: 7 })
-      yield* Stream.runCollect(Stream.take(Pagination.stream(lister.fetch), 8))
+      yield* Stream.runCollect(Stream.take(Pagination.stream(lister.fetch, {}, never), 8))
       expect(lister.requests).toHaveLength(2)
     }))
 
@@ -122,9 +126,9 @@ describe("Pagination.stream", () => {
   it.effect("prefetch (concurrency 4) emits the same items in order, in fewer round trips of virtual time", () =>
     Effect.gen(function*() {
       const sequentialLister = fakeLister({ total: 100, cap: 7, latency: "100 millis" })
-      const sequential = yield* collectTimed(Pagination.stream(sequentialLister.fetch))
+      const sequential = yield* collectTimed(Pagination.stream(sequentialLister.fetch, {}, never))
       const prefetchLister = fakeLister({ total: 100, cap: 7, latency: "100 millis" })
-      const prefetch = yield* collectTimed(Pagination.stream(prefetchLister.fetch, { concurrency: 4 }))
+      const prefetch = yield* collectTimed(Pagination.stream(prefetchLister.fetch, { concurrency: 4 }, never))
 
       expect(sequential.items).toEqual(range(0, 100))
       expect(prefetch.items).toEqual(sequential.items)
@@ -158,5 +162,112 @@ describe("Pagination.stream", () => {
       expect(Pagination.nextOffset(0, page(7, 50))).toEqual(Option.some(7))
       expect(Pagination.nextOffset(43, page(7, 50))).toEqual(Option.none())
       expect(Pagination.nextOffset(0, page(0, 50))).toEqual(Option.none())
+    }))
+
+  it.effect("no total: a page shorter than the limit the server applied is the last", () =>
+    Effect.sync(() => {
+      const page = (n: number, limit?: number): Page<number> => ({
+        items: range(0, n),
+        pagination: limit === undefined ? {} : { limit }
+      })
+      expect(Pagination.nextOffset(0, page(20, 20))).toEqual(Option.some(20))
+      expect(Pagination.nextOffset(20, page(5, 20))).toEqual(Option.none())
+      expect(Pagination.nextOffset(0, page(5))).toEqual(Option.some(5))
+    }))
+})
+
+/** A cursor server: `first`/`after` in, `pageInfo` out; refuses a request that mixes offset/limit with first/after. */
+const cursorLister = (options: {
+  readonly size: number
+  readonly cap: number
+  /** Breaks the server: the cursor it hands out. */
+  readonly cursorOf?: (lastIndex: number) => string | null
+  readonly hasNext?: (lastIndex: number) => boolean
+  readonly empty?: boolean
+}) => {
+  const requests: Array<PageOptions> = []
+  const fetch: Pagination.FetchPage<number, string, never> = (request) =>
+    Effect.gen(function*() {
+      requests.push(request)
+      const mixed = (request.first !== undefined || request.after !== undefined) &&
+        (request.offset !== undefined || request.limit !== undefined)
+      if (mixed) return yield* Effect.fail("mixed offset/limit with first/after")
+      const start = request.after !== undefined ? Number(request.after.slice(1)) + 1 : request.offset ?? 0
+      const count = Math.min(request.first ?? request.limit ?? 20, options.cap)
+      const items = options.empty === true ? [] : range(start, Math.min(start + count, options.size))
+      const last = items.length > 0 ? items[items.length - 1]! : start
+      const page: Page<number> = {
+        items,
+        pageInfo: {
+          hasNextPage: options.hasNext?.(last) ?? last + 1 < options.size,
+          endCursor: options.cursorOf !== undefined ? options.cursorOf(last) ?? undefined : `c${last}`
+        }
+      }
+      return page
+    })
+  return { fetch, requests }
+}
+
+const collect = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.either(Stream.runCollect(stream).pipe(Effect.map(Chunk.toArray)))
+
+describe("Pagination.stream by cursor", () => {
+  it.effect("follows endCursor with first/after, never mixing them with offset/limit", () =>
+    Effect.gen(function*() {
+      const lister = cursorLister({ size: 25, cap: 10 })
+      const result = yield* collect(Pagination.stream(lister.fetch, { pageSize: 10 }, (reason) => reason))
+      expect(result).toEqual(Either.right(range(0, 25)))
+      expect(lister.requests).toEqual([
+        { offset: 0, limit: 10 },
+        { first: 10, after: "c9" },
+        { first: 10, after: "c19" }
+      ])
+    }))
+
+  it.effect("with prefetch asked for, a cursor list is still fetched one page after the other", () =>
+    Effect.gen(function*() {
+      const lister = cursorLister({ size: 25, cap: 10 })
+      const result = yield* collect(Pagination.stream(lister.fetch, { pageSize: 10, concurrency: 4 }, (r) => r))
+      expect(result).toEqual(Either.right(range(0, 25)))
+      expect(lister.requests.slice(1).every((r) => r.after !== undefined && r.offset === undefined)).toBe(true)
+    }))
+
+  it.effect("starts after a given cursor", () =>
+    Effect.gen(function*() {
+      const lister = cursorLister({ size: 25, cap: 10 })
+      const result = yield* collect(Pagination.stream(lister.fetch, { pageSize: 10, after: "c14" }, (r) => r))
+      expect(result).toEqual(Either.right(range(15, 25)))
+      expect(lister.requests[0]).toEqual({ first: 10, after: "c14" })
+    }))
+
+  it.effect("Stream.take(3) costs one request", () =>
+    Effect.gen(function*() {
+      const lister = cursorLister({ size: 1000, cap: 10 })
+      yield* collect(Stream.take(Pagination.stream(lister.fetch, {}, (r) => r), 3))
+      expect(lister.requests).toHaveLength(1)
+    }))
+
+  it.effect("a cursor that repeats is an error, not a loop", () =>
+    Effect.gen(function*() {
+      const lister = cursorLister({ size: 1000, cap: 10, cursorOf: (last) => last < 20 ? `c${last}` : "c19" })
+      const result = yield* collect(Pagination.stream(lister.fetch, { pageSize: 10 }, (reason) => reason))
+      expect(Either.isLeft(result) && result.left).toContain(`the server sent the cursor "c19" again`)
+      expect(lister.requests.length).toBeLessThanOrEqual(4)
+    }))
+
+  it.effect("hasNextPage without an endCursor is an error", () =>
+    Effect.gen(function*() {
+      const lister = cursorLister({ size: 1000, cap: 10, cursorOf: () => null })
+      const result = yield* collect(Pagination.stream(lister.fetch, {}, (reason) => reason))
+      expect(Either.isLeft(result) && result.left).toContain("no pageInfo.endCursor")
+    }))
+
+  it.effect("a hasNextPage that never ends on empty pages is an error after a few pages", () =>
+    Effect.gen(function*() {
+      let n = 0
+      const lister = cursorLister({ size: 0, cap: 10, empty: true, hasNext: () => true, cursorOf: () => `x${n++}` })
+      const result = yield* collect(Pagination.stream(lister.fetch, {}, (reason) => reason))
+      expect(Either.isLeft(result) && result.left).toContain("empty pages in a row")
+      expect(lister.requests).toHaveLength(Pagination.maxEmptyPages)
     }))
 })

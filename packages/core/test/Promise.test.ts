@@ -69,9 +69,9 @@ describe("Promise facade", () => {
       const page = await client.deployments.list({ limit: 5 })
       expect(page.items.map((d) => [d.id, d.name])).toEqual([["123", "My Deployment"]])
       expect(page.items[0]?.createdAt).toBeInstanceOf(Date)
-      expect(page.pagination.total).toBe(1)
+      expect(page.pagination?.total).toBe(1)
       expect(server.received[0]?.url).toBe("/api/v1/deployments?limit=5")
-      expect(server.received[0]?.headers.authorization).toBe(`Api-Key ${KEY}`)
+      expect(server.received[0]?.headers.authorization).toBe(`Bearer ${KEY}`)
     }))
 
   it("iterates every deployment with for await, page by page", () =>

@@ -257,10 +257,15 @@ const decodeAuditLogQuery = decodeQuery(Domain.AuditLogQuery)
 export const defaultLimit = 20
 export const maxLimit = 100
 
+/** A page the mock answers by offset: `pagination` always set. */
+export interface OffsetPage<A> extends Domain.Page<A> {
+  readonly pagination: Domain.Pagination
+}
+
 const page = <A>(
   items: ReadonlyArray<A>,
   query: { readonly offset?: number | undefined; readonly limit?: number | undefined }
-): Domain.Page<A> => {
+): OffsetPage<A> => {
   const offset = query.offset ?? 0
   const limit = Math.min(query.limit ?? defaultLimit, maxLimit)
   return { items: items.slice(offset, offset + limit), pagination: { offset, limit, total: items.length } }
@@ -287,7 +292,7 @@ export const listDeployments = (
   store: MockStore,
   key: Seed.ApiKey,
   query: Query
-): Either.Either<Domain.Page<Domain.Deployment>, MockFailure> =>
+): Either.Either<OffsetPage<Domain.Deployment>, MockFailure> =>
   Either.gen(function*() {
     yield* requireRead(key, "list deployments")
     const options = yield* decodePageQuery(query)
@@ -304,7 +309,7 @@ export const listEnvironments = (
   key: Seed.ApiKey,
   deploymentId: string,
   query: Query
-): Either.Either<Domain.Page<Domain.Environment>, MockFailure> =>
+): Either.Either<OffsetPage<Domain.Environment>, MockFailure> =>
   Either.gen(function*() {
     yield* requireRead(key, "list environments")
     const options = yield* decodeEnvironmentQuery(query)

@@ -102,8 +102,8 @@ describe("core's HTTP client against the mock", () => {
     expect(payload.nested).toEqual({ a: [1] })
     expect(payload.cubeCloud).toEqual({ scopes: ["meta"] })
     expect(payload.exp! - payload.iat!).toBe(3600)
-    expect(token.createdAt.getTime()).toBe(payload.iat! * 1000)
-    expect(token.expiresAt.getTime()).toBe(payload.exp! * 1000)
+    expect(token.createdAt).toEqual(new Date(payload.iat! * 1000))
+    expect(token.expiresAt).toEqual(new Date(payload.exp! * 1000))
     await expect(jwtVerify(jwt, new TextEncoder().encode("secret-457"))).rejects.toThrow()
   })
 

@@ -72,10 +72,22 @@ describe("exit codes", () => {
     )
   })
 
-  it("400 from the server (a limit it refuses) → 1, with the server's reason", async () => {
-    const result = await cli.run(["deployments", "list", "--limit", "0"], { env: env("sk-demo-admin") })
+  it("400 from the server → 1, with the server's reason", async () => {
+    await fault(mock.url, { operation: "listDeployments", status: 400, error: "limit must be at most 50" })
+    const result = await cli.run(["deployments", "list"], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toMatch(/^Bad request \(400\) to GET \/api\/v1\/deployments \(the server said: .*limit/)
+    expect(oneLine(result)).toMatch(/^Bad request \(400\) to GET \/api\/v1\/deployments \(the server said: limit must/)
+  })
+
+  it("a page flag out of range, or offset and cursor paging mixed, is caught before any request → 2", async () => {
+    for (
+      const args of [["--limit", "0"], ["--offset", "-1"], ["--first", "0"], ["--limit", "5", "--after", "c1"]]
+    ) {
+      const result = await cli.run(["deployments", "list", ...args], { env: env("sk-demo-admin") })
+      expect(result.code, args.join(" ")).toBe(2)
+      expect(oneLine(result)).toMatch(/--limit|--offset|--first|cursor/)
+      expect(result.stdout).toBe("")
+    }
   })
 
   it("a bad --type is caught before any request → 2", async () => {
