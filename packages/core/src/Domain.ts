@@ -79,11 +79,15 @@ export type WireShape = typeof WireShape.Type
 // Pagination
 // ---------------------------------------------------------------------------
 
-/** Offset paging facts (`pagination`): each may be missing or `null` on a server that pages by cursor. */
+/**
+ * Offset paging facts (`pagination`): each may be missing or `null` on a
+ * server that pages by cursor. Typed as the document types them (integers);
+ * paging ignores values that make no sense (a negative total).
+ */
 export const Pagination = Schema.Struct({
-  offset: optionalNullable(Schema.NonNegativeInt),
-  limit: optionalNullable(Schema.NonNegativeInt),
-  total: optionalNullable(Schema.NonNegativeInt)
+  offset: optionalNullable(Schema.Int),
+  limit: optionalNullable(Schema.Int),
+  total: optionalNullable(Schema.Int)
 }, Extra).annotations({ identifier: "Pagination" })
 export interface Pagination extends Schema.Schema.Type<typeof Pagination> {}
 
@@ -107,8 +111,11 @@ export interface Page<A> {
   readonly pageInfo?: PageInfo | undefined
 }
 
-/** The total number of rows across pages, when the server said. */
-export const totalOf = (page: Page<unknown>): number | undefined => page.pagination?.total ?? undefined
+/** The total number of rows across pages, when the server said (a negative one says nothing). */
+export const totalOf = (page: Page<unknown>): number | undefined => {
+  const total = page.pagination?.total ?? undefined
+  return total !== undefined && total >= 0 ? total : undefined
+}
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)

@@ -44,7 +44,7 @@ export const nextOffset = <A>(offset: number, page: Page<A>): Option.Option<numb
   if (total !== undefined) return next >= total ? Option.none() : Option.some(next)
   // No total: a page shorter than the limit the server applied is the last one.
   const applied = page.pagination?.limit ?? undefined
-  return applied !== undefined && received < applied ? Option.none() : Option.some(next)
+  return applied !== undefined && applied > 0 && received < applied ? Option.none() : Option.some(next)
 }
 
 /** The next request after `page`, `None` at the end, or a `string` saying why the list cannot go on. */

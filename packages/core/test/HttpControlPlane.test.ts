@@ -8,7 +8,7 @@ import { inspect } from "node:util"
 import { ControlPlane } from "../src/ControlPlane.js"
 import * as HttpControlPlane from "../src/HttpControlPlane.js"
 import type { TestServer } from "./support/server.js"
-import { auditCsv, closedPort, json, reference, startServer } from "./support/server.js"
+import { auditCsv, closedPort, json, platformDeploymentsServer, reference, startServer } from "./support/server.js"
 import { recordingTracer } from "./support/tracer.js"
 
 const SK_KEY = "sk-test-SECRET-7f3a9c"
@@ -52,6 +52,37 @@ describe("HttpControlPlane over a real HTTP server", () => {
         expect(request?.url).toBe("/api/v1/deployments?offset=0&limit=5")
         expect(request?.headers.authorization).toBe(`Bearer ${SK_KEY}`)
         expect(request?.headers["user-agent"]).toBe("cubeplane-core")
+      })
+  )
+
+  live(
+    "Cube's platform shape: follows pageInfo cursors with first/after, never mixing them with offset/limit",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startServer(platformDeploymentsServer(35, 10))
+        const cp = yield* make(server)
+        const all = Chunk.toArray(yield* Stream.runCollect(cp.deployments()))
+        expect(all.map((d) => d.id)).toEqual(Array.from({ length: 35 }, (_, i) => String(1000 + i)))
+        expect(all[0]).toEqual({
+          id: "1000",
+          name: "Deployment 0",
+          deploymentUrl: "https://d0.cubecloud.dev",
+          creationStep: "ready"
+        })
+        const queries = server.received.map((r) => new URL(r.url, "http://x").searchParams)
+        expect(queries).toHaveLength(4)
+        expect([...queries[0]!.keys()]).toEqual(["offset", "limit"])
+        for (const query of queries.slice(1)) expect([...query.keys()]).toEqual(["first", "after"])
+
+        const before = server.received.length
+        const firstFive = yield* Stream.runCollect(Stream.take(cp.deployments({ concurrency: 4 }), 5))
+        expect(Chunk.size(firstFive)).toBe(5)
+        expect(server.received.length - before).toBe(1)
+
+        const mixed = yield* Effect.flip(cp.listDeployments({ limit: 5, after: "x" }))
+        expect(mixed._tag).toBe("BadRequest")
+        expect(mixed.message).toContain("cannot be mixed")
+        expect(server.received.length - before).toBe(1)
       })
   )
 

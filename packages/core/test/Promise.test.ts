@@ -18,7 +18,7 @@ import {
   UnexpectedResponseError
 } from "../src/Promise.js"
 import type { Handler, TestServer } from "./support/server.js"
-import { auditCsv, closedPort, json, reference, startServer } from "./support/server.js"
+import { auditCsv, closedPort, json, platformDeploymentsServer, reference, startServer } from "./support/server.js"
 
 const KEY = "sk-promise-SECRET-91c2"
 
@@ -80,6 +80,17 @@ describe("Promise facade", () => {
       for await (const deployment of client.deployments.all()) ids.push(deployment.id)
       expect(ids).toEqual(Array.from({ length: 35 }, (_, i) => String(i)))
       expect(server.received).toHaveLength(4)
+    }))
+
+  it("for await follows cursors on a server in Cube's platform shape", () =>
+    withServer(platformDeploymentsServer(25, 10), async (server, client) => {
+      const ids: Array<string> = []
+      for await (const deployment of client.deployments.all()) ids.push(deployment.id)
+      expect(ids).toEqual(Array.from({ length: 25 }, (_, i) => String(1000 + i)))
+      expect(server.received.slice(1).every((r) => r.url.includes("after=") && !r.url.includes("offset="))).toBe(true)
+      const page = await client.deployments.list({ first: 3 })
+      expect(page.items.map((d) => d.deploymentUrl)).toEqual([0, 1, 2].map((i) => `https://d${i}.cubecloud.dev`))
+      expect(page.pageInfo?.hasNextPage).toBe(true)
     }))
 
   it("breaking out of for await stops fetching", () =>

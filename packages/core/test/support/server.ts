@@ -124,3 +124,46 @@ export const auditCsv = [
   `evt_1,2024-01-15T10:30:00.000Z,Logged in,user@example.com,,,203.0.113.7,"{""method"":""password""}"`,
   `evt_2,2024-01-16T08:00:00.000Z,Created deployment,admin@example.com,123,My Deployment,203.0.113.8,{}`
 ].join("\r\n") + "\r\n"
+
+/**
+ * A server in Cube's platform shape (`cube-platform-api.md`) listing `total`
+ * deployments, at most `cap` per page: integer ids, flat `data` + `items`,
+ * `pageInfo` cursors (`first`/`after`), and a 400 for a request that mixes
+ * offset/limit with first/after, as the document says servers do.
+ */
+export const platformDeploymentsServer = (total: number, cap: number): Handler => (request, response) => {
+  const url = new URL(request.url, "http://x")
+  const has = (name: string) => url.searchParams.has(name)
+  if ((has("first") || has("after")) && (has("offset") || has("limit"))) {
+    return json(response, 400, { error: "offset/limit cannot be combined with first/after" })
+  }
+  const after = url.searchParams.get("after")
+  const start = after !== null ? Number(Buffer.from(after, "base64url").toString().slice("row:".length)) + 1 : Number(
+    url.searchParams.get("offset") ?? 0
+  )
+  const size = Math.min(Number(url.searchParams.get("first") ?? url.searchParams.get("limit") ?? 20), cap)
+  const rows = []
+  for (let i = start; i < Math.min(start + size, total); i++) {
+    rows.push({
+      id: 1000 + i,
+      name: `Deployment ${i}`,
+      deploymentUrl: `https://d${i}.cubecloud.dev`,
+      creationStep: "ready"
+    })
+  }
+  const cursor = (i: number) => Buffer.from(`row:${i}`).toString("base64url")
+  const last = start + rows.length - 1
+  json(response, 200, {
+    data: rows,
+    items: rows,
+    pageInfo: {
+      hasNextPage: last + 1 < total,
+      hasPreviousPage: start > 0,
+      startCursor: rows.length > 0 ? cursor(start) : null,
+      endCursor: rows.length > 0 ? cursor(last) : null
+    },
+    pagination: null,
+    count: rows.length,
+    totalCount: total
+  })
+}
