@@ -8,6 +8,7 @@
  * the key from stdin, so it stays out of shell history and `ps`. `--verbose`
  * says which source won — never the key itself.
  */
+import * as HttpControlPlane from "@cubeplane/core/HttpControlPlane"
 import { Effect, Option, Redacted } from "effect"
 import type { CliFailure } from "./Failure.js"
 import { usage } from "./Failure.js"
@@ -28,7 +29,7 @@ export type Source = string
 export interface Credentials {
   readonly url: string
   readonly apiKey: Redacted.Redacted<string>
-  /** `undefined`: decided by the key's prefix (`sk-…` → `api-key`, else `bearer`). */
+  /** `undefined`: core's default, `bearer` for every key. */
   readonly authScheme: AuthScheme | undefined
   readonly sources: {
     readonly url: Source
@@ -156,15 +157,12 @@ export const resolve = (inputs: Inputs): Effect.Effect<Credentials, CliFailure> 
 
 /** What `--verbose` prints about the connection: the sources, never the key. */
 export const describe = (credentials: Credentials): ReadonlyArray<string> => {
-  const isSk = Redacted.value(credentials.apiKey).startsWith("sk-")
   return [
     `url ${credentials.url} (from ${credentials.sources.url})`,
     `api key from ${credentials.sources.apiKey}`,
     credentials.authScheme !== undefined
       ? `auth scheme ${credentials.authScheme} (from ${credentials.sources.authScheme})`
-      : `auth scheme ${
-        isSk ? "api-key (the default for sk-… keys" : "bearer (the default for keys without sk-"
-      }; set CUBE_AUTH_SCHEME to change it)`
+      : `auth scheme ${HttpControlPlane.defaultAuthScheme} (the default, as Cube's API documents; set CUBE_AUTH_SCHEME=api-key to send Api-Key instead)`
   ]
 }
 
