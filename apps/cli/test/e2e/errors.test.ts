@@ -149,7 +149,7 @@ describe("--verbose", () => {
     expect(result.code).toBe(0)
     expect(result.stderr).toContain(`url ${mock.url} (from CUBE_API_URL)`)
     expect(result.stderr).toContain("api key from CUBE_API_KEY")
-    expect(result.stderr).toContain("auth scheme api-key")
+    expect(result.stderr).toContain("auth scheme bearer (the default")
     expect(result.stderr).toMatch(/→ GET \/api\/v1\/deployments/)
     expect(result.stderr).toMatch(/← 200 GET \/api\/v1\/deployments/)
   })
