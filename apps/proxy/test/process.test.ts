@@ -167,7 +167,9 @@ const runCurl = async (line: string): Promise<string> => {
   }
   expect(url).toBeDefined()
   // curl -d without -X sends a POST with this content type.
-  if (body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded")
+  if (body !== undefined && !headers.has("content-type")) {
+    headers.set("content-type", "application/x-www-form-urlencoded")
+  }
   const response = await fetch(url ?? "", { method: method ?? (body !== undefined ? "POST" : "GET"), headers, body })
   return response.text()
 }

@@ -71,8 +71,14 @@ export const followConfig = {
     Options.withDefault("30s")
   ),
   format: Options.choice("format", followFormats).pipe(
-    Options.withDescription("ndjson: one event per line; csv: the export's columns (header once, on the first run)"),
+    Options.withDescription(
+      "ndjson: one event per line; csv: the export's columns, with one header per output across restarts"
+    ),
     Options.withDefault("ndjson")
+  ),
+  stallTimeout: Options.text("stall-timeout").pipe(
+    Options.withDescription("Retry a poll that receives nothing for this long, e.g. 60s (the default), 5m"),
+    Options.withDefault("60s")
   ),
   ...Flags.connection
 } as const
