@@ -76,7 +76,10 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown, C
   }
   const problem = CommandLine.check(spec(), args)
   if (problem !== undefined) return Effect.fail(usage(problem))
-  return Command.run(command, { name: "cubeplane", version })(argv)
+  return Command.run(command, { name: "cubeplane", version })([
+    ...argv.slice(0, 2),
+    ...CommandLine.flagsFirst(spec(), args)
+  ])
 }
 
 /** A usage error from @effect/cli as one line, with where to look for the fix. */

@@ -57,3 +57,37 @@ export const check = (root: CommandSpec, args: ReadonlyArray<string>): string | 
   }
   return undefined
 }
+
+/**
+ * The same arguments with the command's flags (and their values) before its
+ * positional arguments, which is the order @effect/cli parses reliably: so
+ * `tokens inspect - -o table` works as `tokens inspect -o table -` does.
+ * Arguments after `--` stay where they are.
+ */
+export const flagsFirst = (root: CommandSpec, args: ReadonlyArray<string>): Array<string> => {
+  const path: Array<string> = []
+  const flags: Array<string> = []
+  const positional: Array<string> = []
+  let command = root
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--") {
+      positional.push(...args.slice(i))
+      break
+    }
+    if (arg.startsWith("-") && arg !== "-") {
+      flags.push(arg)
+      const option = findOption(command, arg)
+      if (option?.takesValue === true && !arg.includes("=") && i + 1 < args.length) flags.push(args[++i]!)
+      continue
+    }
+    const sub = positional.length === 0 ? command.subcommands.find((candidate) => candidate.name === arg) : undefined
+    if (sub !== undefined && flags.length === 0) {
+      path.push(arg)
+      command = sub
+    } else {
+      positional.push(arg)
+    }
+  }
+  return [...path, ...flags, ...positional]
+}

@@ -32,8 +32,10 @@ const text = (name: string, description: string) =>
 
 /** The export's filters. */
 export const filterConfig = {
-  start: text("start", "From this date or time (ISO 8601, e.g. 2024-01-01)"),
-  end: text("end", "Up to this date or time (ISO 8601; a date includes that whole day)"),
+  start: Flags.date("start", "From this date or time (ISO 8601, e.g. 2024-01-01 or 2024-01-01T09:30:00Z)").pipe(
+    Options.optional
+  ),
+  end: Flags.date("end", "Up to this date or time (ISO 8601; a date includes that whole day)").pipe(Options.optional),
   search: text("search", "Full-text search across event data"),
   eventName: text("event-name", "Only this event, e.g. 'Logged in'"),
   userEmail: text("user-email", "Only events of this user")
