@@ -5,7 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     reporters: ["default", "json"],
     outputFile: { json: "test-results.json" },
-    testTimeout: 30_000,
-    hookTimeout: 30_000
+    // Safety nets for a hung test on a busy machine, not speed expectations: tests wait for conditions.
+    testTimeout: 180_000,
+    hookTimeout: 180_000
   }
 })

@@ -3,18 +3,21 @@
  * `main`: run the command line and turn every outcome into an exit code with
  * at most one line on stderr.
  */
+import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
-import * as HelpDoc from "@effect/cli/HelpDoc"
-import * as Span from "@effect/cli/HelpDoc/Span"
 import * as ValidationError from "@effect/cli/ValidationError"
 import { Cause, Effect, Option } from "effect"
+import * as Builtins from "./Builtins.js"
+import * as CommandLine from "./CommandLine.js"
 import { auditLogs, examples as auditLogExamples } from "./commands/audit-logs.js"
 import { deployments, examples as deploymentExamples } from "./commands/deployments.js"
 import { environments, examples as environmentExamples } from "./commands/environments.js"
 import { examples as mockExamples, mock } from "./commands/mock.js"
 import { examples as profileExamples, profiles } from "./commands/profiles.js"
 import { examples as tokenExamples, tokens } from "./commands/tokens.js"
-import { CliFailure, ExitCode } from "./Failure.js"
+import { CliFailure, ExitCode, usage } from "./Failure.js"
+import * as Help from "./Help.js"
+import * as Spec from "./Spec.js"
 import * as Stdio from "./Stdio.js"
 
 export const version = "0.1.0"
@@ -40,57 +43,43 @@ export const examples: Readonly<Record<string, ReadonlyArray<string>>> = {
   ...mockExamples
 }
 
+let cachedSpec: Spec.CommandSpec | undefined
+
+/** The command tree as data (help, completions and "did you mean" are made from it). */
+export const spec = (): Spec.CommandSpec => (cachedSpec ??= Spec.fromDescriptor(command.descriptor))
+
+/** What the built-in options and the help need: the tree, the examples, the version. */
+export const context = (): Builtins.Context => ({ root: spec(), examples, version })
+
 /** The command path the arguments name (`["deployments", "list", "--all"]` → `"deployments list"`). */
-export const commandPath = (args: ReadonlyArray<string>): string => {
-  const words: Array<string> = []
-  for (const arg of args) {
-    if (arg.startsWith("-")) break
-    const candidate = [...words, arg].join(" ")
-    if (!(candidate in examples)) break
-    words.push(arg)
-  }
-  return words.join(" ")
-}
+export const commandPath = (args: ReadonlyArray<string>): string => Help.commandPath(spec(), args).join(" ")
 
-const rootNotes = HelpDoc.blocks([
-  HelpDoc.h1("GLOBAL OPTIONS"),
-  HelpDoc.p(
-    "-h, --help (also after any command) · --version · --completions bash|zsh|fish (prints a completion script)"
-  ),
-  HelpDoc.h1("ENVIRONMENT"),
-  HelpDoc.p("CUBE_API_URL, CUBE_API_KEY, CUBE_AUTH_SCHEME (bearer | api-key), NO_COLOR, XDG_CONFIG_HOME."),
-  HelpDoc.p(
-    "Credentials: a flag (--url, --api-key, --profile) wins over the environment, which wins over the default profile."
-  ),
-  HelpDoc.h1("EXIT CODES"),
-  HelpDoc.p("0 ok · 1 API or network error · 2 bad usage · 4 authentication or permission (401, 403) · 130 interrupted")
-])
-
-/** The help footer for the command the arguments name: its examples (and, at the root, the environment and exit codes). */
-export const footer = (args: ReadonlyArray<string>): HelpDoc.HelpDoc => {
-  const path = commandPath(args)
-  const lines = examples[path] ?? []
-  const exampleDoc = lines.length === 0
-    ? HelpDoc.empty
-    : HelpDoc.sequence(HelpDoc.h1("EXAMPLES"), HelpDoc.blocks(lines.map((line) => HelpDoc.p(Span.code(`$ ${line}`)))))
-  return path === "" ? HelpDoc.sequence(exampleDoc, rootNotes) : exampleDoc
-}
+const terminal = (): Builtins.Terminal => ({
+  columns: process.stdout.isTTY === true ? process.stdout.columns : undefined,
+  color: Stdio.stdoutColor()
+})
 
 /**
- * `--help` anywhere (`cubeplane deployments list --all --help`) asks for the
- * help of the command named before it, which @effect/cli only shows when
- * `--help` directly follows the command.
+ * Runs the command line (`argv` as `process.argv`: node, script, args…):
+ * the built-in options first (help, version, completions), then a check of
+ * the command and flag names ("did you mean"), then @effect/cli's parser.
  */
-export const helpFirst = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
-  if (!args.includes("--help") && !args.includes("-h")) return args
-  const path = commandPath(args)
-  return [...(path === "" ? [] : path.split(" ")), "--help"]
-}
-
-/** Runs the command line (`argv` as `process.argv`: node, script, args…). */
-export const run = (argv: ReadonlyArray<string>) => {
-  const args = helpFirst(argv.slice(2))
-  return Command.run(command, { name: "cubeplane", version, footer: footer(args) })([...argv.slice(0, 2), ...args])
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown, CliApp.CliApp.Environment> => {
+  const args = argv.slice(2)
+  const builtIn = Builtins.answer(context(), args, terminal())
+  if (builtIn !== undefined) {
+    return builtIn._tag === "Print"
+      ? Effect.sync(() => {
+        process.stdout.write(builtIn.text)
+      })
+      : Effect.fail(usage(builtIn.message))
+  }
+  const problem = CommandLine.check(spec(), args)
+  if (problem !== undefined) return Effect.fail(usage(problem))
+  return Command.run(command, { name: "cubeplane", version })([
+    ...argv.slice(0, 2),
+    ...CommandLine.flagsFirst(spec(), args)
+  ])
 }
 
 /** A usage error from @effect/cli as one line, with where to look for the fix. */

@@ -115,6 +115,14 @@ export const resolve = (inputs: Inputs): Effect.Effect<Credentials, CliFailure> 
         usage(`${url.source} is not an http(s) URL: ${url.value} — e.g. https://acme.cubecloud.dev`)
       )
     }
+    const apiPath = /\/api\/v1\/?$/.exec(url.value)
+    if (apiPath !== null) {
+      return yield* Effect.fail(usage(
+        `${url.source} is ${url.value}: give the base URL without /api/v1 (cubeplane adds it) — e.g. ${
+          url.value.slice(0, apiPath.index)
+        }`
+      ))
+    }
 
     const keyFlag = Option.getOrUndefined(flags.apiKey)
     const keyFromFlag: Candidate<Redacted.Redacted<string>> | undefined = keyFlag === undefined

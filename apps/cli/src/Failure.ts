@@ -79,7 +79,10 @@ export const fromControlPlane = (error: ControlPlaneError, keyHint: string, urlH
       return new CliFailure({
         exitCode: ExitCode.error,
         details: facts,
-        message: `Bad request (${error.status}) to ${where}${serverSaid(error)} — check the arguments (--help)`
+        // The server's own words when it sent some; else core's message (e.g. a body refused before sending).
+        message: error.serverMessage !== undefined && error.serverMessage !== ""
+          ? `The server refused ${where} (${error.status}): ${error.serverMessage} — check the arguments (--help)`
+          : `${error.message} — check the arguments (--help)`
       })
     case "RateLimited":
       return new CliFailure({

@@ -5,8 +5,12 @@
  * Definitions only (this module loads with `--help`); what the values mean
  * is in `Session`, `Credentials`, `Listing` and `Output`.
  */
+import * as Dates from "@cubeplane/core/Dates"
 import type * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import { Effect, Either } from "effect"
 
 /** The values of `--output`. */
 export const formats = ["table", "json", "ndjson", "yaml", "csv"] as const
@@ -70,6 +74,41 @@ export const page = {
     Options.optional
   )
 } as const
+
+const invalid = (message: string) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(message)))
+
+/**
+ * A date option (`--start`, `--end`), checked here by core's rule (`Dates`),
+ * so a bad one is a usage error (exit 2) that shows a good value, before any request.
+ */
+export const date = (name: string, description: string) =>
+  Options.text(name).pipe(
+    Options.withDescription(description),
+    Options.mapEffect((text) =>
+      Either.match(Dates.parse(text), {
+        onLeft: (reason) => invalid(Dates.invalid(`--${name}`, text, reason)),
+        onRight: () => Effect.succeed(text)
+      })
+    )
+  )
+
+/** A whole number of seconds, at least 1 (`--expires-in 3600`). */
+export const seconds = (name: string, description: string) =>
+  Options.text(name).pipe(
+    Options.withDescription(description),
+    Options.mapEffect((text) => {
+      const trimmed = text.trim()
+      if (!/^\d+$/.test(trimmed)) {
+        return invalid(
+          `--${name} takes a whole number of seconds, e.g. --${name} 3600 for one hour, got ${JSON.stringify(text)}`
+        )
+      }
+      const value = Number(trimmed)
+      return value >= 1 && Number.isSafeInteger(value)
+        ? Effect.succeed(value)
+        : invalid(`--${name} must be at least 1 second, e.g. --${name} 3600 for one hour, got ${JSON.stringify(text)}`)
+    })
+  )
 
 /** The parsed values of a command's options and arguments. */
 export type Parsed<Config extends Command.Command.Config> = Command.Command.ParseConfig<Config>

@@ -64,15 +64,35 @@ export const startAfter = (checkpoint: Checkpoint | undefined, userStart: string
 // The state file
 // ---------------------------------------------------------------------------
 
+/**
+ * What the state file holds: the checkpoint (none until the first event was
+ * emitted), and whether the CSV header was written to an output the follower
+ * cannot look at (a pipe), so a restart does not write it again.
+ */
+export interface State {
+  readonly checkpoint: Checkpoint | undefined
+  readonly csvHeader: boolean
+}
+
+export const emptyState: State = { checkpoint: undefined, csvHeader: false }
+
+// `timestamp` and `ids` come together or not at all (before the first event).
 const StateJson = Schema.Struct({
   version: Schema.Literal(1),
-  timestamp: Schema.String,
-  ids: Schema.Array(Schema.String)
+  timestamp: Schema.optional(Schema.String),
+  ids: Schema.optional(Schema.Array(Schema.String)),
+  csv_header: Schema.optional(Schema.Boolean)
 })
 
 /** The state file's text. */
-export const renderState = (checkpoint: Checkpoint): string =>
-  JSON.stringify({ version: 1, timestamp: new Date(checkpoint.timestamp).toISOString(), ids: checkpoint.ids }) + "\n"
+export const renderState = (state: State): string =>
+  JSON.stringify({
+    version: 1,
+    ...(state.checkpoint !== undefined
+      ? { timestamp: new Date(state.checkpoint.timestamp).toISOString(), ids: state.checkpoint.ids }
+      : {}),
+    csv_header: state.csvHeader
+  }) + "\n"
 
 /** The state file is not one this command wrote. */
 export class StateError extends Data.TaggedError("StateError")<{ readonly message: string }> {}
@@ -80,7 +100,7 @@ export class StateError extends Data.TaggedError("StateError")<{ readonly messag
 const decodeState = Schema.decodeUnknownEither(Schema.parseJson(StateJson))
 
 /** Parses the state file's text. */
-export const parseState = (text: string, file: string): Either.Either<Checkpoint, StateError> =>
+export const parseState = (text: string, file: string): Either.Either<State, StateError> =>
   Either.flatMap(
     Either.mapLeft(decodeState(text), (error) =>
       new StateError({
@@ -88,11 +108,14 @@ export const parseState = (text: string, file: string): Either.Either<Checkpoint
           ParseResult.TreeFormatter.formatErrorSync(error).split("\n").slice(-1)[0]?.trim()
         }) — point --state at a new file to start over`
       })),
-    (json) => {
+    (json): Either.Either<State, StateError> => {
+      // A state file written before `csv_header` existed holds a checkpoint only after a header was written.
+      const csvHeader = json.csv_header ?? json.timestamp !== undefined
+      if (json.timestamp === undefined) return Either.right({ checkpoint: undefined, csvHeader })
       const timestamp = Date.parse(json.timestamp)
       return Number.isNaN(timestamp)
         ? Either.left(new StateError({ message: `${file}: "${json.timestamp}" is not a timestamp` }))
-        : Either.right({ timestamp, ids: json.ids })
+        : Either.right({ checkpoint: { timestamp, ids: json.ids ?? [] }, csvHeader })
     }
   )
 
@@ -111,6 +134,8 @@ export interface Follower<A extends Event, E, EOut> {
   readonly report: (error: E, retryIn: Duration.Duration) => Effect.Effect<void>
   /** Errors that stop the follower if the very first poll fails with them (bad key, bad filter). */
   readonly isFatalAtStart: (error: E) => boolean
+  /** The error for a poll that received nothing for `stallTimeout` (reported and retried like any failed poll). */
+  readonly stalled: (after: Duration.Duration) => E
 }
 
 export interface FollowOptions {
@@ -119,7 +144,14 @@ export interface FollowOptions {
   readonly start?: string | undefined
   /** The first wait after a failed poll; doubled per failure up to `max(interval, 1 min)`. Default: 1 s. */
   readonly retryBase?: Duration.Duration
+  /**
+   * A poll that receives no event for this long (an export whose body stalls after its
+   * headers, a connection that silently died) is abandoned and retried. Default: 60 s.
+   */
+  readonly stallTimeout?: Duration.Duration
 }
+
+export const defaultStallTimeout: Duration.Duration = Duration.seconds(60)
 
 /** The wait before the next attempt after `failures` consecutive failed polls. */
 export const retryDelay = (
@@ -151,6 +183,7 @@ export const follow = <A extends Event, E, EOut>(
     let failures = 0
     let succeededOnce = false
     const base = options.retryBase ?? Duration.seconds(1)
+    const stallTimeout = options.stallTimeout ?? defaultStallTimeout
 
     const isPollFailure = (error: PollFailed<E> | EOut): error is PollFailed<E> => error instanceof PollFailed
 
@@ -159,6 +192,8 @@ export const follow = <A extends Event, E, EOut>(
       const since = checkpoint
       const fresh = isNew(since)
       return follower.poll(startAfter(since, options.start)).pipe(
+        // The limit is on the wait for each next piece, so a long but moving export is never cut.
+        Stream.timeoutFail(() => follower.stalled(stallTimeout), stallTimeout),
         Stream.mapError((error) => new PollFailed(error)),
         Stream.runForEachChunk((chunk) => {
           const batch: Array<A> = []

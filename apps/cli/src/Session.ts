@@ -6,7 +6,7 @@
  */
 import type { ControlPlaneService } from "@cubeplane/core/ControlPlane"
 import { ControlPlaneError } from "@cubeplane/core/Errors"
-import { Effect, Option, Redacted, Schema, Stream } from "effect"
+import { Effect, HashMap, Logger, LogLevel, Option, Redacted, Schema, Stream } from "effect"
 import * as Client from "./Client.js"
 import * as Credentials from "./Credentials.js"
 import type { CliFailure } from "./Failure.js"
@@ -65,9 +65,34 @@ export const run = <A, E, Req>(
     const isApiError = (error: E | ControlPlaneError): error is ControlPlaneError => isControlPlaneError(error)
     return yield* use({ controlPlane, credentials: resolved, verbose: flags.verbose }).pipe(
       Effect.catchIf(isApiError, (error) =>
-        Effect.fail(fromControlPlane(error, resolved.sources.apiKey, resolved.sources.url)))
+        Effect.fail(fromControlPlane(error, resolved.sources.apiKey, resolved.sources.url))),
+      Effect.provide(Logger.replace(Logger.defaultLogger, retryNotes)),
+      Logger.withMinimumLogLevel(LogLevel.Debug)
     )
   })
+
+const annotation = (annotations: HashMap.HashMap<string, unknown>, key: string): string | undefined =>
+  Option.match(HashMap.get(annotations, key), {
+    onNone: () => undefined,
+    onSome: (value) => (typeof value === "string" || typeof value === "number" ? String(value) : undefined)
+  })
+
+/**
+ * Says on stderr, at once, that a request failed and is being retried (core's
+ * retry logs each retry with these annotations), so a refused connection or
+ * an outage is never silent while the retries run. Other log lines are dropped.
+ */
+const retryNotes = Logger.make(({ annotations }) => {
+  const [error, method, path, retry, wait] = ["error", "method", "path", "retry", "waitMillis"].map((key) =>
+    annotation(annotations, key)
+  )
+  if (error === undefined || method === undefined || path === undefined || retry === undefined || wait === undefined) {
+    return
+  }
+  process.stderr.write(
+    Stdio.scrub(`cubeplane: ${method} ${path} failed (${error}) — retry ${retry} in ${Number(wait) / 1000}s\n`)
+  )
+})
 
 /** The output format: `--output`, else table on a terminal and json when piped. */
 export const format = (output: Option.Option<Output.Format>): Output.Format =>

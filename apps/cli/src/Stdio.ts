@@ -5,6 +5,7 @@
  * colour under `NO_COLOR` or into a pipe.
  */
 import { Console, Effect } from "effect"
+import { fstatSync } from "node:fs"
 
 /**
  * Colour on a terminal; never when `NO_COLOR` is set to anything non-empty
@@ -40,6 +41,19 @@ export const scrub = (text: string): string => {
 
 export const stdoutIsTTY = (): boolean => process.stdout.isTTY === true
 export const stderrIsTTY = (): boolean => process.stderr.isTTY === true
+
+/**
+ * The size of the file stdout writes to (`>> audit.csv`), or `undefined` when
+ * stdout is not a regular file (a terminal, a pipe) and so cannot be looked at.
+ */
+export const stdoutFileSize = (): number | undefined => {
+  try {
+    const stat = fstatSync(1)
+    return stat.isFile() ? stat.size : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** Colour on stdout: a terminal and no `NO_COLOR`. */
 export const stdoutColor = (): boolean => useColor(process.stdout.isTTY, process.env)

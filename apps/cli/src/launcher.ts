@@ -1,8 +1,9 @@
 /**
  * The file users run, `dist/cubeplane.js`, as `build.mjs` assembles it.
  *
- * `--help` (after any command), `--version` and `--completions` print text
- * the CLI itself rendered at build time, so they start as fast as Node does.
+ * `--help` (after any command), `--version` and `--completions` are answered
+ * here, from the command tree the build read from the CLI (`Spec`), so they
+ * start as fast as Node does and fit the terminal's width.
  * Everything else runs the whole CLI (`bin.ts`, bundled as CommonJS), which
  * this file carries as a string and compiles only then: a string costs Node
  * a fraction of what parsing the same code costs, so the fast paths do not
@@ -19,9 +20,13 @@ import { homedir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Script } from "node:vm"
+import * as Builtins from "./Builtins.js"
+import type { CommandSpec } from "./Spec.js"
 
-/** Pre-rendered output by exact argument line (`"deployments list --help"`), ANSI colour included. */
-declare const CUBEPLANE_STATIC: Readonly<Record<string, string>>
+/** The command tree (help, completions), the examples per command path, and the version, as the build read them. */
+declare const CUBEPLANE_SPEC: CommandSpec
+declare const CUBEPLANE_EXAMPLES: Readonly<Record<string, ReadonlyArray<string>>>
+declare const CUBEPLANE_VERSION: string
 /** The bundled CLI (CommonJS: it runs as a function of `require`, `module`, …). */
 declare const CUBEPLANE_MAIN: string
 /** A hash of `CUBEPLANE_MAIN`: names its code cache. */
@@ -29,22 +34,6 @@ declare const CUBEPLANE_BUILD: string
 
 const env = process.env
 const args = process.argv.slice(2)
-
-/** `--help` anywhere asks for the help of the command named before it (as `Cli.helpFirst` does). */
-const helpLine = (): string | undefined => {
-  if (!args.includes("--help") && !args.includes("-h")) return undefined
-  let path = ""
-  for (const arg of args) {
-    if (arg.startsWith("-")) break
-    const candidate = path === "" ? arg : `${path} ${arg}`
-    if (!Object.hasOwn(CUBEPLANE_STATIC, `${candidate} --help`)) break
-    path = candidate
-  }
-  return path === "" ? "--help" : `${path} --help`
-}
-
-const line = helpLine() ?? args.join(" ")
-const prerendered = Object.hasOwn(CUBEPLANE_STATIC, line) ? CUBEPLANE_STATIC[line] : undefined
 
 const isSet = (value: string | undefined) => value !== undefined && value !== "" && value !== "0"
 
@@ -79,9 +68,20 @@ const writeCache = (file: string, data: Buffer) => {
   }
 }
 
-if (prerendered !== undefined) {
-  const color = !isSet(env.NO_COLOR) && (isSet(env.FORCE_COLOR) || process.stdout.isTTY === true)
-  process.stdout.write(color ? prerendered : prerendered.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ""))
+const builtIn = Builtins.answer(
+  { root: CUBEPLANE_SPEC, examples: CUBEPLANE_EXAMPLES, version: CUBEPLANE_VERSION },
+  args,
+  {
+    columns: process.stdout.isTTY === true ? process.stdout.columns : undefined,
+    color: !isSet(env.NO_COLOR) && (isSet(env.FORCE_COLOR) || process.stdout.isTTY === true)
+  }
+)
+
+if (builtIn?._tag === "Print") {
+  process.stdout.write(builtIn.text)
+} else if (builtIn?._tag === "Usage") {
+  process.stderr.write(`${builtIn.message}\n`)
+  process.exitCode = 2
 } else {
   const filename = fileURLToPath(import.meta.url)
   const file = cacheFile()

@@ -51,12 +51,6 @@ describe("argument lines", () => {
     expect(Cli.commandPath(["--version"])).toBe("")
   })
 
-  it("helpFirst turns a late --help into that command's help", () => {
-    expect(Cli.helpFirst(["deployments", "list", "--all", "--help"])).toEqual(["deployments", "list", "--help"])
-    expect(Cli.helpFirst(["deployments", "list", "--all"])).toEqual(["deployments", "list", "--all"])
-    expect(Cli.helpFirst(["-h"])).toEqual(["--help"])
-  })
-
   it("usageLine puts @effect/cli's message and where to look on one line", () => {
     expect(Cli.usageLine(["Missing argument <deployment-id>\n\n"], ["environments", "list"])).toBe(
       "Missing argument <deployment-id> — see `cubeplane environments list --help`"

@@ -36,6 +36,14 @@ describe("checkpoint logic", () => {
     expect(Follow.advance(first, [events[2]!])?.ids).toEqual(["b", "c"])
   })
 
+  it("a state file from before `csv_header` existed counts its checkpoint as a header already written", () => {
+    expect(
+      Follow.parseState("{\"version\":1,\"timestamp\":\"2024-01-01T00:00:01.000Z\",\"ids\":[\"b\"]}", "s.json")
+    ).toEqual(
+      Either.right({ checkpoint: { timestamp: Date.parse("2024-01-01T00:00:01.000Z"), ids: ["b"] }, csvHeader: true })
+    )
+  })
+
   it("polls from 1 ms before the checkpoint, so inclusive and exclusive `start` both work", () => {
     expect(Follow.startAfter({ timestamp: Date.parse("2024-01-01T00:00:01.000Z"), ids: ["b"] }, undefined)).toBe(
       "2024-01-01T00:00:00.999Z"
@@ -45,7 +53,15 @@ describe("checkpoint logic", () => {
 
   it("the state file round-trips and rejects what it did not write", () => {
     const checkpoint = { timestamp: Date.parse("2024-01-01T00:00:01.000Z"), ids: ["b", "c"] }
-    expect(Follow.parseState(Follow.renderState(checkpoint), "state.json")).toEqual(Either.right(checkpoint))
+    for (
+      const state of [
+        { checkpoint, csvHeader: false },
+        { checkpoint, csvHeader: true },
+        { checkpoint: undefined, csvHeader: true }
+      ]
+    ) {
+      expect(Follow.parseState(Follow.renderState(state), "state.json")).toEqual(Either.right(state))
+    }
     expect(Either.isLeft(Follow.parseState("{\"hello\":1}", "state.json"))).toBe(true)
     expect(Either.isLeft(Follow.parseState("not json", "state.json"))).toBe(true)
   })
@@ -111,7 +127,8 @@ const follower = (log: ReturnType<typeof makeLog>, sink: ReturnType<typeof makeS
     Effect.sync(() => {
       reports.push(`${error._tag} ${Duration.toMillis(wait)}`)
     }),
-  isFatalAtStart: (error: { readonly _tag: string }) => error._tag === "Unauthorized"
+  isFatalAtStart: (error: { readonly _tag: string }) => error._tag === "Unauthorized",
+  stalled: (after: Duration.Duration) => ({ _tag: `Stalled after ${Duration.toMillis(after)} ms` })
 })
 
 describe("Follow.follow", () => {
@@ -217,6 +234,36 @@ describe("Follow.follow", () => {
       ))
       expect(error).toBe("EPIPE")
       expect(saved).toBe(0)
+    }))
+
+  it.effect("a poll that stalls mid-export is abandoned after the stall timeout, reported, and retried", () =>
+    Effect.gen(function*() {
+      const log = makeLog()
+      const sink = makeSink()
+      const reports: Array<string> = []
+      log.add(event("1", "2024-01-01T00:00:01Z"), event("2", "2024-01-01T00:00:02Z"))
+      let stallNext = true
+      const stallingFollower = {
+        ...follower(log, sink, reports),
+        // The first poll sends one event, then nothing (a body that stops without closing).
+        poll: (start: string | undefined) =>
+          stallNext
+            ? Stream.concat(
+              Stream.take(log.poll(start), 1),
+              Stream.fromEffect(Effect.sync(() => (stallNext = false))).pipe(Stream.zipRight(Stream.never))
+            )
+            : log.poll(start)
+      }
+      const stallTimeout = Duration.seconds(10)
+      const fiber = yield* Effect.fork(Follow.follow(stallingFollower, undefined, { interval, stallTimeout }))
+      yield* TestClock.adjust(Duration.millis(1))
+      expect(sink.emitted).toEqual(["1"])
+      expect(reports).toEqual([])
+      yield* TestClock.adjust(stallTimeout)
+      expect(reports).toEqual(["Stalled after 10000 ms 1000"])
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(sink.emitted).toEqual(["1", "2"])
+      yield* Fiber.interrupt(fiber)
     }))
 
   it("the backoff is capped at the larger of the interval and one minute", () => {

@@ -184,7 +184,7 @@ describe("upstream faults from the mock", () => {
     const response = await call("/api/v1/deployments", { key: "admin" })
     expect(response.status).toBe(504)
     expect(response.json().error).toContain("timed out")
-  }, 20_000)
+  })
 
   it.each(["csv", "ndjson"])(
     "an export cut off mid-stream aborts the %s download instead of ending it cleanly",

@@ -79,7 +79,8 @@ const startProxy = (env: Record<string, string>): Promise<Started> => {
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line; stderr: ${stderr}`)), 15_000)
+    // A safety net for a proxy that never starts (a busy machine may take long), not a speed expectation.
+    const timer = setTimeout(() => reject(new Error(`no "listening" line; stderr: ${stderr}`)), 120_000)
     const check = () => {
       const line = stdout.split("\n").find((l) => l.includes("\"msg\":\"listening\""))
       if (line === undefined) return
@@ -96,7 +97,7 @@ const runMain = async (args: ReadonlyArray<string>, env: Record<string, string>)
   try {
     const { stderr, stdout } = await run(process.execPath, [main, ...args], {
       env: { PATH: process.env["PATH"] ?? "", ...env },
-      timeout: 15_000
+      timeout: 120_000
     })
     return { code: 0, stdout, stderr }
   } catch (error) {
@@ -113,9 +114,78 @@ const runMain = async (args: ReadonlyArray<string>, env: Record<string, string>)
   }
 }
 
+/** The words of a shell command line: quotes, backslash-newline continuations and escapes, as `sh` reads them. */
+const shellWords = (line: string): Array<string> => {
+  const words: Array<string> = []
+  let word: string | undefined
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!
+    if (c === "\\" && line[i + 1] === "\n") {
+      i++
+    } else if (c === "\\") {
+      word = (word ?? "") + (line[++i] ?? "")
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1)
+      word = (word ?? "") + line.slice(i + 1, end)
+      i = end
+    } else if (c === "\"") {
+      const end = line.indexOf("\"", i + 1)
+      word = (word ?? "") + line.slice(i + 1, end)
+      i = end
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word)
+      word = undefined
+    } else {
+      word = (word ?? "") + c
+    }
+  }
+  if (word !== undefined) words.push(word)
+  return words
+}
+
+/**
+ * Runs a printed `curl` command as curl would, with fetch (a minimal machine has no curl):
+ * the flags the banner uses (-s, -X, -H, -d, the URL); any other flag fails the test.
+ */
+const runCurl = async (line: string): Promise<string> => {
+  const [program, ...args] = shellWords(line)
+  expect(program).toBe("curl")
+  let method: string | undefined
+  let body: string | undefined
+  let url: string | undefined
+  const headers = new Headers()
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "-s") continue
+    else if (arg === "-X") method = args[++i]
+    else if (arg === "-H") {
+      const header = args[++i] ?? ""
+      headers.append(header.slice(0, header.indexOf(":")), header.slice(header.indexOf(":") + 1).trim())
+    } else if (arg === "-d") body = args[++i]
+    else if (!arg.startsWith("-") && url === undefined) url = arg
+    else throw new Error(`the banner's curl uses ${arg}, which this test does not know`)
+  }
+  expect(url).toBeDefined()
+  // curl -d without -X sends a POST with this content type.
+  if (body !== undefined && !headers.has("content-type")) {
+    headers.set("content-type", "application/x-www-form-urlencoded")
+  }
+  const response = await fetch(url ?? "", { method: method ?? (body !== undefined ? "POST" : "GET"), headers, body })
+  return response.text()
+}
+
 const rssKb = (pid: number): number => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
   return Number(line?.replace(/\D+/g, "") ?? 0)
+}
+
+/** Polls `check` until it holds; the limit only ends a wait that would hang. */
+const until = async (check: () => boolean | Promise<boolean>, what: string): Promise<void> => {
+  const deadline = Date.now() + 120_000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
 }
 
 describe("startup", () => {
@@ -198,16 +268,16 @@ describe("the embedded default (pnpm start)", () => {
       const lines = banner.split("\n").map((line) => line.trim())
       const listCurl = lines.find((line) => line.startsWith("curl -s -H"))
       expect(listCurl).toContain(proxy.url)
-      const list = await run("sh", ["-c", listCurl ?? "false"])
-      expect(JSON.parse(list.stdout).data.deployments[0].id).toBe("123")
+      const list = await runCurl(listCurl ?? "")
+      expect(JSON.parse(list).data.deployments[0].id).toBe("123")
       // The token command spans three lines joined by backslashes, as a shell reads them.
       const start = banner.indexOf("curl -s -X POST")
       const tokenCurl = banner.slice(
         start,
         banner.indexOf("tokens-for-meta-sync", start) + "tokens-for-meta-sync".length
       )
-      const token = await run("sh", ["-c", tokenCurl])
-      expect(JSON.parse(token.stdout).data.token).toMatch(/^eyJ/)
+      const token = await runCurl(tokenCurl)
+      expect(JSON.parse(token).data.token).toMatch(/^eyJ/)
       const cliLine = lines.find((line) => line.includes("pnpm cubeplane"))
       expect(cliLine).toMatch(
         /^CUBE_API_URL=http:\/\/127\.0\.0\.1:\d+ CUBE_API_KEY=\S+ pnpm cubeplane deployments list$/
@@ -246,6 +316,7 @@ describe("a running proxy", () => {
       const baseline = rssKb(pid)
       let peak = baseline
       const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 50)
+      const slowPhaseBytes = 1_500_000
       const { bytes, lines, slowBytes } = await new Promise<{ bytes: number; lines: number; slowBytes: number }>(
         (resolve, reject) => {
           const request = http.get(`${proxy.url}/api/v1/audit-logs/export`, {
@@ -254,12 +325,11 @@ describe("a running proxy", () => {
             let bytes = 0
             let lines = 0
             let slowBytes = 0
-            const slowUntil = Date.now() + 4000
             response.on("data", (chunk: Buffer) => {
               bytes += chunk.length
               for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++
-              if (Date.now() < slowUntil) {
-                // The slow phase: about 300 KB/s.
+              if (bytes < slowPhaseBytes) {
+                // The slow phase, its first 1.5 MB: about 300 KB/s (the proxy meanwhile has ~48 MB to send).
                 slowBytes = bytes
                 response.pause()
                 setTimeout(() => response.resume(), Math.ceil(chunk.length / 300))
@@ -276,13 +346,14 @@ describe("a running proxy", () => {
       expect(lines).toBe(300_001)
       expect(bytes).toBeGreaterThan(45_000_000)
       expect(slowBytes).toBeLessThan(bytes / 10)
+      expect(slowBytes).toBeGreaterThan(slowPhaseBytes / 2)
       // Buffering the export would grow the proxy by ~48 MB while the reader dawdles.
       expect(grownMb, `the proxy grew by ${grownMb.toFixed(1)} MB`).toBeLessThan(12)
     } finally {
       proxy.child.kill("SIGTERM")
       await proxy.exited
     }
-  }, 90_000)
+  })
 
   it("finishes requests in flight on SIGTERM, refuses new ones, and exits 0", async () => {
     const proxy = await startProxy({
@@ -293,13 +364,17 @@ describe("a running proxy", () => {
     await fetch(`${mock.url}/__mock/faults`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ operation: "listDeployments", times: 1, latencyMs: 1500 })
+      body: JSON.stringify({ operation: "listDeployments", times: 1, latencyMs: 5000 })
     })
     try {
       const inFlight = fetch(`${proxy.url}/api/v1/deployments`, { headers: { Authorization: `Bearer ${adminKey}` } })
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      // The request is in flight once the mock has taken its one-time fault (it answers 5 s later).
+      await until(async () => {
+        const body: { faults?: unknown } = await (await fetch(`${mock.url}/__mock/faults`)).json()
+        return Array.isArray(body.faults) && body.faults.length === 0
+      }, "the request to reach the mock")
       proxy.child.kill("SIGTERM")
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      await until(() => proxy.stdout().includes("shutting down: finishing requests in flight"), "the shutdown to start")
       await expect(fetch(`${proxy.url}/healthz`)).rejects.toThrow()
       const response = await inFlight
       expect(response.status).toBe(200)
@@ -310,5 +385,5 @@ describe("a running proxy", () => {
     } finally {
       await fetch(`${mock.url}/__mock/faults`, { method: "DELETE" })
     }
-  }, 20_000)
+  })
 })

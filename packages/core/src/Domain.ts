@@ -12,6 +12,7 @@
  */
 import type { SchemaAST } from "effect"
 import { Either, ParseResult, Schema } from "effect"
+import * as Dates from "./Dates.js"
 
 /** Fields a schema does not know are kept, as they came. */
 const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -591,9 +592,11 @@ export const EnvironmentQuery = Schema.Struct({
 })
 
 export const AuditLogQuery = Schema.Struct({
-  start: Schema.optional(Schema.String.annotations({ description: "Start of the range (ISO 8601 date or date-time)" })),
+  start: Schema.optional(
+    Dates.DateOrDateTime.annotations({ description: "Start of the range (ISO 8601 date or date-time)" })
+  ),
   end: Schema.optional(
-    Schema.String.annotations({ description: "End of the range (ISO 8601); a date includes that whole day" })
+    Dates.DateOrDateTime.annotations({ description: "End of the range (ISO 8601); a date includes that whole day" })
   ),
   search: Schema.optional(Schema.String.annotations({ description: "Full-text search across event data" })),
   eventName: Schema.optional(Schema.String.annotations({ description: "Exact event name, e.g. `Logged in`" })),

@@ -157,6 +157,10 @@ export interface ResponseFacts {
 
 const suffix = (serverMessage: string | undefined) => (serverMessage ? `: ${serverMessage}` : "")
 
+/** ` — ${hint}`, unless the server's message already gives that advice (no "check X — check X"). */
+const advice = (serverMessage: string | undefined, hint: string) =>
+  serverMessage?.toLowerCase().includes(hint.toLowerCase()) === true ? "" : ` — ${hint}`
+
 /** Maps a non-2xx status to its error class, with a message that says what to do. */
 export const fromResponse = (facts: ResponseFacts): ControlPlaneError => {
   const { method, path, requestId, retryAfterMillis, serverMessage, status } = facts
@@ -172,7 +176,9 @@ export const fromResponse = (facts: ResponseFacts): ControlPlaneError => {
       return new Unauthorized({
         ...base,
         status,
-        message: `Unauthorized: the API key was rejected${suffix(serverMessage)} — check CUBE_API_KEY`
+        message: `Unauthorized: the API key was rejected${suffix(serverMessage)}${
+          advice(serverMessage, "check CUBE_API_KEY")
+        }`
       })
     case 403:
       return new Forbidden({

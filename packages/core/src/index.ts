@@ -6,6 +6,7 @@
 export * as Api from "./Api.js"
 export * from "./ControlPlane.js"
 export * as Csv from "./Csv.js"
+export * as Dates from "./Dates.js"
 export * as Domain from "./Domain.js"
 export * from "./Errors.js"
 export * as HttpControlPlane from "./HttpControlPlane.js"

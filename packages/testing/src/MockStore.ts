@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { Api } from "@cubeplane/core"
-import { Csv, Domain } from "@cubeplane/core"
+import { Csv, Dates, Domain } from "@cubeplane/core"
 import { Clock, Data, Effect, Either, Redacted, Schema } from "effect"
 import * as Faults from "./Faults.js"
 import type { GeneratedAuditLog } from "./internal/generator.js"
@@ -233,7 +233,9 @@ const definedOnly = (query: Query): Record<string, string> => {
 const parameterHints: Record<string, string> = {
   offset: "an integer ≥ 0 (items to skip; default 0)",
   limit: "an integer ≥ 1 (items per page; default 20, at most 100)",
-  type: "one of production, staging, development"
+  type: "one of production, staging, development",
+  start: Dates.examples,
+  end: Dates.examples
 }
 
 const decodeQuery = <A, I>(schema: Schema.Schema<A, I>) => {
@@ -394,46 +396,12 @@ export const createMetaSyncToken = (
 // Audit log
 // ---------------------------------------------------------------------------
 
-const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/
-const dateTimePattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i
-
-const isRealDate = (year: number, month: number, day: number) => {
-  const date = new Date(Date.UTC(year, month - 1, day))
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-}
-
-interface Bound {
-  readonly millis: number
-  readonly dateOnly: boolean
-}
-
-/** A date (`2024-01-31`, UTC midnight) or date-time (`2024-01-31T12:00:00Z`; no zone = UTC). */
-const parseBound = (name: string, value: string): Either.Either<Bound, MockFailure> => {
-  const invalid = () =>
-    fail(
-      400,
-      `${name} must be an ISO 8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z), got ${JSON.stringify(value)}`
-    )
-  const date = datePattern.exec(value)
-  if (date !== null) {
-    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])]
-    if (!isRealDate(year, month, day)) return invalid()
-    return Either.right({ millis: Date.UTC(year, month - 1, day), dateOnly: true })
-  }
-  const dateTime = dateTimePattern.exec(value)
-  if (dateTime === null) return invalid()
-  if (!isRealDate(Number(dateTime[1]), Number(dateTime[2]), Number(dateTime[3]))) return invalid()
-  const zone = dateTime[7] === undefined ? "Z" : ""
-  // Date.parse handles at most milliseconds: cut longer fractions.
-  const normalised = value.replace(/(\.\d{3})\d+/, "$1").replace(/([+-]\d{2})(\d{2})$/, "$1:$2") + zone
-  const millis = Date.parse(normalised)
-  if (Number.isNaN(millis) || Number(dateTime[4]) > 23 || Number(dateTime[5]) > 59 || Number(dateTime[6] ?? 0) > 59) {
-    return invalid()
-  }
-  return Either.right({ millis, dateOnly: false })
-}
-
-const dayMillis = 86_400_000
+/** `start`/`end` by core's one rule (`Dates`); the 400 says what was wrong and what a good value looks like. */
+const parseBound = (name: string, value: string): Either.Either<Dates.Bound, MockFailure> =>
+  Either.mapLeft(
+    Dates.parse(value),
+    (reason) => new MockFailure({ status: 400, error: Dates.invalid(name, value, reason) })
+  )
 
 /** The parsed filter: a half-open time range and the other predicates. */
 export interface AuditLogSelection {
@@ -452,7 +420,7 @@ const parseAuditLogQuery = (query: Query): Either.Either<AuditLogSelection, Mock
     const end = filter.end !== undefined ? yield* parseBound("end", filter.end) : undefined
     const fromMillis = start?.millis ?? Number.NEGATIVE_INFINITY
     // A date-only end includes that whole day (UTC); a date-time end is inclusive.
-    const toMillis = end === undefined ? Number.POSITIVE_INFINITY : end.millis + (end.dateOnly ? dayMillis : 1)
+    const toMillis = end === undefined ? Number.POSITIVE_INFINITY : Dates.endExclusive(end)
     if (start !== undefined && end !== undefined && start.millis > end.millis) {
       return yield* fail(400, `start (${filter.start}) is after end (${filter.end})`)
     }

@@ -32,8 +32,10 @@ const text = (name: string, description: string) =>
 
 /** The export's filters. */
 export const filterConfig = {
-  start: text("start", "From this date or time (ISO 8601, e.g. 2024-01-01)"),
-  end: text("end", "Up to this date or time (ISO 8601; a date includes that whole day)"),
+  start: Flags.date("start", "From this date or time (ISO 8601, e.g. 2024-01-01 or 2024-01-01T09:30:00Z)").pipe(
+    Options.optional
+  ),
+  end: Flags.date("end", "Up to this date or time (ISO 8601; a date includes that whole day)").pipe(Options.optional),
   search: text("search", "Full-text search across event data"),
   eventName: text("event-name", "Only this event, e.g. 'Logged in'"),
   userEmail: text("user-email", "Only events of this user")
@@ -71,8 +73,14 @@ export const followConfig = {
     Options.withDefault("30s")
   ),
   format: Options.choice("format", followFormats).pipe(
-    Options.withDescription("ndjson: one event per line; csv: the export's columns (header once, on the first run)"),
+    Options.withDescription(
+      "ndjson: one event per line; csv: the export's columns, with one header per output across restarts"
+    ),
     Options.withDefault("ndjson")
+  ),
+  stallTimeout: Options.text("stall-timeout").pipe(
+    Options.withDescription("Retry a poll that receives nothing for this long, e.g. 60s (the default), 5m"),
+    Options.withDefault("60s")
   ),
   ...Flags.connection
 } as const

@@ -33,10 +33,10 @@ export const metaSyncConfig = {
   securityContext: Options.text("security-context").pipe(
     Options.withDescription("The security context to embed: JSON, @file, or @- for stdin")
   ),
-  expiresIn: Options.integer("expires-in").pipe(
-    Options.withDescription("Lifetime in seconds (the server's default is 86400; the server decides the maximum)"),
-    Options.optional
-  ),
+  expiresIn: Flags.seconds(
+    "expires-in",
+    "Lifetime in seconds, e.g. 3600 (the server's default is 86400; the server decides the maximum)"
+  ).pipe(Options.optional),
   ...Flags.common
 } as const
 

@@ -4,6 +4,8 @@
 import * as Csv from "@cubeplane/core/Csv"
 import type { AuditLogEvent, AuditLogFilter } from "@cubeplane/core/Domain"
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
+import { TransportError } from "@cubeplane/core/Errors"
+import { paths } from "@cubeplane/core/Paths"
 import { Duration, Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -96,17 +98,17 @@ export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
 // follow
 // ---------------------------------------------------------------------------
 
-const readState = (file: string): Effect.Effect<Follow.Checkpoint | undefined, CliFailure> =>
+const readState = (file: string): Effect.Effect<Follow.State, CliFailure> =>
   Effect.tryPromise({ try: () => fs.readFile(file, "utf8"), catch: (error) => error }).pipe(
     Effect.matchEffect({
       onFailure: (error) =>
         typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT"
-          ? Effect.succeed(undefined)
+          ? Effect.succeed(Follow.emptyState)
           : Effect.fail(general(`Could not read the state file ${file}: ${String(error)}`)),
       onSuccess: (text) =>
         Either.match(Follow.parseState(text, file), {
           onLeft: (error) => Effect.fail(usage(error.message)),
-          onRight: (checkpoint) => Effect.succeed(checkpoint)
+          onRight: (state) => Effect.succeed(state)
         })
     })
   )
@@ -118,16 +120,20 @@ const isConfigurationError = (error: ControlPlaneError): boolean =>
 
 export const follow = (flags: Parsed<typeof followConfig>) =>
   Effect.gen(function*() {
-    const interval = yield* Option.match(Time.parseInterval(flags.interval), {
-      onNone: () => Effect.fail(usage(`--interval ${flags.interval} is not a duration — e.g. 30s, 5m, 1h`)),
-      onSome: Effect.succeed
-    })
+    const duration = (flag: string, text: string) =>
+      Option.match(Time.parseInterval(text), {
+        onNone: () => Effect.fail(usage(`${flag} ${text} is not a duration — e.g. 30s, 5m, 1h`)),
+        onSome: Effect.succeed
+      })
+    const interval = yield* duration("--interval", flags.interval)
+    const stallTimeout = yield* duration("--stall-timeout", flags.stallTimeout)
     const statePath = path.resolve(flags.state)
     yield* Effect.tryPromise({
       try: () => fs.mkdir(path.dirname(statePath), { recursive: true }),
       catch: (error) => general(`Could not create the directory of ${statePath}: ${String(error)}`)
     })
-    const initial = yield* readState(statePath)
+    const state = yield* readState(statePath)
+    const initial = state.checkpoint
     const filter = toFilter(flags)
     yield* Session.run(flags, ({ controlPlane, credentials }) =>
       Effect.gen(function*() {
@@ -143,8 +149,23 @@ export const follow = (flags: Parsed<typeof followConfig>) =>
             (error) =>
               general(`Stopped: could not write the events (${error.message}); the checkpoint was not advanced`)
           )
-        // CSV: the header once, on the first run, so the output of every run concatenates into one file.
-        if (initial === undefined && flags.format === "csv") yield* writeOut(yield* render([], true))
+        // CSV: one header per output, however often the follower restarts or is killed. An output
+        // file (`>> audit.csv`) gets one when it is empty; an output that cannot be looked at (a pipe)
+        // gets one unless the state file says it already did.
+        let csvHeader = state.csvHeader
+        const saveState = (checkpoint: Follow.Checkpoint | undefined) =>
+          Effect.mapError(
+            AtomicFile.writeFile(statePath, Follow.renderState({ checkpoint, csvHeader })),
+            (error) => general(`Stopped: ${error.message}; the events up to here were written`)
+          )
+        if (flags.format === "csv") {
+          const fileSize = Stdio.stdoutFileSize()
+          if (fileSize !== undefined ? fileSize === 0 : !state.csvHeader) {
+            yield* writeOut(yield* render([], true))
+            csvHeader = true
+            yield* saveState(initial)
+          }
+        }
         yield* Stdio.verbose(
           flags.verbose,
           initial === undefined
@@ -159,21 +180,26 @@ export const follow = (flags: Parsed<typeof followConfig>) =>
           {
             poll: (start) => controlPlane.auditLogEvents({ ...filter, ...(start !== undefined ? { start } : {}) }),
             emit: (events) => Effect.flatMap(render(events, false), writeOut),
-            save: (checkpoint) =>
-              Effect.mapError(
-                AtomicFile.writeFile(statePath, Follow.renderState(checkpoint)),
-                (error) => general(`Stopped: ${error.message}; the events up to here were written`)
-              ),
+            save: saveState,
             report: (error, wait) =>
               Stdio.note(
                 `${
                   fromControlPlane(error, credentials.sources.apiKey, credentials.sources.url).message
                 } — retrying in ${Time.humanize(Duration.toMillis(wait))}`
               ),
-            isFatalAtStart: isConfigurationError
+            isFatalAtStart: isConfigurationError,
+            stalled: (after) =>
+              new TransportError({
+                method: "GET",
+                path: paths.auditLogExport,
+                reason: "Timeout",
+                message: `The audit-log export sent nothing for ${
+                  Time.humanize(Duration.toMillis(after))
+                } (a stalled connection)`
+              })
           },
           initial,
-          { interval, start: filter.start }
+          { interval, start: filter.start, stallTimeout }
         )
       }))
   })

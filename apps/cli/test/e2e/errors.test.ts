@@ -104,7 +104,7 @@ describe("exit codes", () => {
     expect(oneLine(result)).toMatch(
       /^Server error 503 from GET \/api\/v1\/deployments \(the server said: maintenance\)/
     )
-  }, 30_000)
+  })
 
   it("a blip is retried: two 503s, then success → 0", async () => {
     await fault(mock.url, { operation: "listDeployments", status: 503, times: 2 })
@@ -120,7 +120,7 @@ describe("exit codes", () => {
     expect(oneLine(result)).toBe(
       `Could not reach the Control Plane API at ${url} (GET /api/v1/deployments): connection refused (ECONNREFUSED) — check --url and the network`
     )
-  }, 30_000)
+  })
 
   it.each([
     [["deployments", "list", "--bogus"], "an unknown flag"],

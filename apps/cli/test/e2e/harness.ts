@@ -30,6 +30,7 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Written to stdin, then stdin is closed. Default: stdin closed at once. */
   readonly input?: string
+  /** A safety net for a run that hangs, not an expectation about speed. Default: 2 minutes. */
   readonly timeoutMs?: number
   /** For `mock serve`, which prints the mock's demo keys on purpose. */
   readonly allowSecrets?: boolean
@@ -63,7 +64,7 @@ export const start = (args: ReadonlyArray<string>, options: RunOptions & { reado
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
       reject(new Error(`cubeplane ${args.join(" ")} did not finish in time.\nstdout: ${stdout}\nstderr: ${stderr}`))
-    }, options.timeoutMs ?? 20_000)
+    }, options.timeoutMs ?? 120_000)
     child.on("exit", (code, signal) => {
       clearTimeout(timer)
       // Let the pipes drain.
@@ -99,8 +100,11 @@ export const makeCli = (): Cli => {
   }
 }
 
-/** Waits until `check` holds, polling. */
-export const eventually = async (check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> => {
+/**
+ * Waits until `check` holds, polling. The timeout only ends a wait that would
+ * otherwise hang (a busy machine may take long); it is not an assertion about speed.
+ */
+export const eventually = async (check: () => boolean, what: string, timeoutMs = 120_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -120,6 +124,12 @@ export const fault = async (url: string, body: Record<string, unknown>): Promise
 
 export const clearFaults = async (url: string): Promise<void> => {
   await fetch(`${url}/__mock/faults`, { method: "DELETE" })
+}
+
+/** The complete lines of an output that may still be growing (the last, unterminated one is left out). */
+export const completeLines = (text: string, separator = "\n"): Array<string> => {
+  const end = text.lastIndexOf(separator)
+  return end === -1 ? [] : text.slice(0, end).split(separator).filter((line) => line !== "")
 }
 
 export const stop = (child: ChildProcess, signal: NodeJS.Signals) => child.kill(signal)
