@@ -9,8 +9,15 @@
  *
  * @since 0.1.0
  */
-import { Channel, Chunk, Schema, Stream } from "effect"
-import { type CsvFailure, CsvParser, RecordsSink, type RowSink, RowsSink } from "./internal/csvParser.js"
+import { Cause, Channel, Chunk, Schema, Stream } from "effect"
+import {
+  type CsvFailure,
+  CsvParser,
+  RecordsSink,
+  type RowSink,
+  RowsSink,
+  validateDelimiter
+} from "./internal/csvParser.js"
 
 /**
  * A malformed or truncated CSV: says which row (1-based, header = row 1) and
@@ -78,13 +85,21 @@ export const makeDecoder = (options?: DecodeOptions): CsvDecoder => {
   }
 }
 
-// One output chunk per input chunk; rows completed before a malformed one are
-// still emitted, then the stream fails with the `CsvError`.
-const decodeWith = <A>(
+/**
+ * Bytes to whatever `makeSink` builds from rows, as a stream: one output
+ * chunk per input chunk; rows completed before a malformed one are still
+ * emitted, then the stream fails with the `CsvError`. A sink that throws
+ * (say, a row that does not decode) fails the stream with what it threw,
+ * after the rows it completed before.
+ *
+ * @internal
+ */
+export const decodeWith = <A, E2 = never>(
   makeSink: () => RowSink<A>,
-  options: DecodeOptions | undefined
+  options: DecodeOptions | undefined,
+  rethrow: (thrown: unknown) => Channel.Channel<never, unknown, E2, unknown, never, unknown> = (thrown) => Channel.failCause(Cause.die(thrown))
 ) =>
-<E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<A, E | CsvError, R> =>
+<E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<A, E | E2 | CsvError, R> =>
   Stream.pipeThroughChannel(
     self,
     Channel.suspend(() => {
@@ -97,18 +112,32 @@ const decodeWith = <A>(
         const written = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
         return failure === undefined ? written : Channel.zipRight(written, Channel.fail(new CsvError(failure)))
       }
-      const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, E | CsvError, E, void, unknown> = Channel
+      const emitThenDie = (thrown: unknown) => Channel.zipRight(emit(undefined), rethrow(thrown))
+      const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, E | E2 | CsvError, E, void, unknown> =
+        Channel
         .readWithCause({
           onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
             let failure: CsvFailure | undefined
-            for (const bytes of chunk) {
-              failure = parser.write(bytes)
-              if (failure !== undefined) break
+            try {
+              for (const bytes of chunk) {
+                failure = parser.write(bytes)
+                if (failure !== undefined) break
+              }
+            } catch (thrown) {
+              return emitThenDie(thrown)
             }
             return failure === undefined ? Channel.flatMap(emit(undefined), () => loop) : emit(failure)
           },
           onFailure: Channel.failCause,
-          onDone: () => emit(parser.end())
+          onDone: () => {
+            let failure: CsvFailure | undefined
+            try {
+              failure = parser.end()
+            } catch (thrown) {
+              return emitThenDie(thrown)
+            }
+            return emit(failure)
+          }
         })
       return loop
     })
@@ -136,10 +165,105 @@ export const decodeRows = (
 ): <E, R>(self: Stream.Stream<Uint8Array, E, R>) => Stream.Stream<ReadonlyArray<string>, E | CsvError, R> =>
   decodeWith(() => new RowsSink(), options)
 
+/**
+ * Counts the records of a CSV as its bytes pass, without decoding them, for
+ * code that copies a file as it is (a download, a passthrough) and wants a
+ * progress count and a cheap end-of-file check.
+ *
+ * @since 0.2.0
+ */
+export interface CsvRowCounter {
+  /** Feed bytes as they pass (not copied, not kept); returns the records completed so far. */
+  push(chunk: Uint8Array): number
+  /**
+   * End of input: the number of records (rows after the header; a last row
+   * without a line end counts). Throws a `CsvError` if the input ended inside
+   * a quoted field, the mark of a file cut short.
+   */
+  end(): number
+}
+
+const QUOTE = 34
+const LF = 10
+const CR = 13
+
+/**
+ * A `CsvRowCounter`: a line end (LF, or CRLF) outside quotes ends a row;
+ * blank lines are not rows. One pass over the bytes, a few comparisons each,
+ * no text decoding, so it keeps up with a local disk. It does not check what
+ * `decode` checks (field counts, characters after a closing quote): use it
+ * where the bytes are passed on as they are.
+ *
+ * @since 0.2.0
+ */
+export const makeRowCounter = (options?: Pick<DecodeOptions, "delimiter">): CsvRowCounter => {
+  const delimiter = validateDelimiter(options?.delimiter ?? ",").charCodeAt(0)
+  let lines = 0
+  let quoted = false
+  // Fields before the current position in the row in progress (for the error message only).
+  let column = 1
+  // The row in progress has something besides a CR.
+  let content = false
+  const records = () => Math.max(0, lines - 1)
+  return {
+    push: (chunk) => {
+      let inQuotes = quoted
+      let hasContent = content
+      let rows = lines
+      let col = column
+      for (let i = 0; i < chunk.length; i++) {
+        const byte = chunk[i]!
+        if (byte === QUOTE) {
+          inQuotes = !inQuotes
+          hasContent = true
+        } else if (inQuotes) {
+          continue
+        } else if (byte === LF) {
+          if (hasContent) rows++
+          hasContent = false
+          col = 1
+        } else if (byte === delimiter) {
+          col++
+          hasContent = true
+        } else if (byte !== CR) {
+          hasContent = true
+        }
+      }
+      quoted = inQuotes
+      content = hasContent
+      lines = rows
+      column = col
+      return records()
+    },
+    end: () => {
+      if (quoted) {
+        const row = lines + 1
+        throw new CsvError({
+          message: `CSV row ${row}, column ${column}: the input ended inside a quoted field (missing closing quote; is the file truncated?)`,
+          row,
+          column
+        })
+      }
+      if (content) {
+        lines++
+        content = false
+      }
+      return records()
+    }
+  }
+}
+
 // Leading/trailing spaces are quoted too: many readers trim unquoted fields.
 const needsQuotes = /[",\r\n]|^[ \t]|[ \t]$/
 
-const encodeField = (field: string): string => needsQuotes.test(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
+/**
+ * One field as CSV: quoted (quotes inside doubled) only when it contains a
+ * comma, a quote, CR or LF, or starts or ends with a space or tab.
+ *
+ * @since 0.2.0
+ */
+export const encodeField = (field: string): string =>
+  needsQuotes.test(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
 
 /**
  * One row as a CSV line with a CRLF terminator. A field is quoted only when it
