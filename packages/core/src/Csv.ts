@@ -15,13 +15,12 @@ import {
   CsvParser,
   RecordsSink,
   type RowSink,
-  RowsSink,
-  validateDelimiter
+  RowsSink
 } from "./internal/csvParser.js"
 
 /**
  * A malformed or truncated CSV: says which row (1-based, header = row 1) and
- * column (1-based) and what was wrong.
+ * column (1-based; 0 where not tracked, as by `makeRowCounter`) and what was wrong.
  *
  * @since 0.1.0
  */
@@ -189,65 +188,58 @@ const CR = 13
 
 /**
  * A `CsvRowCounter`: a line end (LF, or CRLF) outside quotes ends a row;
- * blank lines are not rows. One pass over the bytes, a few comparisons each,
- * no text decoding, so it keeps up with a local disk. It does not check what
- * `decode` checks (field counts, characters after a closing quote): use it
- * where the bytes are passed on as they are.
+ * blank lines are not rows. One pass over the bytes, two comparisons for
+ * most of them, no text decoding, so it keeps up with a local disk. It does
+ * not check what `decode` checks (field counts, characters after a closing
+ * quote, the delimiter): use it where the bytes are passed on as they are.
+ * Its `CsvError` names the row; its column is 0 (not tracked).
  *
  * @since 0.2.0
  */
-export const makeRowCounter = (options?: Pick<DecodeOptions, "delimiter">): CsvRowCounter => {
-  const delimiter = validateDelimiter(options?.delimiter ?? ",").charCodeAt(0)
+export const makeRowCounter = (): CsvRowCounter => {
   let lines = 0
-  let quoted = false
-  // Fields before the current position in the row in progress (for the error message only).
-  let column = 1
-  // The row in progress has something besides a CR.
-  let content = false
+  let quoted = 0
+  // Bytes seen before the current chunk, where the row in progress starts, and the byte before the chunk.
+  let offset = 0
+  let lineStart = 0
+  let previous = -1
   const records = () => Math.max(0, lines - 1)
   return {
     push: (chunk) => {
       let inQuotes = quoted
-      let hasContent = content
       let rows = lines
-      let col = column
+      let start = lineStart
+      const base = offset
       for (let i = 0; i < chunk.length; i++) {
         const byte = chunk[i]!
-        if (byte === QUOTE) {
-          inQuotes = !inQuotes
-          hasContent = true
-        } else if (inQuotes) {
-          continue
-        } else if (byte === LF) {
-          if (hasContent) rows++
-          hasContent = false
-          col = 1
-        } else if (byte === delimiter) {
-          col++
-          hasContent = true
-        } else if (byte !== CR) {
-          hasContent = true
+        if (byte === QUOTE) inQuotes ^= 1
+        else if (byte === LF && inQuotes === 0) {
+          const at = base + i
+          // Not a row: an empty line, or one that holds only a CR.
+          if (at > start && !(at === start + 1 && (i > 0 ? chunk[i - 1] : previous) === CR)) rows++
+          start = at + 1
         }
       }
+      if (chunk.length > 0) previous = chunk[chunk.length - 1]!
+      offset += chunk.length
       quoted = inQuotes
-      content = hasContent
       lines = rows
-      column = col
+      lineStart = start
       return records()
     },
     end: () => {
-      if (quoted) {
-        const row = lines + 1
+      const row = lines + 1
+      if (quoted === 1) {
         throw new CsvError({
-          message: `CSV row ${row}, column ${column}: the input ended inside a quoted field (missing closing quote; is the file truncated?)`,
+          message:
+            `CSV row ${row}: the input ended inside a quoted field (missing closing quote; is the file truncated?)`,
           row,
-          column
+          column: 0
         })
       }
-      if (content) {
-        lines++
-        content = false
-      }
+      // A last row without a line end (and not just a CR).
+      if (offset > lineStart && !(offset === lineStart + 1 && previous === CR)) lines++
+      lineStart = offset
       return records()
     }
   }
