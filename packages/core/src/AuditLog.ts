@@ -92,6 +92,8 @@ const objectFromJson = (text: string): Record<string, unknown> | undefined => {
   if (text === "") return {}
   // `{` first: a JSON object, not an array, string or number; leading spaces go the schema's way.
   if (text.charCodeAt(0) !== 123) return undefined
+  // An own `__proto__` key is a case the schema's record copy treats its own way: let it decide.
+  if (text.includes("__proto__")) return undefined
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -230,6 +232,9 @@ export const isoString = (millis: number): string => {
 
 const knownFieldCount = 8
 
+/** Attributes with an own `__proto__` key: the schema's record copy treats that key its own way, so it decides. */
+const hasOwnProtoKey = (attributes: object): boolean => Object.hasOwn(attributes, "__proto__")
+
 /** True when the event has the eight fields of the schema and no others (no columns the schema did not know). */
 const hasOnlyKnownFields = (event: AuditLogEvent): boolean => {
   let count = 0
@@ -247,7 +252,9 @@ const hasOnlyKnownFields = (event: AuditLogEvent): boolean => {
  */
 export const toJson = (event: AuditLogEvent): AuditLogEventJson => {
   const millis = event.timestamp.getTime()
-  if (millis !== millis || !hasOnlyKnownFields(event)) return encodeBySchema(event)
+  if (millis !== millis || !hasOnlyKnownFields(event) || hasOwnProtoKey(event.attributes)) {
+    return encodeBySchema(event)
+  }
   return {
     id: event.id,
     timestamp: isoString(millis),
@@ -291,7 +298,7 @@ const optionalField = (value: string | null): string => value === null ? "" : Cs
  */
 export const csvLine = (event: AuditLogEvent): string => {
   const millis = event.timestamp.getTime()
-  if (millis !== millis) {
+  if (millis !== millis || hasOwnProtoKey(event.attributes)) {
     const record = encodeRecordBySchema(event)
     return Csv.encodeRow(auditLogColumns.map((column) => record[column] ?? ""))
   }
