@@ -61,6 +61,67 @@ const syncDirectory = (directory: string) =>
     }
   })
 
+/** Bytes handed to the OS but not yet confirmed written, before the source is paused. */
+const maxBytesInFlight = 4 * 1024 * 1024
+/** Writes not yet awaited (most already done): awaited oldest first beyond this, so the list stays short. */
+const maxWritesInFlight = 16
+
+/**
+ * Writes the chunks in order, each at its own offset (`pwritev`), without
+ * waiting for one write to finish before reading the next chunk: reading
+ * the network and writing the disk overlap. The source waits only while
+ * more than a few megabytes are in flight. Succeeds once all is written.
+ */
+const writeThrough = <E, R>(
+  handle: fs.FileHandle,
+  chunks: Stream.Stream<string | Uint8Array, E, R>,
+  onError: (error: unknown) => FileError
+): Effect.Effect<void, E | FileError, R> =>
+  Effect.suspend(() => {
+    let position = 0
+    let bytesInFlight = 0
+    const inFlight: Array<Promise<void>> = []
+    const writeAt = async (pieces: Array<Uint8Array>, at: number, length: number): Promise<void> => {
+      let done = 0
+      while (done < length) {
+        const rest = done === 0 ? pieces : [Buffer.concat(pieces).subarray(done)]
+        const { bytesWritten } = await handle.writev(rest, at + done)
+        done += bytesWritten
+      }
+      bytesInFlight -= length
+    }
+    const settle = (pending: Promise<void> | undefined) =>
+      pending === undefined ? Effect.void : Effect.tryPromise({ try: () => pending, catch: onError })
+    const written = Stream.runForEachChunk(chunks, (chunk) =>
+      Effect.suspend(() => {
+        const pieces: Array<Uint8Array> = []
+        let length = 0
+        for (const piece of chunk) {
+          const bytes = typeof piece === "string" ? Buffer.from(piece) : piece
+          pieces.push(bytes)
+          length += bytes.length
+        }
+        if (length > 0) {
+          const write = writeAt(pieces, position, length)
+          // Failures are reported when the write is awaited; until then, do not let them go unhandled.
+          write.catch(() => undefined)
+          inFlight.push(write)
+          position += length
+          bytesInFlight += length
+        }
+        return Effect.whileLoop({
+          while: () => bytesInFlight > maxBytesInFlight || inFlight.length > maxWritesInFlight,
+          body: () => settle(inFlight.shift()),
+          step: () => undefined
+        })
+      }))
+    const drained = Effect.suspend(() => Effect.forEach(inFlight.splice(0), settle, { discard: true }))
+    // On failure, wait for the writes already started, so the file is not closed under them.
+    return Effect.zipRight(written, drained).pipe(
+      Effect.onError(() => Effect.promise(() => Promise.allSettled(inFlight)))
+    )
+  })
+
 /**
  * Writes a stream to `target` atomically: nothing appears at `target` unless
  * the whole stream was written and synced.
@@ -74,7 +135,7 @@ export const writeStream =
     return Effect.acquireUseRelease(
       attempt("create a temporary file beside", () => fs.open(temporary, "wx", options.mode ?? 0o644)),
       (handle) =>
-        Stream.runForEach(chunks, (chunk) => attempt("write", () => handle.writeFile(chunk))).pipe(
+        writeThrough(handle, chunks, fail(target, "write")).pipe(
           Effect.zipRight(
             // Once everything is written, finish even if interrupted: a rename half-seen by the cleanup would be worse.
             Effect.uninterruptible(

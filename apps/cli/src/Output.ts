@@ -33,6 +33,11 @@ export interface Column<A> {
 export interface View<A, I> {
   /** Encodes a value back to its wire JSON, unknown fields included. */
   readonly schema: Schema.Schema<A, I>
+  /**
+   * The same encoding as `schema`, compiled for speed (core's `AuditLog.toJson`
+   * for audit events): used for `json`, `ndjson` and `yaml` when given.
+   */
+  readonly toJson?: (value: A) => I
   /** The columns of `table` and `csv` output, in order. */
   readonly columns: ReadonlyArray<Column<A>>
 }
@@ -81,10 +86,7 @@ const tableLines = (rows: ReadonlyArray<ReadonlyArray<string>>, widths: Array<nu
   return out
 }
 
-const encoder = <A, I>(schema: Schema.Schema<A, I>) => {
-  const encode = Schema.encodeSync(schema)
-  return (value: A): unknown => encode(value)
-}
+const encoder = <A, I>(view: View<A, I>): (value: A) => unknown => view.toJson ?? Schema.encodeSync(view.schema)
 
 type YamlModule = typeof import("yaml")
 
@@ -109,7 +111,7 @@ export const list =
   <E, R>(items: Stream.Stream<A, E, R>): Stream.Stream<string, E, R> => {
     switch (format) {
       case "json": {
-        const encode = encoder(view.schema)
+        const encode = encoder(view)
         return Stream.suspend(() => {
           let count = 0
           const body = Stream.mapChunks(items, (chunk) => {
@@ -127,7 +129,8 @@ export const list =
         })
       }
       case "ndjson": {
-        const encode = encoder(view.schema)
+        // One text per input chunk (one write per chunk, not per line).
+        const encode = encoder(view)
         return Stream.mapChunks(items, (chunk) => {
           let text = ""
           for (const item of chunk) text += JSON.stringify(encode(item)) + "\n"
@@ -135,7 +138,7 @@ export const list =
         })
       }
       case "yaml": {
-        const encode = encoder(view.schema)
+        const encode = encoder(view)
         return Stream.unwrap(Effect.map(loadYaml, (YAML) =>
           Stream.suspend(() => {
             let count = 0
@@ -222,11 +225,11 @@ const headerLine = (headers: ReadonlyArray<string>, widths: ReadonlyArray<number
 export const one = <A, I>(view: View<A, I>, format: Format, style: Style, value: A): Effect.Effect<string> => {
   switch (format) {
     case "json":
-      return Effect.sync(() => JSON.stringify(encoder(view.schema)(value), null, 2) + "\n")
+      return Effect.sync(() => JSON.stringify(encoder(view)(value), null, 2) + "\n")
     case "ndjson":
-      return Effect.sync(() => JSON.stringify(encoder(view.schema)(value)) + "\n")
+      return Effect.sync(() => JSON.stringify(encoder(view)(value)) + "\n")
     case "yaml":
-      return Effect.map(loadYaml, (YAML) => YAML.stringify(encoder(view.schema)(value)))
+      return Effect.map(loadYaml, (YAML) => YAML.stringify(encoder(view)(value)))
     case "csv":
       return Effect.sync(() =>
         csvRow(view.columns.map((column) => column.header)) +

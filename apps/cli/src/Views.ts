@@ -3,6 +3,7 @@
  * `yaml`: exactly what the API sent, unknown fields included) and its
  * columns (for `table` and `csv`).
  */
+import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Domain from "@cubeplane/core/Domain"
 import { Redacted } from "effect"
 import type { View } from "./Output.js"
@@ -51,6 +52,7 @@ export const metaSyncToken: View<Domain.MetaSyncToken, typeof Domain.MetaSyncTok
 /** An audit event; the CSV columns are the export's own (`Domain.auditLogColumns`). */
 export const auditLogEvent: View<Domain.AuditLogEvent, Domain.AuditLogEventJson> = {
   schema: Domain.AuditLogEvent,
+  toJson: AuditLog.toJson,
   columns: [
     { header: "id", value: (e) => e.id },
     { header: "timestamp", value: (e) => iso(e.timestamp) },

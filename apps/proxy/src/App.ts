@@ -30,7 +30,7 @@ import type { IncomingMessage } from "node:http"
 import * as Cache from "./Cache.js"
 import type { KeyConfig, ProxyConfig } from "./Config.js"
 import * as Docs from "./Docs.js"
-import { csvChecker, ndjsonConverter, streamBody } from "./Export.js"
+import { csvPassthrough, ndjsonConverter, streamBody } from "./Export.js"
 import * as Keys from "./Keys.js"
 import * as Log from "./Log.js"
 import type { LogEntry } from "./Log.js"
@@ -856,7 +856,7 @@ export const makeApp = (deps: AppDeps) => {
       }
       const disposition = headerValue(response.headers["content-disposition"])
       if (disposition !== undefined) headers["Content-Disposition"] = disposition
-      return reply(call, 200, streamBody(response.body, csvChecker(), onCutOff), headers)
+      return reply(call, 200, streamBody(response.body, csvPassthrough(), onCutOff), headers)
     } catch (error) {
       return transportError(call, error)
     }

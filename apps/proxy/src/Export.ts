@@ -1,18 +1,17 @@
 /**
  * Streaming the audit-log export through the proxy: the upstream body as a
- * web stream with backpressure, checked on the way by core's CSV decoder, or
- * converted by it to NDJSON on the fly. Nothing here holds more than a few
- * chunks of the export.
+ * web stream with backpressure, passed on as it came (with a cheap check
+ * that it does not end inside a quoted field), or converted to NDJSON on the
+ * fly by core's `AuditLog` codec, the same typed, schema-checked events the
+ * client streams give. Nothing here holds more than a few chunks of the
+ * export. Each converter is a self-contained value: the app only picks one.
  *
  * @since 0.1.0
  */
+import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Csv from "@cubeplane/core/Csv"
-import * as Domain from "@cubeplane/core/Domain"
-import { Either, Schema } from "effect"
+import type { AuditLogEvent } from "@cubeplane/core/Domain"
 import type { Readable } from "node:stream"
-
-const decodeCsvEvent = Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)
-const encodeEvent = Schema.encodeEither(Domain.AuditLogEvent)
 
 /** Turns each upstream chunk into output bytes; `end` flushes. Both throw on bad input. */
 export interface Converter {
@@ -21,39 +20,34 @@ export interface Converter {
 }
 
 /**
- * The CSV as it came, checked on the way by core's decoder: a file cut inside
- * a row (a truncated quoted field, a short row) fails the stream, so the
- * caller sees an aborted transfer instead of a clean short file.
+ * The CSV as it came, byte for byte: core's `Csv.makeRowCounter` follows the
+ * quotes as the bytes pass (no decoding), so a file cut inside a quoted field
+ * fails the stream and the caller sees an aborted transfer instead of a clean
+ * short file. (A cut connection is caught by `streamBody` itself.)
  */
-export const csvChecker = (): Converter => {
-  const decoder = Csv.makeDecoder()
+export const csvPassthrough = (): Converter => {
+  const counter = Csv.makeRowCounter()
   return {
     push: (chunk) => {
-      decoder.push(chunk)
+      counter.push(chunk)
       return chunk
     },
     end: () => {
-      decoder.end()
+      counter.end()
       return undefined
     }
   }
 }
 
-/** CSV → NDJSON on the fly: one JSON audit event (core's JSON form) per line. */
+/**
+ * CSV → NDJSON on the fly: the upstream's rows decoded to typed events by
+ * `AuditLog.makeCsvDecoder` (the Domain schemas, compiled once per file), then
+ * written in their JSON form, one batch of lines per upstream chunk.
+ */
 export const ndjsonConverter = (): Converter => {
-  const decoder = Csv.makeDecoder()
-  const lines = (records: ReadonlyArray<Csv.CsvRecord>): Uint8Array | undefined => {
-    if (records.length === 0) return undefined
-    let text = ""
-    for (const record of records) {
-      const event = decodeCsvEvent(record)
-      if (Either.isLeft(event)) throw new Error(`audit-log row ${event.left.message}`)
-      const json = encodeEvent(event.right)
-      if (Either.isLeft(json)) throw new Error(`audit-log row ${json.left.message}`)
-      text += `${JSON.stringify(json.right)}\n`
-    }
-    return Buffer.from(text)
-  }
+  const decoder = AuditLog.makeCsvDecoder()
+  const lines = (events: ReadonlyArray<AuditLogEvent>): Uint8Array | undefined =>
+    events.length === 0 ? undefined : Buffer.from(AuditLog.ndjsonLines(events))
   return { push: (chunk) => lines(decoder.push(chunk)), end: () => lines(decoder.end()) }
 }
 

@@ -7,8 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Context, Effect, Either, Schema, Stream } from "effect"
-import * as Csv from "./Csv.js"
+import { Context, type Effect, Stream } from "effect"
+import * as AuditLog from "./AuditLog.js"
 import type {
   AuditLogEvent,
   AuditLogFilter,
@@ -22,7 +22,6 @@ import type {
   PageOptions,
   StreamOptions
 } from "./Domain.js"
-import { AuditLogEventFromCsvRecord } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
 import { UnexpectedResponse } from "./Errors.js"
 import * as Pagination from "./Pagination.js"
@@ -65,9 +64,11 @@ export interface ControlPlanePrimitives {
   readonly exportAuditLog: ControlPlaneService["exportAuditLog"]
 }
 
-const decodeEvent = Schema.decodeUnknownEither(AuditLogEventFromCsvRecord)
-
-/** Parses a CSV export into events; a malformed file or row is an `UnexpectedResponse` saying where. */
+/**
+ * Parses a CSV export into events (with `AuditLog.decodeCsv`: the Domain
+ * schemas, compiled once per file); a malformed file or row is an
+ * `UnexpectedResponse` saying where.
+ */
 export const parseAuditLog =
   (path: string) =>
   <R>(bytes: Stream.Stream<Uint8Array, ControlPlaneError, R>): Stream.Stream<AuditLogEvent, ControlPlaneError, R> => {
@@ -80,21 +81,10 @@ export const parseAuditLog =
         detail
       })
     return bytes.pipe(
-      Csv.decode(),
-      Stream.catchTag(
-        "CsvError",
-        (error) => Stream.fail(unexpected(`row ${error.row}, column ${error.column}: ${error.message}`))
-      ),
-      Stream.mapChunksEffect((records) => {
-        const events: Array<AuditLogEvent> = []
-        for (const record of records) {
-          const decoded = decodeEvent(record)
-          if (Either.isLeft(decoded)) {
-            return Effect.fail(unexpected(`event ${JSON.stringify(record.id ?? "")}: ${decoded.left.message}`))
-          }
-          events.push(decoded.right)
-        }
-        return Effect.succeed(Chunk.unsafeFromArray(events))
+      AuditLog.decodeCsv,
+      Stream.catchTags({
+        CsvError: (error) => Stream.fail(unexpected(`row ${error.row}, column ${error.column}: ${error.message}`)),
+        AuditLogRowError: (error) => Stream.fail(unexpected(`event ${JSON.stringify(error.id)}: ${error.detail}`))
       })
     )
   }

@@ -9,12 +9,18 @@
  *
  * @since 0.1.0
  */
-import { Channel, Chunk, Schema, Stream } from "effect"
-import { type CsvFailure, CsvParser, RecordsSink, type RowSink, RowsSink } from "./internal/csvParser.js"
+import { Cause, Channel, Chunk, Schema, Stream } from "effect"
+import {
+  type CsvFailure,
+  CsvParser,
+  RecordsSink,
+  type RowSink,
+  RowsSink
+} from "./internal/csvParser.js"
 
 /**
  * A malformed or truncated CSV: says which row (1-based, header = row 1) and
- * column (1-based) and what was wrong.
+ * column (1-based; 0 where not tracked, as by `makeRowCounter`) and what was wrong.
  *
  * @since 0.1.0
  */
@@ -78,13 +84,21 @@ export const makeDecoder = (options?: DecodeOptions): CsvDecoder => {
   }
 }
 
-// One output chunk per input chunk; rows completed before a malformed one are
-// still emitted, then the stream fails with the `CsvError`.
-const decodeWith = <A>(
+/**
+ * Bytes to whatever `makeSink` builds from rows, as a stream: one output
+ * chunk per input chunk; rows completed before a malformed one are still
+ * emitted, then the stream fails with the `CsvError`. A sink that throws
+ * (say, a row that does not decode) fails the stream with what it threw,
+ * after the rows it completed before.
+ *
+ * @internal
+ */
+export const decodeWith = <A, E2 = never>(
   makeSink: () => RowSink<A>,
-  options: DecodeOptions | undefined
+  options: DecodeOptions | undefined,
+  rethrow: (thrown: unknown) => Channel.Channel<never, unknown, E2, unknown, never, unknown> = (thrown) => Channel.failCause(Cause.die(thrown))
 ) =>
-<E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<A, E | CsvError, R> =>
+<E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<A, E | E2 | CsvError, R> =>
   Stream.pipeThroughChannel(
     self,
     Channel.suspend(() => {
@@ -97,18 +111,32 @@ const decodeWith = <A>(
         const written = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
         return failure === undefined ? written : Channel.zipRight(written, Channel.fail(new CsvError(failure)))
       }
-      const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, E | CsvError, E, void, unknown> = Channel
+      const emitThenDie = (thrown: unknown) => Channel.zipRight(emit(undefined), rethrow(thrown))
+      const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, E | E2 | CsvError, E, void, unknown> =
+        Channel
         .readWithCause({
           onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
             let failure: CsvFailure | undefined
-            for (const bytes of chunk) {
-              failure = parser.write(bytes)
-              if (failure !== undefined) break
+            try {
+              for (const bytes of chunk) {
+                failure = parser.write(bytes)
+                if (failure !== undefined) break
+              }
+            } catch (thrown) {
+              return emitThenDie(thrown)
             }
             return failure === undefined ? Channel.flatMap(emit(undefined), () => loop) : emit(failure)
           },
           onFailure: Channel.failCause,
-          onDone: () => emit(parser.end())
+          onDone: () => {
+            let failure: CsvFailure | undefined
+            try {
+              failure = parser.end()
+            } catch (thrown) {
+              return emitThenDie(thrown)
+            }
+            return emit(failure)
+          }
         })
       return loop
     })
@@ -136,10 +164,98 @@ export const decodeRows = (
 ): <E, R>(self: Stream.Stream<Uint8Array, E, R>) => Stream.Stream<ReadonlyArray<string>, E | CsvError, R> =>
   decodeWith(() => new RowsSink(), options)
 
+/**
+ * Counts the records of a CSV as its bytes pass, without decoding them, for
+ * code that copies a file as it is (a download, a passthrough) and wants a
+ * progress count and a cheap end-of-file check.
+ *
+ * @since 0.2.0
+ */
+export interface CsvRowCounter {
+  /** Feed bytes as they pass (not copied, not kept); returns the records completed so far. */
+  push(chunk: Uint8Array): number
+  /**
+   * End of input: the number of records (rows after the header; a last row
+   * without a line end counts). Throws a `CsvError` if the input ended inside
+   * a quoted field, the mark of a file cut short.
+   */
+  end(): number
+}
+
+const QUOTE = 34
+const LF = 10
+const CR = 13
+
+/**
+ * A `CsvRowCounter`: a line end (LF, or CRLF) outside quotes ends a row;
+ * blank lines are not rows. One pass over the bytes, two comparisons for
+ * most of them, no text decoding, so it keeps up with a local disk. It does
+ * not check what `decode` checks (field counts, characters after a closing
+ * quote, the delimiter): use it where the bytes are passed on as they are.
+ * Its `CsvError` names the row; its column is 0 (not tracked).
+ *
+ * @since 0.2.0
+ */
+export const makeRowCounter = (): CsvRowCounter => {
+  let lines = 0
+  let quoted = 0
+  // Bytes seen before the current chunk, where the row in progress starts, and the byte before the chunk.
+  let offset = 0
+  let lineStart = 0
+  let previous = -1
+  const records = () => Math.max(0, lines - 1)
+  return {
+    push: (chunk) => {
+      let inQuotes = quoted
+      let rows = lines
+      let start = lineStart
+      const base = offset
+      for (let i = 0; i < chunk.length; i++) {
+        const byte = chunk[i]!
+        if (byte === QUOTE) inQuotes ^= 1
+        else if (byte === LF && inQuotes === 0) {
+          const at = base + i
+          // Not a row: an empty line, or one that holds only a CR.
+          if (at > start && !(at === start + 1 && (i > 0 ? chunk[i - 1] : previous) === CR)) rows++
+          start = at + 1
+        }
+      }
+      if (chunk.length > 0) previous = chunk[chunk.length - 1]!
+      offset += chunk.length
+      quoted = inQuotes
+      lines = rows
+      lineStart = start
+      return records()
+    },
+    end: () => {
+      const row = lines + 1
+      if (quoted === 1) {
+        throw new CsvError({
+          message:
+            `CSV row ${row}: the input ended inside a quoted field (missing closing quote; is the file truncated?)`,
+          row,
+          column: 0
+        })
+      }
+      // A last row without a line end (and not just a CR).
+      if (offset > lineStart && !(offset === lineStart + 1 && previous === CR)) lines++
+      lineStart = offset
+      return records()
+    }
+  }
+}
+
 // Leading/trailing spaces are quoted too: many readers trim unquoted fields.
 const needsQuotes = /[",\r\n]|^[ \t]|[ \t]$/
 
-const encodeField = (field: string): string => needsQuotes.test(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
+/**
+ * One field as CSV: quoted (quotes inside doubled) only when it contains a
+ * comma, a quote, CR or LF, or starts or ends with a space or tab.
+ *
+ * @since 0.2.0
+ */
+export const encodeField = (field: string): string =>
+  needsQuotes.test(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
 
 /**
  * One row as a CSV line with a CRLF terminator. A field is quoted only when it

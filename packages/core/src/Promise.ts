@@ -312,9 +312,18 @@ export const createClient = (options: ClientOptions): Client => {
     }
 
     let queue: Promise<unknown> = Promise.resolve()
+    let queued = 0
+    const settled = () => {
+      queued--
+    }
     const read = (): Promise<IteratorResult<A, undefined>> => {
+      // The common case, an item already pulled and no read waiting before this one: no queueing.
+      if (queued === 0 && index < chunk.length) {
+        return Promise.resolve({ done: false, value: Chunk.unsafeGet(chunk, index++) })
+      }
+      queued++
       const result = queue.then(readOne)
-      queue = result.catch(() => undefined)
+      queue = result.then(settled, settled)
       return result
     }
     return { read, close }

@@ -437,3 +437,56 @@ describe("Csv.encode", () => {
       })
   )
 })
+
+describe("Csv.makeRowCounter", () => {
+  const count = (chunks: ReadonlyArray<Uint8Array>): number => {
+    const counter = Csv.makeRowCounter()
+    for (const chunk of chunks) counter.push(chunk)
+    return counter.end()
+  }
+
+  it("counts what decode yields (quoted newlines, CRLF, multi-byte text), wherever the input is cut", () => {
+    const crlf = "id,note\r\n1,\"a\r\nb\"\r\n2,\"say \"\"hi\"\"\"\r\n3,渡辺\r\n"
+    const lf = "id,note\n1,\"x\ny\"\n2,last"
+    for (const text of [crlf, lf]) {
+      const input = bytes(text)
+      const records = syncDecode([input]).length
+      for (let at = 0; at <= input.length; at++) {
+        for (const second of [at, Math.min(input.length, at + 1), Math.min(input.length, at + 3)]) {
+          expect(count(cut(input, [at, second])), `cut at ${at}, ${second}`).toBe(records)
+        }
+      }
+    }
+  })
+
+  it("random files: the same count as decode, in any chunking", () => {
+    const field = FastCheck.oneof(FastCheck.string(), FastCheck.constantFrom("a,b", "\"q\"", "x\r\ny", "\n", "Zoë"))
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.array(FastCheck.tuple(field, field), { minLength: 1, maxLength: 10 }),
+        FastCheck.array(FastCheck.nat(400), { maxLength: 5 }),
+        (rows, cuts) => {
+          const input = bytes(Csv.encodeRow(["a", "b"]) + rows.map((r) => Csv.encodeRow(r)).join(""))
+          const at = [...cuts].map((n) => n % (input.length + 1)).sort((x, y) => x - y)
+          expect(count(cut(input, at))).toBe(rows.length)
+        }
+      )
+    )
+  })
+
+  it("reports the records completed so far as bytes pass; blank lines and a header alone are not records", () => {
+    const counter = Csv.makeRowCounter()
+    expect(counter.push(bytes("id,name\r\n1,a\r\n2,\"b"))).toBe(1)
+    expect(counter.push(bytes("\r\nc\"\r\n\r\n\r\n"))).toBe(2)
+    expect(counter.end()).toBe(2)
+    expect(count([bytes("id,name\n")])).toBe(0)
+    expect(count([])).toBe(0)
+  })
+
+  it("a file that ends inside a quoted field is a CsvError naming the row", () => {
+    const counter = Csv.makeRowCounter()
+    counter.push(bytes("id,note\r\n1,ok\r\n2,\"cut here"))
+    expect(() => counter.end()).toThrow(Csv.CsvError)
+    expect(() => count([bytes("id,note\r\n1,ok\r\n2,\"cut here")])).toThrow(/row 3: the input ended inside a quoted field/)
+  })
+})

@@ -60,11 +60,19 @@ const encodeDeploymentList = Schema.encodeSync(Api.wire.deploymentList)
 const encodeEnvironmentList = Schema.encodeSync(Api.wire.environmentList)
 const encodeMetaSyncToken = Schema.encodeSync(Api.wire.metaSyncToken)
 
-/** A lazy body: each chunk is produced when the socket asks for it; empty chunks (pauses in a long scan) let other requests run. */
-const readableFrom = (chunks: Generator<Uint8Array>): ReadableStream<Uint8Array> =>
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * A lazy body: each chunk is produced when the socket asks for it, and only
+ * after a turn of the event loop, so a long export (ten million events) never
+ * keeps other requests waiting: they are served between its chunks. Empty
+ * chunks (pauses in a long filtered scan) are skipped.
+ */
+export const readableFrom = (chunks: Iterator<Uint8Array>): ReadableStream<Uint8Array> =>
   new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
+        await nextTurn()
         const next = chunks.next()
         if (next.done === true) {
           controller.close()
@@ -74,11 +82,10 @@ const readableFrom = (chunks: Generator<Uint8Array>): ReadableStream<Uint8Array>
           controller.enqueue(next.value)
           return
         }
-        await new Promise((resolve) => setImmediate(resolve))
       }
     },
     cancel() {
-      chunks.return(undefined)
+      chunks.return?.(undefined)
     }
   }, { highWaterMark: 0 })
 

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { Api } from "@cubeplane/core"
-import { Csv, Dates, Domain } from "@cubeplane/core"
+import { AuditLog, Dates, Domain } from "@cubeplane/core"
 import { Clock, Data, Effect, Either, Redacted, Schema } from "effect"
 import * as Faults from "./Faults.js"
 import type { GeneratedAuditLog } from "./internal/generator.js"
@@ -517,38 +517,19 @@ function* withoutPauses<A>(items: Iterable<A | null>): Generator<A> {
   for (const item of items) if (item !== null) yield item
 }
 
-const encodeCsvRecord = Schema.encodeSync(Domain.AuditLogEventFromCsvRecord)
-
-/** The CSV text is cut into chunks of about this many characters. */
-export const csvChunkLength = 64 * 1024
+/** The CSV text is cut into chunks of about this many characters (core's `AuditLog.csvChunkLength`). */
+export const csvChunkLength = AuditLog.csvChunkLength
 
 /**
- * Events as CSV bytes: the header (`Domain.auditLogColumns`), then one row
- * per event, written with core's encoder, in chunks of about 64 KiB. A
- * `null` in the input (a long run of events that did not match) yields an
- * empty chunk, a point where a server can let other work run; skip those.
+ * Events as CSV bytes, written by core's `AuditLog.csvChunks` (the export's
+ * own encoder, the one the Domain schemas define): the header
+ * (`Domain.auditLogColumns`), then one row per event, in chunks of about
+ * 64 KiB. A `null` in the input (a long run of events that did not match)
+ * yields an empty chunk, a point where a server can let other work run;
+ * skip those.
  */
-export function* csvChunks(events: Iterable<Domain.AuditLogEvent | null>): Generator<Uint8Array> {
-  const encoder = new TextEncoder()
-  const columns = Domain.auditLogColumns
-  const fields: Array<string> = new Array(columns.length)
-  let text = Csv.encodeRow(columns)
-  for (const event of events) {
-    if (event === null) {
-      yield encoder.encode(text)
-      text = ""
-      continue
-    }
-    const record = encodeCsvRecord(event)
-    for (let k = 0; k < columns.length; k++) fields[k] = record[columns[k]!] ?? ""
-    text += Csv.encodeRow(fields)
-    if (text.length >= csvChunkLength) {
-      yield encoder.encode(text)
-      text = ""
-    }
-  }
-  if (text.length > 0) yield encoder.encode(text)
-}
+export const csvChunks = (events: Iterable<Domain.AuditLogEvent | null>): Generator<Uint8Array> =>
+  AuditLog.csvChunks(events)
 
 /** An export ready to stream: nothing is produced until it is iterated, and each iteration starts afresh. */
 export interface AuditLogExport {

@@ -414,3 +414,29 @@ describe("admin surface", () => {
     expect((await request("/__mock/reset", { method: "GET" })).status).toBe(405)
   })
 })
+
+describe("readableFrom (the export's body)", () => {
+  it("lets the event loop turn between chunks: other work runs before a long body ends", async () => {
+    let produced = 0
+    function* chunks() {
+      for (let k = 0; k < 1000; k++) {
+        produced++
+        yield new Uint8Array([k % 256])
+      }
+    }
+    const reader = MockServer.readableFrom(chunks()).getReader()
+    let producedWhenOtherWorkRan = -1
+    setImmediate(() => {
+      producedWhenOtherWorkRan = produced
+    })
+    let received = 0
+    for (;;) {
+      const { done } = await reader.read()
+      if (done) break
+      received++
+    }
+    expect(received).toBe(1000)
+    expect(producedWhenOtherWorkRan).toBeGreaterThanOrEqual(0)
+    expect(producedWhenOtherWorkRan).toBeLessThan(1000)
+  })
+})

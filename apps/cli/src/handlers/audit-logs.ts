@@ -34,37 +34,38 @@ const toFilter = (flags: Parsed<typeof filterConfig>): AuditLogFilter => ({
 // export
 // ---------------------------------------------------------------------------
 
-/** Counts CSV records as the bytes pass, and fails if the file is cut or malformed. */
-const checkCsv = (
+/**
+ * The CSV as the server sent it, byte for byte: the records are counted as
+ * the bytes pass (core's `Csv.makeRowCounter`, no decoding) for the progress
+ * line, and a file that ends inside a quoted field — cut off — fails.
+ */
+export const copyCsv = (
   bytes: Stream.Stream<Uint8Array, ControlPlaneError>,
   onProgress: (rows: number, bytes: number) => Effect.Effect<void>
 ): Stream.Stream<Uint8Array, ControlPlaneError | CliFailure> =>
   Stream.suspend(() => {
-    const decoder = Csv.makeDecoder()
+    const counter = Csv.makeRowCounter()
     let rows = 0
     let size = 0
-    const malformed = (error: unknown) =>
-      general(
-        `The audit-log export is cut off or malformed after ${rows} rows (${
-          error instanceof Error ? error.message : String(error)
-        }) — try again`
-      )
-    const checked = Stream.mapChunksEffect(bytes, (chunk) =>
+    const counted = Stream.mapChunksEffect(bytes, (chunk) => {
+      for (const piece of chunk) {
+        rows = counter.push(piece)
+        size += piece.length
+      }
+      return Effect.as(onProgress(rows, size), chunk)
+    })
+    const end = Stream.fromEffect(
       Effect.try({
-        try: () => {
-          for (const piece of chunk) {
-            rows += decoder.push(piece).length
-            size += piece.length
-          }
-          return chunk
-        },
-        catch: malformed
-      }).pipe(Effect.tap(() => onProgress(rows, size))))
-    const end = Stream.fromEffect(Effect.try({ try: () => decoder.end(), catch: malformed })).pipe(
-      Stream.tap((last) => onProgress(rows + last.length, size)),
-      Stream.drain
-    )
-    return Stream.concat(checked, end)
+        try: () => counter.end(),
+        catch: (error) =>
+          general(
+            `The audit-log export is cut off after ${rows} rows (${
+              error instanceof Error ? error.message : String(error)
+            }) — try again`
+          )
+      }).pipe(Effect.flatMap((total) => onProgress(total, size)))
+    ).pipe(Stream.drain)
+    return Stream.concat(counted, end)
   })
 
 export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
@@ -75,7 +76,7 @@ export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
       // On a terminal that is also showing the data, a progress line would garble it.
       const progress = Progress.make(Stdio.stderrIsTTY() && (out !== undefined || !Stdio.stdoutIsTTY()))
       const body: Stream.Stream<string | Uint8Array, ControlPlaneError | CliFailure> = flags.format === "csv"
-        ? checkCsv(controlPlane.exportAuditLog(filter), progress.update)
+        ? copyCsv(controlPlane.exportAuditLog(filter), progress.update)
         : Stream.suspend(() => {
           let rows = 0
           return controlPlane.auditLogEvents(filter).pipe(

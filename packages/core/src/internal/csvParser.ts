@@ -353,11 +353,22 @@ export class RowsSink implements RowSink<ReadonlyArray<string>> {
 
 type RecordBuilder = (fields: ReadonlyArray<string>) => Readonly<Record<string, string>>
 
-/** Records keyed by the first row; every later row must have as many fields. @internal */
-export class RecordsSink implements RowSink<Readonly<Record<string, string>>> {
-  out: Array<Readonly<Record<string, string>>> = []
+/**
+ * Rows keyed by the first row: the header is checked (no name twice) and
+ * handed to `compile` once, and every later row, which must have as many
+ * fields, goes through the builder it returned. A builder may throw to stop
+ * the parse at that row (the rows before it are in `out`).
+ *
+ * @internal
+ */
+export class KeyedRowsSink<A> implements RowSink<A> {
+  out: Array<A> = []
   private width = 0
-  private build: RecordBuilder | undefined = undefined
+  private build: ((fields: ReadonlyArray<string>, row: number) => A) | undefined = undefined
+
+  constructor(
+    private readonly compile: (header: ReadonlyArray<string>) => (fields: ReadonlyArray<string>, row: number) => A
+  ) {}
 
   onRow(fields: Array<string>, count: number, row: number): CsvFailure | undefined {
     if (this.build !== undefined) {
@@ -371,7 +382,7 @@ export class RecordsSink implements RowSink<Readonly<Record<string, string>>> {
           column
         }
       }
-      this.out.push(this.build(fields))
+      this.out.push(this.build(fields, row))
       return undefined
     }
     const header = fields.slice(0, count)
@@ -390,7 +401,7 @@ export class RecordsSink implements RowSink<Readonly<Record<string, string>>> {
       seen.add(name)
     }
     this.width = count
-    this.build = makeRecordBuilder(header)
+    this.build = this.compile(header)
     return undefined
   }
 
@@ -399,6 +410,13 @@ export class RecordsSink implements RowSink<Readonly<Record<string, string>>> {
       return { message: "CSV row 1, column 1: the input is empty; expected a header row", row: 1, column: 1 }
     }
     return undefined
+  }
+}
+
+/** Records keyed by the first row; every later row must have as many fields. @internal */
+export class RecordsSink extends KeyedRowsSink<Readonly<Record<string, string>>> {
+  constructor() {
+    super(makeRecordBuilder)
   }
 }
 
