@@ -170,7 +170,11 @@ const runCurl = async (line: string): Promise<string> => {
   if (body !== undefined && !headers.has("content-type")) {
     headers.set("content-type", "application/x-www-form-urlencoded")
   }
-  const response = await fetch(url ?? "", { method: method ?? (body !== undefined ? "POST" : "GET"), headers, body })
+  const response = await fetch(url ?? "", {
+    method: method ?? (body !== undefined ? "POST" : "GET"),
+    headers,
+    ...(body !== undefined ? { body } : {})
+  })
   return response.text()
 }
 
