@@ -76,7 +76,7 @@ describe("exit codes", () => {
     await fault(mock.url, { operation: "listDeployments", status: 400, error: "limit must be at most 50" })
     const result = await cli.run(["deployments", "list"], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toMatch(/^Bad request \(400\) to GET \/api\/v1\/deployments \(the server said: limit must/)
+    expect(oneLine(result)).toMatch(/^The server refused GET \/api\/v1\/deployments \(400\): limit must be at most 50/)
   })
 
   it("a page flag out of range, or offset and cursor paging mixed, is caught before any request → 2", async () => {
