@@ -81,6 +81,13 @@ export interface Options {
    * fail with `Unauthorized`, as the API would.
    */
   readonly apiKey?: string
+  /**
+   * The wire shape the layer answers in, overriding the seed's `shape`: `reference` (default) or
+   * `platform` (Cube's published document: cursor pages, `deploymentUrl`/`creationStep`, no `created_at`).
+   * The layer decodes what the server would send with core's schemas, so each shape gives what the HTTP
+   * client would. Platform needs integer deployment ids: a seed with others makes the layer fail to build.
+   */
+  readonly shape?: CoreDomain.WireShape
 }
 
 interface InjectedFailure {
@@ -118,6 +125,16 @@ const resolveKey = (store: MockStore.MockStore, apiKey: string | undefined): str
 }
 
 const encodeTokenInput = Schema.encodeEither(CoreDomain.MetaSyncTokenInput)
+const decodeDeploymentList = Schema.decodeUnknown(CoreDomain.DeploymentList)
+const decodeEnvironmentList = Schema.decodeUnknown(CoreDomain.EnvironmentList)
+const decodeMetaSyncToken = Schema.decodeUnknown(CoreDomain.MetaSyncTokenResponse)
+
+/**
+ * A body the server would send, as core's HTTP client would decode it (the JSON text, parsed, then
+ * core's schemas): the layer answers exactly what a client of the HTTP server gets, in either shape.
+ */
+const decodeWire = <A>(decode: (body: unknown) => Effect.Effect<A, ParseResult.ParseError>) => (body: unknown) =>
+  Effect.orDie(decode(JSON.parse(JSON.stringify(body))))
 
 /** Both services over an existing store (for example one a `MockServer` also serves). */
 export const make = (
@@ -171,17 +188,27 @@ export const make = (
         return yield* Either.mapLeft(result, toError(method, path))
       })
 
+    /** As the HTTP client: a request mixing offset/limit and first/after is never sent. */
+    const notSent = (path: string, options: Domain.PageOptions) => {
+      const problem = CoreDomain.pageOptionsProblem(options)
+      return problem === undefined ? undefined : Effect.fail(
+        new BadRequest({ method: "GET", path, status: 400, message: `Invalid list request (not sent): ${problem}` })
+      )
+    }
+
     const listDeployments: ControlPlaneService["listDeployments"] = (options = {}) => {
-      const { path, query } = pathWithQuery(CoreApi.paths.deployments, [["offset", options.offset], [
-        "limit",
-        options.limit
-      ]])
-      return call(
+      const { path, query } = pathWithQuery(CoreApi.paths.deployments, [
+        ["offset", options.offset],
+        ["limit", options.limit],
+        ["first", options.first],
+        ["after", options.after]
+      ])
+      return notSent(path, options) ?? call(
         "listDeployments",
         "GET",
         path,
         MockStore.argumentsOf("listDeployments", { query }),
-        (apiKey) => MockStore.listDeployments(store, apiKey, query)
+        (apiKey) => Effect.flatMap(MockStore.listDeployments(store, apiKey, query), decodeWire(decodeDeploymentList))
       )
     }
 
@@ -189,14 +216,20 @@ export const make = (
       const { path, query } = pathWithQuery(CoreApi.paths.environments(deploymentId), [
         ["offset", options.offset],
         ["limit", options.limit],
+        ["first", options.first],
+        ["after", options.after],
         ["type", options.type]
       ])
-      return call(
+      return notSent(path, options) ?? call(
         "listEnvironments",
         "GET",
         path,
         MockStore.argumentsOf("listEnvironments", { deploymentId, query }),
-        (apiKey) => MockStore.listEnvironments(store, apiKey, deploymentId, query)
+        (apiKey) =>
+          Effect.flatMap(
+            MockStore.listEnvironments(store, apiKey, deploymentId, query),
+            decodeWire(decodeEnvironmentList)
+          )
       )
     }
 
@@ -221,7 +254,11 @@ export const make = (
             "POST",
             path,
             MockStore.argumentsOf("createMetaSyncToken", { deploymentId, environmentId, body }),
-            (apiKey) => MockStore.createMetaSyncToken(store, apiKey, deploymentId, environmentId, body)
+            (apiKey) =>
+              Effect.flatMap(
+                MockStore.createMetaSyncToken(store, apiKey, deploymentId, environmentId, body),
+                decodeWire(decodeMetaSyncToken)
+              )
           )
         }
       })
@@ -260,15 +297,21 @@ export const make = (
       calls: Effect.sync(() => [...store.calls]),
       clearCalls: Effect.sync(() => MockStore.clearCalls(store)),
       addDeployment: (deployment) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.sync(() =>
-            MockStore.addDeployment(store, {
-              id: deployment.id,
-              name: deployment.name,
-              createdAt: deployment.createdAt ?? new Date(now),
-              environments: deployment.environments ?? []
-            })
-          )),
+        store.shape === "platform" && !Seed.platformIdPattern.test(deployment.id)
+          ? Effect.dieMessage(
+            `addDeployment: the platform shape sends deployment ids as integers, so ${
+              JSON.stringify(deployment.id)
+            } cannot be served — use an id made of digits`
+          )
+          : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.sync(() =>
+              MockStore.addDeployment(store, {
+                id: deployment.id,
+                name: deployment.name,
+                createdAt: deployment.createdAt ?? new Date(now),
+                environments: deployment.environments ?? []
+              })
+            )),
       removeDeployment: (deploymentId) => Effect.sync(() => MockStore.removeDeployment(store, deploymentId)),
       addEnvironment: (deploymentId, environment) =>
         Effect.sync(() => MockStore.addEnvironment(store, deploymentId, environment)),
@@ -313,4 +356,9 @@ export const layer = (
   seed: Seed.Seed = Seed.demo,
   options: Options = {}
 ): Layer.Layer<ControlPlane | ControlPlaneTest> =>
-  Layer.unwrapEffect(Effect.sync(() => layerStore(MockStore.make(seed), options)))
+  Layer.unwrapEffect(
+    Effect.map(
+      Effect.orDie(options.shape === undefined ? Effect.succeed(seed) : Seed.withShape(seed, options.shape)),
+      (shaped) => layerStore(MockStore.make(shaped), options)
+    )
+  )

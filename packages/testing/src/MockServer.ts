@@ -56,10 +56,6 @@ const failureResponse = (failure: MockStore.MockFailure): Response =>
     failure.retryAfter !== undefined ? { "retry-after": String(failure.retryAfter) } : {}
   )
 
-const encodeDeploymentList = Schema.encodeSync(Api.wire.deploymentList)
-const encodeEnvironmentList = Schema.encodeSync(Api.wire.environmentList)
-const encodeMetaSyncToken = Schema.encodeSync(Api.wire.metaSyncToken)
-
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
@@ -370,11 +366,7 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono 
       c,
       "listDeployments",
       MockStore.argumentsOf("listDeployments", { query }),
-      (key) =>
-        Effect.map(
-          MockStore.listDeployments(store, key, query),
-          (page) => json(200, encodeDeploymentList({ data: { deployments: page.items }, pagination: page.pagination }))
-        )
+      (key) => Effect.map(MockStore.listDeployments(store, key, query), (body) => json(200, body))
     )
   })
   app.all(Api.routes.deployments, methodNotAllowed(["GET"]))
@@ -386,12 +378,7 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono 
       c,
       "listEnvironments",
       MockStore.argumentsOf("listEnvironments", { deploymentId, query }),
-      (key) =>
-        Effect.map(
-          MockStore.listEnvironments(store, key, deploymentId, query),
-          (page) =>
-            json(200, encodeEnvironmentList({ data: { environments: page.items }, pagination: page.pagination }))
-        )
+      (key) => Effect.map(MockStore.listEnvironments(store, key, deploymentId, query), (body) => json(200, body))
     )
   })
   app.all(Api.routes.environments, methodNotAllowed(["GET"]))
@@ -410,7 +397,7 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono 
           ? Effect.fail(new MockStore.MockFailure({ status: 400, error: body.left }))
           : Effect.map(
             MockStore.createMetaSyncToken(store, key, deploymentId, environmentId, body.right),
-            (token) => json(200, encodeMetaSyncToken({ data: token }))
+            (token) => json(200, token)
           )
     )
   })
@@ -464,6 +451,11 @@ export interface StartOptions {
   readonly host?: string
   /** Default: `Seed.demo`. Ignored when `store` is given. */
   readonly seed?: Seed.Seed
+  /**
+   * The wire shape to answer in, overriding the seed's `shape` (`reference` or `platform`; see
+   * `Seed.withShape`). Ignored when `store` is given (a store answers in its seed's shape).
+   */
+  readonly shape?: Domain.WireShape
   /** Serve an existing store (for example the one a `ControlPlaneTest` layer uses). */
   readonly store?: MockStore.MockStore
   readonly app?: AppOptions
@@ -479,11 +471,14 @@ export interface RunningServer {
 }
 
 /** Starts the mock on a real port. */
-export const start = (options: StartOptions = {}): Promise<RunningServer> => {
-  const store = options.store ?? MockStore.make(options.seed ?? Seed.demo)
+export const start = async (options: StartOptions = {}): Promise<RunningServer> => {
+  const seed = options.seed ?? Seed.demo
+  // A seed the shape cannot serve (non-integer ids in the platform shape) rejects with a SeedError naming them.
+  const store = options.store ??
+    MockStore.make(options.shape === undefined ? seed : await Effect.runPromise(Seed.withShape(seed, options.shape)))
   const host = options.host ?? "127.0.0.1"
   const honoApp = app(store, options.app)
-  return new Promise((resolve, reject) => {
+  return await new Promise((resolve, reject) => {
     const server = serve({ fetch: honoApp.fetch, port: options.port ?? 0, hostname: host }, (info) => {
       server.off("error", reject)
       const urlHost = host.includes(":") ? `[${host}]` : host

@@ -9,13 +9,12 @@
  *
  * @since 0.1.0
  */
-import type { Api } from "@cubeplane/core"
-import { AuditLog, Dates, Domain } from "@cubeplane/core"
-import { Clock, Data, Effect, Either, Redacted, Schema } from "effect"
+import { Api, AuditLog, Dates, Domain } from "@cubeplane/core"
+import { Clock, Data, Effect, Either, ParseResult, Redacted, Schema } from "effect"
 import * as Faults from "./Faults.js"
 import type { GeneratedAuditLog } from "./internal/generator.js"
 import { eventsBetween, firstIndexAtOrAfter } from "./internal/generator.js"
-import { issuesOf } from "./internal/issues.js"
+import { issuesOf, render } from "./internal/issues.js"
 import * as Jwt from "./Jwt.js"
 import * as Seed from "./Seed.js"
 
@@ -47,6 +46,8 @@ export const maxCalls = 10_000
 export interface MockStore {
   /** What `reset` goes back to. */
   seed: Seed.Seed
+  /** The wire shape answered (the seed's `shape`). */
+  shape: Domain.WireShape
   plan: string
   keys: Map<string, Seed.ApiKey>
   deployments: Map<string, DeploymentState>
@@ -61,6 +62,7 @@ const byTime = (a: Domain.AuditLogEvent, b: Domain.AuditLogEvent) => a.timestamp
 
 const apply = (store: MockStore, seed: Seed.Seed): void => {
   store.seed = seed
+  store.shape = seed.shape
   store.plan = seed.plan
   store.keys = new Map(seed.apiKeys.map((k) => [k.key, k]))
   store.deployments = new Map(
@@ -75,6 +77,7 @@ const apply = (store: MockStore, seed: Seed.Seed): void => {
 export const make = (seed: Seed.Seed = Seed.demo): MockStore => {
   const store: MockStore = {
     seed,
+    shape: seed.shape,
     plan: seed.plan,
     keys: new Map(),
     deployments: new Map(),
@@ -221,6 +224,9 @@ const findDeployment = (store: MockStore, deploymentId: string): Either.Either<D
 // Query parsing (core's query schemas)
 // ---------------------------------------------------------------------------
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
 /** Query parameters as they arrive (the first value of each). */
 export type Query = Readonly<Record<string, string | undefined>>
 
@@ -259,59 +265,190 @@ const decodeAuditLogQuery = decodeQuery(Domain.AuditLogQuery)
 export const defaultLimit = 20
 export const maxLimit = 100
 
-/** A page the mock answers by offset: `pagination` always set. */
-export interface OffsetPage<A> extends Domain.Page<A> {
-  readonly pagination: Domain.Pagination
+/** Where a page sits in its list (an offset page, or a cursor page located by its cursor's row). */
+interface Window<A> {
+  readonly rows: ReadonlyArray<A>
+  readonly offset: number
+  readonly limit: number
+  readonly total: number
 }
 
-const page = <A>(
-  items: ReadonlyArray<A>,
-  query: { readonly offset?: number | undefined; readonly limit?: number | undefined }
-): OffsetPage<A> => {
-  const offset = query.offset ?? 0
-  const limit = Math.min(query.limit ?? defaultLimit, maxLimit)
-  return { items: items.slice(offset, offset + limit), pagination: { offset, limit, total: items.length } }
+const mixedPaging =
+  "Invalid query: offset/limit and first/after cannot be mixed in one request — page by offset (offset, limit) or by cursor (first, after: the previous page's pageInfo.endCursor)"
+
+const cursorPrefix = "cursor:v1:"
+
+/**
+ * An opaque cursor naming a row by its id (base64url). The next page starts after that row in
+ * insertion order, so rows inserted meanwhile never shift or repeat a page.
+ */
+export const cursorOf = (id: string): string => Buffer.from(`${cursorPrefix}${id}`, "utf8").toString("base64url")
+
+const idOfCursor = (cursor: string): string | undefined => {
+  const text = /^[A-Za-z0-9_-]*$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : ""
+  return text.startsWith(cursorPrefix) ? text.slice(cursorPrefix.length) : undefined
 }
+
+/**
+ * The page a query asks for: by `offset`/`limit` (both shapes) or, in the platform shape, by
+ * `first`/`after` (mixing the two is a 400). In the reference shape `first`/`after` are ignored,
+ * as the reference page knows no cursors.
+ */
+const windowOf = <A extends { readonly id: string }>(
+  shape: Domain.WireShape,
+  items: ReadonlyArray<A>,
+  query: typeof Domain.PageQuery.Type
+): Either.Either<Window<A>, MockFailure> => {
+  const cursorPaged = shape === "platform" && (query.first !== undefined || query.after !== undefined)
+  if (!cursorPaged) {
+    const offset = query.offset ?? 0
+    const limit = Math.min(query.limit ?? defaultLimit, maxLimit)
+    return Either.right({ rows: items.slice(offset, offset + limit), offset, limit, total: items.length })
+  }
+  if (query.offset !== undefined || query.limit !== undefined) return fail(400, mixedPaging)
+  const limit = Math.min(query.first ?? defaultLimit, maxLimit)
+  let offset = 0
+  if (query.after !== undefined) {
+    const id = idOfCursor(query.after)
+    const index = id === undefined ? -1 : items.findIndex((item) => item.id === id)
+    if (index === -1) {
+      return fail(
+        400,
+        id === undefined
+          ? `Invalid query: after must be a cursor this server sent (a pageInfo.endCursor), got ${
+            JSON.stringify(query.after)
+          }`
+          : "Invalid query: the row this cursor points at no longer exists — list again from the start (without after)"
+      )
+    }
+    offset = index + 1
+  }
+  return Either.right({ rows: items.slice(offset, offset + limit), offset, limit, total: items.length })
+}
+
+/** A list body's paging parts in the platform shape: `pageInfo` cursors, `pagination`, `count`, `totalCount`. */
+const platformPaging = <A extends { readonly id: string }>(window: Window<A>) => {
+  const first = window.rows[0]
+  const last = window.rows[window.rows.length - 1]
+  return {
+    pageInfo: {
+      hasNextPage: window.offset + window.rows.length < window.total,
+      hasPreviousPage: window.offset > 0,
+      ...(first !== undefined ? { startCursor: cursorOf(first.id) } : {}),
+      ...(last !== undefined ? { endCursor: cursorOf(last.id) } : {})
+    },
+    pagination: { offset: window.offset, limit: window.limit, total: window.total },
+    count: window.rows.length,
+    totalCount: window.total
+  }
+}
+
+/** The document types `startCursor`/`endCursor` as `string | null`: an empty page sends `null` (core's schema omits them). */
+const withNullCursors = <B extends { readonly pageInfo: unknown }>(body: B): B & WireBody =>
+  isPlainObject(body.pageInfo)
+    ? { ...body, pageInfo: { startCursor: null, endCursor: null, ...body.pageInfo } }
+    : body
+
+/** A JSON response body, as the server writes it (and the layer decodes it with core's schemas). */
+export type WireBody = { readonly [key: string]: unknown }
+
+const encodeReferenceDeployments = Schema.encodeEither(Api.wire.deploymentList)
+const encodeReferenceEnvironments = Schema.encodeEither(Api.wire.environmentList)
+const encodePlatformDeployments = Schema.encodeEither(Api.platformWire.deploymentList)
+const encodePlatformEnvironments = Schema.encodeEither(Api.platformWire.environmentList)
+const encodeToken = Schema.encodeEither(Api.wire.metaSyncToken)
+
+/** A body core's schema cannot encode is a bug in the mock's data (a 500 naming it), never a half-written answer. */
+const encoded = <A>(what: string, result: Either.Either<A, ParseResult.ParseError>): Either.Either<A, MockFailure> =>
+  Either.mapLeft(result, (error) =>
+    new MockFailure({
+      status: 500,
+      error: `The mock cannot encode ${what} in its wire shape: ${issuesOf(error).map(render).join("; ")}`
+    }))
 
 // ---------------------------------------------------------------------------
 // Operations
 // ---------------------------------------------------------------------------
 
-const toDomainDeployment = ({ createdAt, id, name }: Seed.Deployment): Domain.Deployment => ({ id, name, createdAt })
+/** The default `deploymentUrl` of a platform-shape deployment whose seed does not give one. */
+export const defaultDeploymentUrl = (id: string): string => `https://deployment-${id}.cubecloud.dev`
 
-/** Built field by field so that `apiSecret` can never leak into a response. */
-const toDomainEnvironment = (environment: Seed.Environment): Domain.Environment => ({
+/** A deployment as the shape sends it: `created_at` (reference), `deploymentUrl`/`creationStep` (platform). */
+const toDomainDeployment = (shape: Domain.WireShape, d: Seed.Deployment): Domain.Deployment =>
+  shape === "platform"
+    ? {
+      id: d.id,
+      name: d.name,
+      deploymentUrl: d.deploymentUrl ?? defaultDeploymentUrl(d.id),
+      creationStep: d.creationStep ?? "ready"
+    }
+    : {
+      id: d.id,
+      name: d.name,
+      ...(d.createdAt !== undefined ? { createdAt: d.createdAt } : {}),
+      ...(d.deploymentUrl !== undefined ? { deploymentUrl: d.deploymentUrl } : {}),
+      ...(d.creationStep !== undefined ? { creationStep: d.creationStep } : {})
+    }
+
+/**
+ * Built field by field so that `apiSecret` can never leak into a response. The platform shape has no
+ * environment name and always sends `api_credentials` (an array, `[]` when there are none).
+ */
+const toDomainEnvironment = (shape: Domain.WireShape, environment: Seed.Environment): Domain.Environment => ({
   id: environment.id,
-  name: environment.name,
+  ...(shape === "reference" && environment.name !== undefined ? { name: environment.name } : {}),
   type: environment.type,
   ...(environment.branch !== undefined ? { branch: environment.branch } : {}),
   ...(environment.user !== undefined ? { user: environment.user } : {}),
-  ...(environment.apiCredentials !== undefined ? { apiCredentials: environment.apiCredentials } : {})
+  ...(environment.apiCredentials !== undefined
+    ? { apiCredentials: environment.apiCredentials }
+    : shape === "platform"
+    ? { apiCredentials: {} }
+    : {})
 })
 
-/** `GET /api/v1/deployments`: the deployments the key may see, in insertion order. */
+/**
+ * `GET /api/v1/deployments`: the deployments the key may see, in insertion order, as the body the
+ * store's shape sends (reference: `{data: {deployments}, pagination}`; platform: flat `data` + `items`
+ * + `pageInfo` + `pagination` + `count`/`totalCount`, integer ids).
+ */
 export const listDeployments = (
   store: MockStore,
   key: Seed.ApiKey,
   query: Query
-): Either.Either<OffsetPage<Domain.Deployment>, MockFailure> =>
+): Either.Either<WireBody, MockFailure> =>
   Either.gen(function*() {
     yield* requireRead(key, "list deployments")
     const options = yield* decodePageQuery(query)
     const visible: Array<Domain.Deployment> = []
     for (const { deployment } of store.deployments.values()) {
-      if (inScope(key, deployment.id)) visible.push(toDomainDeployment(deployment))
+      if (inScope(key, deployment.id)) visible.push(toDomainDeployment(store.shape, deployment))
     }
-    return page(visible, options)
+    const window = yield* windowOf(store.shape, visible, options)
+    return yield* store.shape === "platform"
+      ? Either.map(
+        encoded(
+          "deployments",
+          encodePlatformDeployments({ data: window.rows, items: window.rows, ...platformPaging(window) })
+        ),
+        withNullCursors
+      )
+      : encoded(
+        "deployments",
+        encodeReferenceDeployments({
+          data: { deployments: window.rows },
+          pagination: { offset: window.offset, limit: window.limit, total: window.total }
+        })
+      )
   })
 
-/** `GET /api/v1/deployments/{id}/environments`. */
+/** `GET /api/v1/deployments/{id}/environments`, as the body the store's shape sends. */
 export const listEnvironments = (
   store: MockStore,
   key: Seed.ApiKey,
   deploymentId: string,
   query: Query
-): Either.Either<OffsetPage<Domain.Environment>, MockFailure> =>
+): Either.Either<WireBody, MockFailure> =>
   Either.gen(function*() {
     yield* requireRead(key, "list environments")
     const options = yield* decodeEnvironmentQuery(query)
@@ -320,10 +457,25 @@ export const listEnvironments = (
     const environments: Array<Domain.Environment> = []
     for (const environment of state.environments.values()) {
       if (options.type === undefined || environment.type === options.type) {
-        environments.push(toDomainEnvironment(environment))
+        environments.push(toDomainEnvironment(store.shape, environment))
       }
     }
-    return page(environments, options)
+    const window = yield* windowOf(store.shape, environments, options)
+    return yield* store.shape === "platform"
+      ? Either.map(
+        encoded(
+          "environments",
+          encodePlatformEnvironments({ data: window.rows, items: window.rows, ...platformPaging(window) })
+        ),
+        withNullCursors
+      )
+      : encoded(
+        "environments",
+        encodeReferenceEnvironments({
+          data: { environments: window.rows },
+          pagination: { offset: window.offset, limit: window.limit, total: window.total }
+        })
+      )
   })
 
 export const defaultExpiresIn = 86_400
@@ -331,9 +483,6 @@ export const defaultExpiresIn = 86_400
 const tokenBodyHint = "{\"security_context\": {\"tenant_id\": \"acme\"}, \"expires_in\": 3600}"
 
 const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput, { errors: "all" })
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 const parseTokenBody = (body: unknown): Either.Either<Domain.MetaSyncTokenInput, MockFailure> => {
   if (!isPlainObject(body)) {
@@ -357,10 +506,15 @@ const parseTokenBody = (body: unknown): Either.Either<Domain.MetaSyncTokenInput,
   })
 }
 
+/** The longest token lifetime the platform shape allows (Cube's published document caps `expires_in` at 3600). */
+export const platformMaxExpiresIn = 3600
+
 /**
  * `POST .../tokens-for-meta-sync`: an HS256 JWT signed with the
  * environment's `api_secret`. Times come from the `Clock` (so `TestClock`
  * in tests); `created_at`/`expires_at` equal the token's `iat`/`exp`.
+ * The platform shape refuses `expires_in` above 3600 (its default), and
+ * echoes `security_context` (and `scopes` when sent) in the answer.
  */
 export const createMetaSyncToken = (
   store: MockStore,
@@ -368,10 +522,17 @@ export const createMetaSyncToken = (
   deploymentId: string,
   environmentId: string,
   body: unknown
-): Effect.Effect<Domain.MetaSyncToken, MockFailure> =>
+): Effect.Effect<WireBody, MockFailure> =>
   Effect.gen(function*() {
     yield* requireRead(key, "create meta-sync tokens")
     const input = yield* parseTokenBody(body)
+    const platform = store.shape === "platform"
+    if (platform && input.expiresIn !== undefined && input.expiresIn > platformMaxExpiresIn) {
+      return yield* fail(
+        400,
+        `Invalid token request: expires_in must be at most ${platformMaxExpiresIn} seconds, got ${input.expiresIn}`
+      )
+    }
     yield* requireScope(key, deploymentId)
     const state = yield* findDeployment(store, deploymentId)
     const environment = state.environments.get(environmentId)
@@ -379,17 +540,24 @@ export const createMetaSyncToken = (
       return yield* fail(404, `Environment ${environmentId} not found in deployment ${deploymentId}`)
     }
     const issuedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    const expiresAt = issuedAt + (input.expiresIn ?? defaultExpiresIn)
+    const expiresAt = issuedAt + (input.expiresIn ?? (platform ? platformMaxExpiresIn : defaultExpiresIn))
     const token = yield* Effect.tryPromise({
       try: () =>
         Jwt.sign({ secret: environment.apiSecret, securityContext: input.securityContext, issuedAt, expiresAt }),
       catch: () => new MockFailure({ status: 400, error: "security_context must be JSON-serialisable" })
     })
-    return {
-      token: Redacted.make(token),
-      createdAt: new Date(issuedAt * 1000),
-      expiresAt: new Date(expiresAt * 1000)
-    }
+    return yield* encoded(
+      "the token",
+      encodeToken({
+        data: {
+          token: Redacted.make(token),
+          createdAt: new Date(issuedAt * 1000),
+          expiresAt: new Date(expiresAt * 1000),
+          ...(platform ? { securityContext: input.securityContext } : {}),
+          ...(platform && input.scopes !== undefined ? { scopes: input.scopes } : {})
+        }
+      })
+    )
   })
 
 // ---------------------------------------------------------------------------
@@ -608,6 +776,7 @@ export const argumentsOf = (
       if (isPlainObject(body)) {
         if ("security_context" in body) out.securityContext = body.security_context
         if ("expires_in" in body) out.expiresIn = body.expires_in
+        if ("scopes" in body) out.scopes = body.scopes
       } else if (body !== undefined) {
         out.body = body
       }

@@ -16,7 +16,7 @@ import { readFile } from "node:fs/promises"
 import type { GeneratedAuditLog } from "./internal/generator.js"
 import { defaultStartMillis, defaultStepMillis } from "./internal/generator.js"
 import type { Issue } from "./internal/issues.js"
-import { issuesOf, render } from "./internal/issues.js"
+import { formatPath, issuesOf, render } from "./internal/issues.js"
 
 export type { GeneratedAuditLog } from "./internal/generator.js"
 
@@ -43,11 +43,20 @@ export type ApiKey = typeof ApiKey.Type
 
 export const Environment = Schema.Struct({
   id: Domain.Id,
-  name: Schema.String,
+  /** Optional: Cube's platform API has no environment names (the platform shape never sends one). */
+  name: Schema.optional(Schema.String),
   type: Domain.EnvironmentType,
   /** Signs this environment's meta-sync tokens. Never sent in any response. */
   apiSecret: Schema.propertySignature(Schema.String.pipe(Schema.minLength(1))).pipe(Schema.fromKey("api_secret")),
-  apiCredentials: Schema.optional(Domain.ApiCredentials).pipe(Schema.fromKey("api_credentials")),
+  /**
+   * `true` when `api_secret` is not the tenant's real one (a recording replaces every secret with a fresh
+   * random one): tokens minted here verify only against this seed, never against the real environment.
+   */
+  apiSecretReplaced: Schema.optional(Schema.Boolean).pipe(Schema.fromKey("api_secret_replaced")),
+  /** The reference page's object (`{rest: {url}, sql: {host, port}}`) or Cube's platform array of entries. */
+  apiCredentials: Schema.optional(Schema.Union(Domain.ApiCredentials, Domain.ApiCredentialsFromArray)).pipe(
+    Schema.fromKey("api_credentials")
+  ),
   branch: Schema.optional(Schema.NullOr(Schema.String)),
   user: Schema.optional(Schema.NullOr(Schema.String))
 }).annotations({ identifier: "SeedEnvironment" })
@@ -56,7 +65,12 @@ export type Environment = typeof Environment.Type
 export const Deployment = Schema.Struct({
   id: Domain.Id,
   name: Schema.String,
-  createdAt: Schema.propertySignature(Domain.Timestamp).pipe(Schema.fromKey("created_at")),
+  /** Sent in the reference shape when present (Cube's platform API has none). */
+  createdAt: Schema.optional(Domain.Timestamp).pipe(Schema.fromKey("created_at")),
+  /** Sent in the platform shape (default `https://deployment-<id>.cubecloud.dev`); in the reference shape when present. */
+  deploymentUrl: Schema.optional(Schema.String),
+  /** Sent in the platform shape (default `ready`); in the reference shape when present. */
+  creationStep: Schema.optional(Schema.String),
   environments: Schema.optionalWith(Schema.Array(Environment), { default: () => [] })
 }).annotations({ identifier: "SeedDeployment" })
 export type Deployment = typeof Deployment.Type
@@ -72,6 +86,11 @@ export const demoKeys: ReadonlyArray<ApiKey> = [
 ]
 
 const SeedFields = Schema.Struct({
+  /**
+   * The wire shape the mock answers in: `reference` (the Control Plane API page; the default) or
+   * `platform` (Cube's published OpenAPI document: flat lists with cursors, integer deployment ids).
+   */
+  shape: Schema.optionalWith(Domain.WireShape, { default: () => "reference" as const }),
   /** `enterprise` enables the audit-log export; anything else answers it with 403. Default: `enterprise`. */
   plan: Schema.optionalWith(Schema.String, { default: () => "enterprise" }),
   /** Default: the demo keys. An empty list means every request is 401. */
@@ -103,9 +122,27 @@ const duplicates = <A>(
   return out
 }
 
+/** A deployment id the platform shape can send as a JSON integer. */
+export const platformIdPattern = /^-?\d{1,15}$/
+
+/** Deployment ids the platform shape cannot send (it carries them as JSON integers). */
+const nonIntegerIds = (
+  shape: Domain.WireShape,
+  deployments: ReadonlyArray<{ readonly id: string }>
+): Array<DuplicateIssue> =>
+  shape !== "platform" ? [] : deployments.flatMap((d, i) =>
+    platformIdPattern.test(d.id) ? [] : [{
+      path: ["deployments", i, "id"],
+      message: `the platform shape sends deployment ids as integers, so ${
+        JSON.stringify(d.id)
+      } cannot be served — use an id made of digits, or shape "reference"`
+    }]
+  )
+
 /** The seed file's schema: JSON (wire format) ⇄ `Seed`. Ids must be unique where the API needs them to be. */
 export const Seed = SeedFields.pipe(
   Schema.filter((seed) => [
+    ...nonIntegerIds(seed.shape, seed.deployments),
     ...duplicates(seed.apiKeys, (k) => k.key, (i) => ["apiKeys", i, "key"], "API key"),
     ...duplicates(seed.deployments, (d) => d.id, (i) => ["deployments", i, "id"], "deployment id"),
     ...seed.deployments.flatMap((deployment, d) =>
@@ -177,6 +214,18 @@ export const load = (path: string): Effect.Effect<Seed, SeedError> =>
     }),
     (text) => parse(text, `(${path})`)
   )
+
+/**
+ * The seed served in another wire shape (`pnpm mock --shape platform`). Fails naming every deployment id
+ * the platform shape cannot send (ids must be integers there).
+ */
+export const withShape = (seed: Seed, shape: Domain.WireShape): Effect.Effect<Seed, SeedError> => {
+  const issues = nonIntegerIds(shape, seed.deployments).map(({ message, path }) => ({
+    path: formatPath(path),
+    message
+  }))
+  return issues.length === 0 ? Effect.succeed({ ...seed, shape }) : Effect.fail(describe(`(shape ${shape})`, issues))
+}
 
 /** A seed from a literal in code; throws `SeedError` if it is invalid (meant for tests and fixtures). */
 export const make = (json: SeedJson): Seed => Either.getOrThrow(decodeWith(json, undefined))

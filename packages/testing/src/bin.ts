@@ -9,11 +9,13 @@ import * as MockServer from "./MockServer.js"
 import * as Seed from "./Seed.js"
 
 const usage =
-  `Usage: cubeplane-mock [--port N] [--host HOST] [--seed FILE] [--deployments N] [--events N] [--random-seed N]
+  `Usage: cubeplane-mock [--port N] [--host HOST] [--seed FILE] [--shape reference|platform] [--deployments N] [--events N] [--random-seed N]
 
   --port N          port to listen on (default 4010; 0 = a free port)
   --host HOST       interface to bind (default 127.0.0.1; the /__mock admin API has no auth)
   --seed FILE       load this seed JSON (format: packages/testing/README.md)
+  --shape S         wire shape: reference (the API page; default, or the seed's) or platform
+                    (Cube's OpenAPI document: cursor pages, integer deployment ids)
   --deployments N   generate N deployments (the first is the demo's 123/456)
   --events N        generate N audit events, produced lazily (10,000,000 is fine)
   --random-seed N   generator seed (default 1): same number, same data`
@@ -29,6 +31,7 @@ const parsed = Either.try(() =>
       port: { type: "string" },
       host: { type: "string" },
       seed: { type: "string" },
+      shape: { type: "string" },
       deployments: { type: "string" },
       events: { type: "string" },
       "random-seed": { type: "string" },
@@ -59,6 +62,10 @@ const deployments = integer("deployments", values.deployments, 1, 100_000)
 const events = integer("events", values.events, 0, 1_000_000_000)
 const randomSeed = integer("random-seed", values["random-seed"], 0, 2 ** 31 - 1)
 const host = values.host ?? "127.0.0.1"
+const shape = values.shape
+if (shape !== undefined && shape !== "reference" && shape !== "platform") {
+  exitWith(`--shape must be reference or platform, got ${JSON.stringify(shape)}`)
+}
 if (values.seed !== undefined && deployments !== undefined) {
   exitWith("--seed and --deployments cannot be combined: a seed file brings its own deployments")
 }
@@ -74,7 +81,7 @@ const loadSeed = async (path: string): Promise<Seed.Seed> => {
 
 const base = values.seed === undefined ? Seed.demo : await loadSeed(values.seed)
 
-const seed = deployments === undefined && events === undefined
+const generated = deployments === undefined && events === undefined
   ? base
   : Seed.generate(
     {
@@ -85,7 +92,13 @@ const seed = deployments === undefined && events === undefined
     base
   )
 
-const running = await MockServer.start({ port, host, seed }).catch((error: unknown) => {
+const shaped = shape === "reference" || shape === "platform"
+  ? await Effect.runPromise(Effect.either(Seed.withShape(generated, shape))).then((result) =>
+    Either.isLeft(result) ? exitWith(result.left.message) : result.right
+  )
+  : generated
+
+const running = await MockServer.start({ port, host, seed: shaped }).catch((error: unknown) => {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : ""
   process.stderr.write(
     `cubeplane-mock: cannot listen on ${host}:${port}${
@@ -95,6 +108,7 @@ const running = await MockServer.start({ port, host, seed }).catch((error: unkno
   process.exit(1)
 })
 
+const seed = shaped
 const eventCount = seed.generatedAuditLog?.count ?? seed.auditLog.length
 const keys = seed.apiKeys
   .map((k) =>
@@ -107,7 +121,7 @@ const firstKey = seed.apiKeys[0]?.key ?? "YOUR_API_KEY"
 process.stdout.write(
   [
     `Mock Cube Cloud Control Plane listening on ${running.url}`,
-    `  plan ${seed.plan}, ${seed.deployments.length} deployments, ${eventCount} audit events`,
+    `  ${seed.shape} shape, plan ${seed.plan}, ${seed.deployments.length} deployments, ${eventCount} audit events`,
     "",
     "API keys:",
     keys,

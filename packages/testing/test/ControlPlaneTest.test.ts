@@ -250,3 +250,38 @@ describe("ControlPlaneTest keys and rules", () => {
       expect(error.message).toContain("limit must be an integer ≥ 1")
     }).pipe(Effect.provide(ControlPlaneTest.layer(Seed.generate({ deployments: 250 })))))
 })
+
+describe("ControlPlaneTest.layer(seed, { shape: \"platform\" })", () => {
+  it.effect("streams follow cursors; deployments carry deploymentUrl/creationStep and no created_at", () =>
+    Effect.gen(function*() {
+      const cp = yield* ControlPlane
+      const test = yield* ControlPlaneTest.ControlPlaneTest
+      const all = Chunk.toReadonlyArray(yield* Stream.runCollect(cp.deployments({ pageSize: 4 })))
+      expect(all.map((d) => d.id)).toEqual(Seed.generate({ deployments: 10 }).deployments.map((d) => d.id))
+      expect(all[0]).toEqual({
+        id: "123",
+        name: "My Deployment",
+        deploymentUrl: "https://deployment-123.cubecloud.dev",
+        creationStep: "ready"
+      })
+      const requests = (yield* test.calls).map((c) => c.arguments)
+      expect(requests).toEqual([
+        { offset: 0, limit: 4 },
+        { first: 4, after: expect.any(String) },
+        { first: 4, after: expect.any(String) }
+      ])
+      const mixed = yield* Effect.flip(cp.listDeployments({ offset: 1, first: 2 }))
+      expect(mixed._tag).toBe("BadRequest")
+      expect(mixed.message).toContain("cannot be mixed")
+      const tooLong = yield* Effect.flip(cp.createMetaSyncToken("123", "456", { securityContext: {}, expiresIn: 3601 }))
+      expect(tooLong.message).toContain("expires_in must be at most 3600 seconds")
+    }).pipe(Effect.provide(ControlPlaneTest.layer(Seed.generate({ deployments: 10 }), { shape: "platform" }))))
+
+  it.effect("the shape can come from the seed; addDeployment refuses an id the shape cannot send", () =>
+    Effect.gen(function*() {
+      const test = yield* ControlPlaneTest.ControlPlaneTest
+      expect(test.store.shape).toBe("platform")
+      const exit = yield* Effect.exit(test.addDeployment({ id: "abc", name: "A" }))
+      expect(String(exit)).toContain("the platform shape sends deployment ids as integers")
+    }).pipe(Effect.provide(ControlPlaneTest.layer({ ...Seed.demo, shape: "platform" }))))
+})

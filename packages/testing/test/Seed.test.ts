@@ -100,7 +100,7 @@ describe("Seed formats and datasets", () => {
 
   it("the demo holds the reference page's deployment 123 and environment 456", () => {
     const d = Seed.demo.deployments[0]!
-    expect([d.id, d.name, d.createdAt.toISOString()]).toEqual(["123", "My Deployment", "2024-01-15T10:30:00.000Z"])
+    expect([d.id, d.name, d.createdAt?.toISOString()]).toEqual(["123", "My Deployment", "2024-01-15T10:30:00.000Z"])
     const e = d.environments[0]!
     expect([e.id, e.name, e.type]).toEqual(["456", "Production", "production"])
     expect(e.apiCredentials).toEqual({
@@ -129,5 +129,42 @@ describe("Seed formats and datasets", () => {
     expect(a.generatedAuditLog?.count).toBe(1_000_000)
     // Nothing is materialised: the seed holds no event list.
     expect(a.auditLog).toHaveLength(0)
+  })
+})
+
+describe("Seed shape", () => {
+  it("defaults to reference; platform is read from the file and needs integer deployment ids", () => {
+    expect(Seed.demo.shape).toBe("reference")
+    expect(Seed.make({ shape: "platform", deployments: [{ id: "42", name: "A" }] }).shape).toBe("platform")
+    const error = decodeError({ shape: "platform", deployments: [{ id: "42", name: "A" }, { id: "x-1", name: "B" }] })
+    expect(error.issues).toEqual([{
+      path: "deployments[1].id",
+      message:
+        "the platform shape sends deployment ids as integers, so \"x-1\" cannot be served — use an id made of digits, or shape \"reference\""
+    }])
+    expect(decodeError({ shape: "graphql" }).issues.map((i) => i.path)).toEqual(["shape"])
+  })
+
+  it("withShape: the demo serves as platform; a seed with other ids is refused naming them", () => {
+    expect(Effect.runSync(Seed.withShape(Seed.demo, "platform")).shape).toBe("platform")
+    const seed = Seed.make({ deployments: [{ id: "abc", name: "A" }] })
+    const error = Effect.runSync(Effect.flip(Seed.withShape(seed, "platform")))
+    expect(error.message).toContain("deployments[0].id: the platform shape sends deployment ids as integers")
+  })
+
+  it("platform credentials (an array with nulls) are accepted in a seed", () => {
+    const seed = Seed.make({
+      deployments: [{
+        id: "1",
+        name: "A",
+        environments: [{
+          id: "e",
+          type: "production",
+          api_secret: "s",
+          api_credentials: [{ type: "rest", version: 1, url: "https://x", host: null, port: null, database: null }]
+        }]
+      }]
+    })
+    expect(seed.deployments[0]?.environments[0]?.apiCredentials).toEqual({ rest: { version: 1, url: "https://x" } })
   })
 })

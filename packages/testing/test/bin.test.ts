@@ -61,7 +61,21 @@ describe("bin", () => {
     expect(await run.exited).toBe(0)
   })
 
+  it("--shape platform serves Cube's platform shape", async () => {
+    const run = launch(["--port", "0", "--shape", "platform", "--deployments", "3"])
+    const url = await run.listening
+    expect(run.output().stdout).toContain("platform shape, plan enterprise, 3 deployments")
+    const body =
+      await (await fetch(`${url}/api/v1/deployments?first=2`, { headers: { authorization: "Bearer sk-demo-admin" } }))
+        .json()
+    expect(body.items.map((d: { id: number }) => d.id)).toEqual([123, 1000])
+    expect(body.pageInfo.hasNextPage).toBe(true)
+    run.child.kill("SIGTERM")
+    expect(await run.exited).toBe(0)
+  })
+
   it.each([
+    [["--shape", "graphql"], "--shape must be reference or platform"],
     [["--port", "70000"], "--port must be an integer from 0 to 65535"],
     [["--events", "many"], "--events must be an integer"],
     [["--bogus"], "Unknown option"],

@@ -3,7 +3,7 @@
  * transports) and by raw fetch: what a user of `pnpm mock` would see.
  */
 import type { ControlPlaneError } from "@cubeplane/core"
-import { ControlPlane, HttpControlPlane } from "@cubeplane/core"
+import { ControlPlane, Domain, HttpControlPlane } from "@cubeplane/core"
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
@@ -65,7 +65,15 @@ const bearer = (key = "sk-demo-admin") => ({ authorization: `Bearer ${key}` })
 const addFault = (fault: Record<string, unknown>) =>
   raw("/__mock/faults", { method: "POST", body: JSON.stringify(fault) }).then((r) => r.json())
 
-describe("core's HTTP client against the mock", () => {
+const shapes = ["reference", "platform"] as const
+
+/** The demo (or another seed) served in `shape`. */
+const loadShaped = (shape: Domain.WireShape, seed: Seed.Seed = Seed.demo) =>
+  MockStore.load(server.store, { ...seed, shape })
+
+describe.each(shapes)("core's HTTP client against the mock (%s shape)", (shape) => {
+  beforeEach(() => loadShaped(shape))
+
   it.each(Object.keys(transports) as Array<keyof typeof transports>)(
     "lists and streams (%s transport, both schemes)",
     async (transport) => {
@@ -107,10 +115,10 @@ describe("core's HTTP client against the mock", () => {
     await expect(jwtVerify(jwt, new TextEncoder().encode("secret-457"))).rejects.toThrow()
   })
 
-  it("expires_in defaults to 86400", async () => {
+  it(`expires_in defaults to ${shape === "reference" ? 86_400 : 3600}`, async () => {
     const token = await ok(Effect.flatMap(cp, (c) => c.createMetaSyncToken("124", "461", { securityContext: {} })))
     const claims = decodeJwt(Redacted.value(token.token))
-    expect(claims.exp! - claims.iat!).toBe(86_400)
+    expect(claims.exp! - claims.iat!).toBe(shape === "reference" ? 86_400 : 3600)
   })
 
   it("parses the exported CSV into events, with filters", async () => {
@@ -165,7 +173,9 @@ describe("core's HTTP client against the mock", () => {
   })
 })
 
-describe("faults seen through core's client", () => {
+describe.each(shapes)("faults seen through core's client (%s shape)", (shape) => {
+  beforeEach(() => loadShaped(shape))
+
   it("status: a 503 is a ServerError with the fault's message", async () => {
     await addFault({ operation: "listDeployments", status: 503, error: "maintenance", times: 1 })
     const error = await failure(Effect.flatMap(cp, (c) => c.listDeployments()))
@@ -217,7 +227,7 @@ describe("faults seen through core's client", () => {
   )
 
   it("truncated CSV: the event stream fails instead of ending cleanly", async () => {
-    MockStore.load(server.store, Seed.generate({ events: 20_000 }))
+    loadShaped(shape, Seed.generate({ events: 20_000 }))
     await addFault({ operation: "exportAuditLog", truncateAfterBytes: 150_000, times: 1 })
     const result = await run(Effect.flatMap(cp, (c) => Stream.runCount(c.auditLogEvents())))
     expect(Either.isLeft(result)).toBe(true)
@@ -448,7 +458,9 @@ describe("MockServer.scoped", () => {
   })
 })
 
-describe("one set of rules: the layer and the server fail alike", () => {
+describe.each(shapes)("one set of rules: the layer and the server fail alike (%s shape)", (shape) => {
+  beforeEach(() => loadShaped(shape))
+
   const scenarios: ReadonlyArray<
     readonly [string, string, Effect.Effect<unknown, ControlPlaneError, ControlPlane>]
   > = [
@@ -476,9 +488,20 @@ describe("one set of rules: the layer and the server fail alike", () => {
     return rest
   }
 
-  it.each(scenarios)("%s", async (_, key, program) => {
+  const platformOnly: typeof scenarios = shape === "platform"
+    ? [
+      [
+        "expires_in above 3600",
+        "sk-demo-admin",
+        Effect.flatMap(cp, (c) => c.createMetaSyncToken("123", "456", { securityContext: {}, expiresIn: 7200 }))
+      ],
+      ["a cursor the server never sent", "sk-demo-admin", Effect.flatMap(cp, (c) => c.listDeployments({ after: "x" }))]
+    ]
+    : []
+
+  it.each([...scenarios, ...platformOnly])("%s", async (_, key, program) => {
     const overHttp = await failure(program, clientLayer(key))
-    const inMemory = await failure(program, ControlPlaneTest.layer(Seed.demo, { apiKey: key }))
+    const inMemory = await failure(program, ControlPlaneTest.layer(Seed.demo, { apiKey: key, shape }))
     expect(inMemory._tag).toBe(overHttp._tag)
     expect(inMemory.message).toBe(overHttp.message)
     expect(facts(inMemory)).toEqual(facts(overHttp))
@@ -495,6 +518,162 @@ describe("one store, two doors", () => {
     )
     const body = await (await raw("/api/v1/deployments?offset=3", { headers: bearer() })).json()
     expect(body.data.deployments).toEqual([{ id: "777", name: "Shared", created_at: "2025-05-05T00:00:00.000Z" }])
+  })
+})
+
+describe.each(shapes)("the layer answers what the HTTP client decodes (%s shape)", (shape) => {
+  beforeEach(() => loadShaped(shape, Seed.generate({ deployments: 40 })))
+
+  it("pages, streams and tokens are equal through both doors", async () => {
+    const program = Effect.gen(function*() {
+      const c = yield* cp
+      const page = yield* c.listDeployments({ limit: 3 })
+      const environments = yield* c.listEnvironments("1001")
+      const all = Chunk.toReadonlyArray(yield* Stream.runCollect(c.deployments({ pageSize: 7 })))
+      const token = yield* c.createMetaSyncToken("123", "456", { securityContext: { a: 1 }, scopes: ["meta"] })
+      const { token: _jwt, ...tokenFacts } = token
+      return { page, environments, all, tokenFacts: Object.keys(tokenFacts).sort() }
+    })
+    const overHttp = await ok(program)
+    const inMemory = await ok(
+      program,
+      ControlPlaneTest.layer(Seed.generate({ deployments: 40 }), { shape })
+    )
+    expect(inMemory).toEqual(overHttp)
+    expect(overHttp.all.map((d) => d.id)).toEqual(
+      Seed.generate({ deployments: 40 }).deployments.map((d) => d.id)
+    )
+  })
+})
+
+describe("the platform shape on the wire (Cube's published document)", () => {
+  beforeEach(() => loadShaped("platform"))
+
+  it("deployments: flat data + items, pageInfo, pagination, count, totalCount; integer ids; no created_at", async () => {
+    const body = await (await raw("/api/v1/deployments?limit=2", { headers: bearer() })).json()
+    expect(body.data).toEqual([
+      { id: 123, name: "My Deployment", deploymentUrl: "https://deployment-123.cubecloud.dev", creationStep: "ready" },
+      {
+        id: 124,
+        name: "Analytics, EU (Données)",
+        deploymentUrl: "https://deployment-124.cubecloud.dev",
+        creationStep: "ready"
+      }
+    ])
+    expect(body.items).toEqual(body.data)
+    expect(body.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: expect.any(String),
+      endCursor: expect.any(String)
+    })
+    expect(body.pagination).toEqual({ offset: 0, limit: 2, total: 3 })
+    expect([body.count, body.totalCount]).toEqual([2, 3])
+    const next = await (await raw(`/api/v1/deployments?first=2&after=${body.pageInfo.endCursor}`, {
+      headers: bearer()
+    })).json()
+    expect(next.items.map((d: { id: number }) => d.id)).toEqual([125])
+    expect(next.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true })
+    const empty = await (await raw(`/api/v1/deployments?first=2&after=${next.pageInfo.endCursor}`, {
+      headers: bearer()
+    })).json()
+    expect(empty.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null })
+  })
+
+  it("environments: no name, api_credentials as an array with nulls", async () => {
+    const body = await (await raw("/api/v1/deployments/123/environments?type=production", { headers: bearer() }))
+      .json()
+    expect(body.items).toEqual([{
+      id: "456",
+      type: "production",
+      api_credentials: [
+        {
+          type: "rest",
+          version: 1,
+          url: "https://example.cubecloud.dev/cubejs-api",
+          host: null,
+          port: null,
+          database: null
+        },
+        { type: "sql", version: 1, url: null, host: "example.sql.cubecloud.dev", port: 5432, database: null }
+      ]
+    }])
+  })
+
+  it("tokens: security_context and scopes echoed; expires_in above 3600 is a 400", async () => {
+    const mint = (body: unknown) =>
+      raw("/api/v1/deployments/123/environments/456/tokens-for-meta-sync", {
+        method: "POST",
+        headers: { ...bearer(), "content-type": "application/json" },
+        body: JSON.stringify(body)
+      })
+    const minted = await mint({ security_context: { tenant_id: "acme" }, expires_in: 3600, scopes: ["meta"] })
+    const { data } = await minted.json()
+    expect(data.security_context).toEqual({ tenant_id: "acme" })
+    expect(data.scopes).toEqual(["meta"])
+    expect(Date.parse(data.expires_at) - Date.parse(data.created_at)).toBe(3_600_000)
+    const refused = await mint({ security_context: {}, expires_in: 3601 })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toEqual({
+      error: "Invalid token request: expires_in must be at most 3600 seconds, got 3601"
+    })
+    // The reference shape keeps its rules: 86400 s is fine there.
+    loadShaped("reference")
+    expect((await mint({ security_context: {}, expires_in: 86_400 })).status).toBe(200)
+  })
+
+  it("mixing offset/limit with first/after is a 400 saying so; a foreign cursor is a 400", async () => {
+    const mixed = await raw("/api/v1/deployments?offset=0&first=2", { headers: bearer() })
+    expect(mixed.status).toBe(400)
+    expect((await mixed.json()).error).toContain("offset/limit and first/after cannot be mixed")
+    const foreign = await raw("/api/v1/deployments?after=bm9wZQ", { headers: bearer() })
+    expect(foreign.status).toBe(400)
+    expect((await foreign.json()).error).toContain("after must be a cursor this server sent")
+  })
+
+  it("cursors are stable under concurrent changes: the next page starts after the cursor's row", async () => {
+    const first = await (await raw("/api/v1/deployments?first=2", { headers: bearer() })).json()
+    expect(first.items.map((d: { id: number }) => d.id)).toEqual([123, 124])
+    // Another writer removes an earlier row and appends one: offset 2 would now skip 125.
+    MockStore.removeDeployment(server.store, "123")
+    MockStore.addDeployment(server.store, { id: "900", name: "New", environments: [] })
+    const rest = await (await raw(`/api/v1/deployments?first=10&after=${first.pageInfo.endCursor}`, {
+      headers: bearer()
+    })).json()
+    expect(rest.items.map((d: { id: number }) => d.id)).toEqual([125, 900])
+    // The cursor's own row removed: a 400 saying to start again, never a silently wrong page.
+    MockStore.removeDeployment(server.store, "124")
+    const gone = await raw(`/api/v1/deployments?first=10&after=${first.pageInfo.endCursor}`, { headers: bearer() })
+    expect(gone.status).toBe(400)
+    expect((await gone.json()).error).toContain("no longer exists")
+  })
+
+  it("a stream over many pages follows the cursors (core's client), every row once, in order", async () => {
+    loadShaped("platform", Seed.generate({ deployments: 523 }))
+    const ids = await ok(
+      Effect.flatMap(cp, (c) => Stream.runCollect(c.deployments({ pageSize: 50 }))).pipe(
+        Effect.map((chunk) => Chunk.toReadonlyArray(chunk).map((d) => d.id))
+      )
+    )
+    expect(ids).toEqual(Seed.generate({ deployments: 523 }).deployments.map((d) => d.id))
+    const requests = server.store.calls.filter((c) => c.operation === "listDeployments").map((c) => c.arguments)
+    // The first request by offset, then 10 by cursor: 11 pages of at most 50.
+    expect(requests).toHaveLength(11)
+    expect(requests[0]).toEqual({ offset: 0, limit: 50 })
+    for (const request of requests.slice(1)) {
+      expect(request).toEqual({ first: 50, after: expect.any(String) })
+    }
+  })
+
+  it("a seed with an id the platform shape cannot send is refused, naming it", async () => {
+    const response = await raw("/__mock/seed", {
+      method: "PUT",
+      body: JSON.stringify({ shape: "platform", deployments: [{ id: "dep-a", name: "A" }] })
+    })
+    expect(response.status).toBe(400)
+    expect((await response.json()).error).toContain(
+      "deployments[0].id: the platform shape sends deployment ids as integers, so \"dep-a\" cannot be served"
+    )
   })
 })
 
