@@ -4,8 +4,9 @@
  * same answers on stdout (the CLI prints the reference shape either way), and
  * `--all` follows offsets on one and cursors on the other.
  */
-import { MockServer, Seed } from "@cubeplane/testing"
+import { MockServer } from "@cubeplane/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { bigSeed } from "./fixtures.js"
 import type { Cli } from "./harness.js"
 import { makeCli } from "./harness.js"
 
@@ -14,29 +15,6 @@ beforeAll(() => {
   cli = makeCli()
 })
 afterAll(() => cli?.cleanup())
-
-/** The demo data plus 260 generated deployments and a deployment with 260 environments. */
-const bigSeed = () => {
-  const json = Seed.toJson(Seed.generate({ deployments: 260 }))
-  return Seed.make({
-    ...json,
-    deployments: [
-      ...(json.deployments ?? []),
-      {
-        id: "900",
-        name: "Many environments",
-        created_at: "2024-05-01T00:00:00.000Z",
-        environments: Array.from({ length: 260 }, (_, k) => ({
-          id: String(9000 + k),
-          name: `Development (user-${k})`,
-          type: "development" as const,
-          api_secret: `secret-${k}`,
-          user: `user-${k}@example.com`
-        }))
-      }
-    ]
-  })
-}
 
 interface Call {
   readonly operation: string

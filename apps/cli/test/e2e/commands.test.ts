@@ -5,6 +5,7 @@
 import { MockServer, Seed } from "@cubeplane/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse as parseYaml } from "yaml"
+import { bigSeed } from "./fixtures.js"
 import type { Cli } from "./harness.js"
 import { assertNoSecrets, cli as cliPath, makeCli } from "./harness.js"
 
@@ -12,30 +13,6 @@ let mock: Awaited<ReturnType<typeof MockServer.start>>
 let big: Awaited<ReturnType<typeof MockServer.start>>
 let cli: Cli
 let admin: Record<string, string>
-
-/** A deployment with 260 environments, and 260 deployments: lists of many pages. */
-const bigSeed = () => {
-  const generated = Seed.generate({ deployments: 260 })
-  const json = Seed.toJson(generated)
-  return Seed.make({
-    ...json,
-    deployments: [
-      ...(json.deployments ?? []),
-      {
-        id: "900",
-        name: "Many environments",
-        created_at: "2024-05-01T00:00:00.000Z",
-        environments: Array.from({ length: 260 }, (_, k) => ({
-          id: String(9000 + k),
-          name: `Development (user-${k})`,
-          type: "development" as const,
-          api_secret: `secret-${k}`,
-          user: `user-${k}@example.com`
-        }))
-      }
-    ]
-  })
-}
 
 beforeAll(async () => {
   mock = await MockServer.start({ port: 0, seed: Seed.demo })
