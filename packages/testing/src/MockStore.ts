@@ -382,13 +382,13 @@ const toDomainDeployment = (shape: Domain.WireShape, d: Seed.Deployment): Domain
   shape === "platform"
     ? {
       id: d.id,
-      name: d.name,
+      ...(d.name !== undefined ? { name: d.name } : {}),
       deploymentUrl: d.deploymentUrl ?? defaultDeploymentUrl(d.id),
       creationStep: d.creationStep ?? "ready"
     }
     : {
       id: d.id,
-      name: d.name,
+      ...(d.name !== undefined ? { name: d.name } : {}),
       ...(d.createdAt !== undefined ? { createdAt: d.createdAt } : {}),
       ...(d.deploymentUrl !== undefined ? { deploymentUrl: d.deploymentUrl } : {}),
       ...(d.creationStep !== undefined ? { creationStep: d.creationStep } : {})
