@@ -37,6 +37,8 @@ describe("one fault system, both doors", () => {
         body: JSON.stringify({ operation: "listDeployments", status: 503, error: "maintenance", times: 1 })
       })
       expect(added.status).toBe(201)
+      const control = yield* ControlPlaneTest.ControlPlaneTest
+      expect((yield* control.faults).map((f) => [f.id, f.fault.status, f.remaining])).toEqual([["fault_1", 503, 1]])
       const cp = yield* ControlPlane
       const error = yield* Effect.flip(cp.listDeployments())
       expect(error._tag).toBe("ServerError")
@@ -120,6 +122,26 @@ describe("one fault system, both doors", () => {
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
       yield* TestClock.adjust("1 millis")
       expect((yield* Fiber.join(fiber)).items).toHaveLength(3)
+    }).pipe(Effect.provide(ControlPlaneTest.layer())))
+
+  it.effect("every matching fault is used: latencies add up, the first that changes the answer decides it", () =>
+    Effect.gen(function*() {
+      const cp = yield* ControlPlane
+      const test = yield* ControlPlaneTest.ControlPlaneTest
+      yield* test.delay("listDeployments", "1 second")
+      yield* test.fault({ operation: "listDeployments", latencyMs: 500, status: 503, times: 1 })
+      yield* test.fault({ status: 500, times: 1 })
+      const fiber = yield* Effect.fork(Effect.either(cp.listDeployments()))
+      yield* TestClock.adjust("1499 millis")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const first = yield* Fiber.join(fiber)
+      expect(Either.isLeft(first) && "status" in first.left && first.left.status).toBe(503)
+      // Both one-shot faults were spent by that call; the delay stays until removed.
+      expect((yield* test.faults).map((f) => f.fault.latencyMs)).toEqual([1000])
+      yield* test.delay("listDeployments", 0)
+      expect((yield* cp.listDeployments()).items).toHaveLength(3)
+      expect((yield* test.calls).map((c) => [c.status, c.fault])).toEqual([[503, "fault_2"], [200, undefined]])
     }).pipe(Effect.provide(ControlPlaneTest.layer())))
 
   it.effect("truncateAfterBytes in the layer: the export stream fails after that many bytes", () =>
