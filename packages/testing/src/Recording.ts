@@ -34,7 +34,7 @@ export interface RecordOptions {
   readonly note?: (message: string) => Effect.Effect<void>
 }
 
-export interface Recorded {
+export interface RecordResult {
   readonly seed: Seed.Seed
   /** The seed file's text (JSON), ready to write. */
   readonly json: string
@@ -79,7 +79,7 @@ const attributesOnly = Schema.decodeUnknownSync(Schema.typeSchema(Seed.AuditLogE
 export const record = (
   controlPlane: ControlPlaneService,
   options: RecordOptions = {}
-): Effect.Effect<Recorded, ControlPlaneError> =>
+): Effect.Effect<RecordResult, ControlPlaneError> =>
   Effect.gen(function*() {
     const note = options.note ?? (() => Effect.void)
     const first = yield* controlPlane.listDeployments({ limit: 1 })
