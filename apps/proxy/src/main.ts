@@ -83,8 +83,8 @@ const run = async (): Promise<void> => {
   let mockUrl = ""
   if (demo) {
     config = configPath === undefined ? Embedded.demoConfig() : loadConfigFile(configPath)
-    const { MockServer } = await import("@cubeplane/testing")
-    const mock = await MockServer.start({ port: 0, host: "127.0.0.1" })
+    const { Launch } = await import("@cubeplane/testing")
+    const mock = await Launch.run({ port: 0, host: "127.0.0.1" })
     upstreamUrl = mock.url
     mockUrl = mock.url
     apiKey = Embedded.mockAdminKey

@@ -28,11 +28,20 @@
  * @since 0.1.0
  */
 import type { Api, ControlPlaneError, ControlPlaneService, Domain } from "@cubeplane/core"
-import { BadRequest, ControlPlane, Domain as CoreDomain, fromResponse, make as makeControlPlane } from "@cubeplane/core"
+import {
+  BadRequest,
+  ControlPlane,
+  Domain as CoreDomain,
+  fromResponse,
+  make as makeControlPlane,
+  TransportError
+} from "@cubeplane/core"
 import { Api as CoreApi } from "@cubeplane/core"
 import { UrlParams } from "@effect/platform"
 import { Clock, Context, Duration, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
+import * as Faults from "./Faults.js"
 import * as MockStore from "./MockStore.js"
+import * as Pipeline from "./Pipeline.js"
 import * as Seed from "./Seed.js"
 
 /** A deployment to add: as in a seed (camelCase), `createdAt` defaulting to now and `environments` to none. */
@@ -57,15 +66,30 @@ export interface ControlPlaneTestService {
   readonly removeEnvironment: (deploymentId: string, environmentId: string) => Effect.Effect<boolean>
   /** Events in any order; exports still come oldest first. */
   readonly addAuditEvents: (events: Iterable<Domain.AuditLogEvent>) => Effect.Effect<void>
-  /** The next `times` calls of `operation` (default: every call, until `reset`) fail with `error`. */
+  /**
+   * Adds a fault in the vocabulary of `POST /__mock/faults` (status, `retryAfter`, `latencyMs`, `reset`,
+   * `truncateAfterBytes`, `times`, `forMs`, `operation`). It lives in the store's one registry: the HTTP
+   * server serving the same store sees it too, and faults added over HTTP reach the layer. Its window
+   * (`forMs`) and latency run on the `Clock` (drive them with `TestClock`).
+   */
+  readonly fault: (fault: Faults.Fault) => Effect.Effect<Faults.Registered>
+  /** The registered faults (from either door), with `remaining` and `hits`. */
+  readonly faults: Effect.Effect<ReadonlyArray<Faults.Registered>>
+  readonly clearFaults: Effect.Effect<void>
+  /**
+   * The next `times` calls of `operation` (default: every call, until `reset`) fail with exactly `error`.
+   * A fault like any other: over HTTP it answers the error's status and message (a `TransportError`: a reset).
+   */
   readonly fail: (
     operation: Api.Operation,
     error: ControlPlaneError,
-    options?: { readonly times?: number }
-  ) => Effect.Effect<void>
+    options?: { readonly times?: number; readonly forMs?: number }
+  ) => Effect.Effect<Faults.Registered>
   /** Every call of `operation` first sleeps `duration` on the `Clock` (advance it with `TestClock.adjust`). Zero removes it. */
   readonly delay: (operation: Api.Operation, duration: Duration.DurationInput) => Effect.Effect<void>
-  /** Back to the seed: data, calls, failures and delays. */
+  /** The request journal with times (epoch millis on the clock of the door that answered), filtered. */
+  readonly requests: (filter?: MockStore.JournalFilter) => Effect.Effect<ReadonlyArray<MockStore.Recorded>>
+  /** Back to the seed: data, calls and faults (including failures and delays). */
   readonly reset: Effect.Effect<void>
 }
 
@@ -90,22 +114,45 @@ export interface Options {
   readonly shape?: CoreDomain.WireShape
 }
 
-interface InjectedFailure {
-  readonly operation: Api.Operation
-  readonly error: ControlPlaneError
-  remaining: number | undefined
-}
-
-const statusOf = (error: ControlPlaneError): number | null => "status" in error ? error.status : null
-
-const toError = (method: string, path: string) => (failure: MockStore.MockFailure): ControlPlaneError =>
-  fromResponse({
-    status: failure.status,
+const toError = (method: string, path: string) => (refusal: Pipeline.Refusal): ControlPlaneError => {
+  if (refusal.raise !== undefined) return refusal.raise
+  if (refusal._tag === "Reset") {
+    return new TransportError({
+      method,
+      path,
+      reason: "Connection",
+      message:
+        `Connection to the Control Plane failed during ${method} ${path}: the connection was reset (injected fault)`
+    })
+  }
+  return fromResponse({
+    status: refusal.status,
     method,
     path,
-    serverMessage: failure.error,
-    ...(failure.retryAfter !== undefined ? { retryAfterMillis: failure.retryAfter * 1000 } : {})
+    serverMessage: refusal.error,
+    ...(refusal.retryAfter !== undefined ? { retryAfterMillis: refusal.retryAfter * 1000 } : {})
   })
+}
+
+/** A body cut by a `truncateAfterBytes` fault, as the HTTP client would see it. */
+const cutBody = (method: string, path: string, afterBytes: number) =>
+  new TransportError({
+    method,
+    path,
+    reason: "Body",
+    message: `The response body of ${method} ${path} was cut after ${afterBytes} bytes (injected fault)`
+  })
+
+/** The fault that makes the HTTP server answer like `error` (its status and message; a reset without a status). */
+const faultOf = (error: ControlPlaneError): Faults.Fault => {
+  const status = "status" in error ? error.status : undefined
+  if (status === undefined || status < 400 || status > 599) return { reset: true }
+  const retryAfter = "retryAfterMillis" in error && error.retryAfterMillis !== undefined
+    ? { retryAfter: error.retryAfterMillis / 1000 }
+    : {}
+  const message = "serverMessage" in error && error.serverMessage !== undefined ? error.serverMessage : error.message
+  return { status, error: message, ...retryAfter }
+}
 
 /** The path with its query string, exactly as the HTTP client writes it into its errors. */
 const pathWithQuery = (path: string, params: ReadonlyArray<readonly [string, string | number | undefined]>) => {
@@ -136,57 +183,39 @@ const decodeMetaSyncToken = Schema.decodeUnknown(CoreDomain.MetaSyncTokenRespons
 const decodeWire = <A>(decode: (body: unknown) => Effect.Effect<A, ParseResult.ParseError>) => (body: unknown) =>
   Effect.orDie(decode(JSON.parse(JSON.stringify(body))))
 
+const utf8Length = (body: unknown) => new TextEncoder().encode(JSON.stringify(body)).length
+
 /** Both services over an existing store (for example one a `MockServer` also serves). */
 export const make = (
   store: MockStore.MockStore,
   options: Options = {}
 ): Effect.Effect<{ readonly controlPlane: ControlPlaneService; readonly control: ControlPlaneTestService }> =>
   Effect.sync(() => {
-    const key = resolveKey(store, options.apiKey)
-    const failures: Array<InjectedFailure> = []
-    const delays = new Map<Api.Operation, Duration.Duration>()
+    const authorization = `Bearer ${resolveKey(store, options.apiKey)}`
+    /** The registered latency fault of each `delay(operation, …)`, so a new delay replaces it. */
+    const delays = new Map<Api.Operation, string>()
 
-    const takeFailure = (operation: Api.Operation): ControlPlaneError | undefined => {
-      const index = failures.findIndex((f) => f.operation === operation)
-      if (index === -1) return undefined
-      const failure = failures[index]!
-      if (failure.remaining !== undefined && --failure.remaining <= 0) failures.splice(index, 1)
-      return failure.error
-    }
-
-    /** One call: latency, injected failure, authentication, the store's rule; recorded either way. */
-    const call = <A>(
-      operation: Api.Operation,
+    /** One request through the mock's pipeline (the same as the HTTP server's), as the HTTP client would see it. */
+    const send = (
       method: string,
       path: string,
-      args: Record<string, unknown>,
-      rule: (apiKey: Seed.ApiKey) => Effect.Effect<A, MockStore.MockFailure>
-    ): Effect.Effect<A, ControlPlaneError> =>
-      Effect.gen(function*() {
-        const delay = delays.get(operation)
-        if (delay !== undefined) yield* Effect.sleep(delay)
-        const authenticated = MockStore.authenticateKey(store, key)
-        const keyName = Either.isRight(authenticated) ? authenticated.right.name : null
-        const injected = takeFailure(operation)
-        if (injected !== undefined) {
-          MockStore.record(store, {
-            operation,
-            arguments: args,
-            keyName,
-            status: statusOf(injected),
-            fault: "injected"
-          })
-          return yield* Effect.fail(injected)
-        }
-        const result = yield* Effect.either(Effect.flatMap(authenticated, rule))
-        MockStore.record(store, {
-          operation,
-          arguments: args,
-          keyName,
-          status: Either.isRight(result) ? 200 : result.left.status
-        })
-        return yield* Either.mapLeft(result, toError(method, path))
-      })
+      request: Omit<Pipeline.MockRequest, "authorization">
+    ): Effect.Effect<Pipeline.Answered, ControlPlaneError> =>
+      Effect.mapError(Pipeline.run(store, { ...request, authorization }), toError(method, path))
+
+    /** A JSON answer decoded as core's client would; a cut body fails as it would over HTTP. */
+    const jsonOf = <A>(
+      method: string,
+      path: string,
+      decode: (body: unknown) => Effect.Effect<A, ParseResult.ParseError>
+    ) =>
+    (answered: Pipeline.Answered): Effect.Effect<A, ControlPlaneError> => {
+      if (answered.answer._tag !== "Json") return Effect.dieMessage(`mock: ${method} ${path} answered CSV`)
+      const body = answered.answer.body
+      return answered.truncateAfterBytes !== undefined && utf8Length(body) > answered.truncateAfterBytes
+        ? Effect.fail(cutBody(method, path, answered.truncateAfterBytes))
+        : decodeWire(decode)(body)
+    }
 
     /** As the HTTP client: a request mixing offset/limit and first/after is never sent. */
     const notSent = (path: string, options: Domain.PageOptions) => {
@@ -203,12 +232,9 @@ export const make = (
         ["first", options.first],
         ["after", options.after]
       ])
-      return notSent(path, options) ?? call(
-        "listDeployments",
-        "GET",
-        path,
-        MockStore.argumentsOf("listDeployments", { query }),
-        (apiKey) => Effect.flatMap(MockStore.listDeployments(store, apiKey, query), decodeWire(decodeDeploymentList))
+      return notSent(path, options) ?? Effect.flatMap(
+        send("GET", path, { operation: "listDeployments", params: {}, query }),
+        jsonOf("GET", path, decodeDeploymentList)
       )
     }
 
@@ -220,16 +246,9 @@ export const make = (
         ["after", options.after],
         ["type", options.type]
       ])
-      return notSent(path, options) ?? call(
-        "listEnvironments",
-        "GET",
-        path,
-        MockStore.argumentsOf("listEnvironments", { deploymentId, query }),
-        (apiKey) =>
-          Effect.flatMap(
-            MockStore.listEnvironments(store, apiKey, deploymentId, query),
-            decodeWire(decodeEnvironmentList)
-          )
+      return notSent(path, options) ?? Effect.flatMap(
+        send("GET", path, { operation: "listEnvironments", params: { deployment_id: deploymentId }, query }),
+        jsonOf("GET", path, decodeEnvironmentList)
       )
     }
 
@@ -246,21 +265,17 @@ export const make = (
               message: `Invalid token request (not sent): ${ParseResult.TreeFormatter.formatErrorSync(error)}`
             })
           ),
-        onRight: (encoded) => {
-          // What the server would receive: the JSON text, parsed.
-          const body: unknown = JSON.parse(JSON.stringify(encoded))
-          return call(
-            "createMetaSyncToken",
-            "POST",
-            path,
-            MockStore.argumentsOf("createMetaSyncToken", { deploymentId, environmentId, body }),
-            (apiKey) =>
-              Effect.flatMap(
-                MockStore.createMetaSyncToken(store, apiKey, deploymentId, environmentId, body),
-                decodeWire(decodeMetaSyncToken)
-              )
+        onRight: (encoded) =>
+          Effect.flatMap(
+            send("POST", path, {
+              operation: "createMetaSyncToken",
+              params: { deployment_id: deploymentId, environment_id: environmentId },
+              query: {},
+              // What the server would receive: the JSON text, parsed.
+              body: Either.right(JSON.parse(JSON.stringify(encoded)))
+            }),
+            jsonOf("POST", path, decodeMetaSyncToken)
           )
-        }
       })
     }
 
@@ -273,29 +288,38 @@ export const make = (
         ["userEmail", filter.userEmail]
       ])
       return Stream.unwrap(
-        call(
-          "exportAuditLog",
-          "GET",
-          path,
-          MockStore.argumentsOf("exportAuditLog", { query }),
-          (apiKey) => MockStore.exportAuditLog(store, apiKey, query)
-        ).pipe(
+        Effect.map(send("GET", path, { operation: "exportAuditLog", params: {}, query }), (answered) => {
+          if (answered.answer._tag !== "Csv") return Stream.dieMessage(`mock: GET ${path} answered JSON`)
+          const { csv } = answered.answer
           // One 64 KiB chunk per pull, produced as the consumer reads.
-          Effect.map((csvExport) =>
-            Stream.suspend(() => Stream.fromIteratorSucceed(csvExport.csv(), 1)).pipe(
-              Stream.filter((chunk) => chunk.length > 0)
-            )
+          const chunks = Stream.suspend(() => Stream.fromIteratorSucceed(csv.csv(), 1)).pipe(
+            Stream.filter((chunk) => chunk.length > 0)
           )
-        )
+          const limit = answered.truncateAfterBytes
+          if (limit === undefined) return chunks
+          // Cut after `limit` bytes, then fail as a dropped connection would.
+          return chunks.pipe(
+            Stream.mapAccum(0, (sent, chunk) => [sent + chunk.length, chunk.subarray(0, Math.max(0, limit - sent))]),
+            Stream.takeWhile((chunk) => chunk.length > 0),
+            Stream.concat(Stream.fail(cutBody("GET", path, limit)))
+          )
+        })
       )
     }
 
     const controlPlane = makeControlPlane({ listDeployments, listEnvironments, createMetaSyncToken, exportAuditLog })
 
+    const addFault = (fault: Faults.Fault, raise?: ControlPlaneError) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.sync(() => Faults.add(store.faults, fault, { now, ...(raise !== undefined ? { raise } : {}) }))
+      )
+
     const control: ControlPlaneTestService = {
       store,
-      calls: Effect.sync(() => [...store.calls]),
+      calls: Effect.sync(() => store.calls.map(MockStore.callOf)),
       clearCalls: Effect.sync(() => MockStore.clearCalls(store)),
+      requests: (filter) => Effect.sync(() => MockStore.journal(store, filter)),
       addDeployment: (deployment) =>
         store.shape === "platform" && !Seed.platformIdPattern.test(deployment.id)
           ? Effect.dieMessage(
@@ -318,20 +342,29 @@ export const make = (
       removeEnvironment: (deploymentId, environmentId) =>
         Effect.sync(() => MockStore.removeEnvironment(store, deploymentId, environmentId)),
       addAuditEvents: (events) => Effect.sync(() => MockStore.addAuditEvents(store, events)),
+      fault: (fault) => addFault(fault),
+      faults: Effect.sync(() => [...store.faults.faults]),
+      clearFaults: Effect.sync(() => Faults.clear(store.faults)),
       fail: (operation, error, options = {}) =>
-        Effect.sync(() => {
-          if (options.times !== undefined && options.times <= 0) return
-          failures.push({ operation, error, remaining: options.times })
-        }),
+        addFault({
+          operation,
+          ...faultOf(error),
+          ...(options.times !== undefined ? { times: Math.max(1, options.times) } : {}),
+          ...(options.forMs !== undefined ? { forMs: options.forMs } : {})
+        }, error),
       delay: (operation, duration) =>
-        Effect.sync(() => {
-          const decoded = Duration.decode(duration)
-          if (Duration.toMillis(decoded) <= 0) delays.delete(operation)
-          else delays.set(operation, decoded)
+        Effect.suspend(() => {
+          const previous = delays.get(operation)
+          if (previous !== undefined) Faults.remove(store.faults, previous)
+          delays.delete(operation)
+          const millis = Duration.toMillis(Duration.decode(duration))
+          if (millis <= 0) return Effect.void
+          return Effect.map(addFault({ operation, latencyMs: Math.ceil(millis) }), (registered) => {
+            delays.set(operation, registered.id)
+          })
         }),
       reset: Effect.sync(() => {
         MockStore.reset(store)
-        failures.length = 0
         delays.clear()
       })
     }

@@ -1,23 +1,29 @@
 /**
- * Injected faults, in the spirit of WireMock: registered per operation with
- * `POST /__mock/faults` (optionally for the next `times` requests), or sent
- * for one request in an `x-mock-fault` header holding the same JSON.
+ * Injected faults — one system, one vocabulary, for both doors of the mock:
+ * registered with `POST /__mock/faults`, sent for one request in an
+ * `x-mock-fault` header, or added from the test layer's API
+ * (`ControlPlaneTest.fault`, `fail`, `delay`). The registry lives in the
+ * store, so a fault set through one door is seen by the other.
  *
  * ```json
- * { "operation": "exportAuditLog", "times": 2, "status": 503, "error": "maintenance",
+ * { "operation": "exportAuditLog", "times": 2, "forMs": 60000, "status": 503, "error": "maintenance",
  *   "retryAfter": 5, "latencyMs": 200, "reset": true, "truncateAfterBytes": 1024 }
  * ```
  *
- * All fields are optional. `latencyMs` delays the answer; then `reset`
- * destroys the connection without a response, or `status` (default 429 when
+ * All fields are optional. `latencyMs` delays the answer (on the `Clock`:
+ * real time in the server, `TestClock` in the layer); then `reset` destroys
+ * the connection without a response, or `status` (default 429 when
  * `retryAfter` is set) answers `{"error": ...}`, or `truncateAfterBytes`
  * sends the real response but cuts the connection after that many body
- * bytes. A fault with only `latencyMs` answers normally, late.
+ * bytes. A fault with only `latencyMs` answers normally, late. `times`
+ * limits it to that many requests, `forMs` to a time window from when it
+ * was added (measured on the clock of the door that checks it).
  *
  * @since 0.1.0
  */
+import type { ControlPlaneError } from "@cubeplane/core"
 import { Api } from "@cubeplane/core"
-import { Either, Option, Schema } from "effect"
+import { Either, Schema } from "effect"
 import { issuesOf, render } from "./internal/issues.js"
 
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
@@ -27,6 +33,8 @@ export const Fault = Schema.Struct({
   operation: Schema.optional(Api.Operation),
   /** How many matching requests it applies to; omitted: until cleared. */
   times: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** A time window: it applies for this many milliseconds after it was added; omitted: until cleared. */
+  forMs: Schema.optional(Schema.Int.pipe(Schema.positive())),
   /** The status to answer with (400–599). */
   status: Schema.optional(Schema.Int.pipe(Schema.between(400, 599))),
   /** The `error` text of the body. */
@@ -50,6 +58,13 @@ export interface Registered {
   remaining: number | undefined
   /** Requests it has shaped so far. */
   hits: number
+  /** When it was added (epoch millis on the adding door's clock), for `forMs`. */
+  readonly addedAt: number
+  /**
+   * The test layer's own error for this fault (`ControlPlaneTest.fail`): the layer fails with exactly
+   * this value; the server answers the fault's `status`/`error`/`retryAfter` (or `reset`) instead.
+   */
+  readonly raise?: ControlPlaneError
 }
 
 export interface Registry {
@@ -78,8 +93,19 @@ export const parse = (json: string): Either.Either<Fault, string> => {
   return decode(value)
 }
 
-export const add = (registry: Registry, fault: Fault): Registered => {
-  const registered: Registered = { id: `fault_${registry.nextId++}`, fault, remaining: fault.times, hits: 0 }
+export const add = (
+  registry: Registry,
+  fault: Fault,
+  options: { readonly now?: number; readonly raise?: ControlPlaneError } = {}
+): Registered => {
+  const registered: Registered = {
+    id: `fault_${registry.nextId++}`,
+    fault,
+    remaining: fault.times,
+    hits: 0,
+    addedAt: options.now ?? Date.now(),
+    ...(options.raise !== undefined ? { raise: options.raise } : {})
+  }
   registry.faults.push(registered)
   return registered
 }
@@ -97,24 +123,45 @@ export const remove = (registry: Registry, id: string): boolean => {
 
 /** The JSON view of the registry (for `GET /__mock/faults`). */
 export const toJson = (registry: Registry) =>
-  registry.faults.map(({ fault, hits, id, remaining }) => ({ id, ...fault, remaining: remaining ?? null, hits }))
+  registry.faults.map(({ fault, hits, id, raise, remaining }) => ({
+    id,
+    ...fault,
+    remaining: remaining ?? null,
+    hits,
+    ...(raise !== undefined ? { raise: raise._tag } : {})
+  }))
 
-/** The first registered fault for `operation`, counted as used (and dropped once its `times` are spent). */
-export const take = (registry: Registry, operation: Api.Operation): Option.Option<Registered> => {
-  const index = registry.faults.findIndex((f) => f.fault.operation === undefined || f.fault.operation === operation)
-  if (index === -1) return Option.none()
-  const registered = registry.faults[index]!
-  registered.hits++
-  if (registered.remaining !== undefined) {
-    registered.remaining--
-    if (registered.remaining <= 0) registry.faults.splice(index, 1)
-  }
-  return Option.some(registered)
-}
-
-/** Whether a fault (from a header) applies to `operation`. */
+/** Whether a fault applies to `operation`. */
 export const appliesTo = (fault: Fault, operation: Api.Operation): boolean =>
   fault.operation === undefined || fault.operation === operation
+
+const expired = (registered: Registered, now: number): boolean =>
+  registered.fault.forMs !== undefined && now >= registered.addedAt + registered.fault.forMs
+
+/**
+ * Every registered fault for `operation` at `now`, each counted as used (and dropped once its
+ * `times` are spent or its window has passed). Latencies add up; the first fault that changes the
+ * answer (reset, status, cut) decides it.
+ */
+export const take = (registry: Registry, operation: Api.Operation, now: number): Array<Registered> => {
+  const taken: Array<Registered> = []
+  for (let i = 0; i < registry.faults.length;) {
+    const registered = registry.faults[i]!
+    if (expired(registered, now)) {
+      registry.faults.splice(i, 1)
+      continue
+    }
+    if (!appliesTo(registered.fault, operation)) {
+      i++
+      continue
+    }
+    registered.hits++
+    taken.push(registered)
+    if (registered.remaining !== undefined && --registered.remaining <= 0) registry.faults.splice(i, 1)
+    else i++
+  }
+  return taken
+}
 
 /** What a fault makes the server answer, after its latency. */
 export type Outcome =

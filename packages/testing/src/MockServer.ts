@@ -11,15 +11,17 @@
  */
 import { Api, Domain } from "@cubeplane/core"
 import { serve } from "@hono/node-server"
-import { Effect, Either, Exit, Option, Schema } from "effect"
+import { Effect, Either, Layer, ManagedRuntime, Schema } from "effect"
 import type { Context } from "hono"
 import { Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import { randomUUID } from "node:crypto"
 import { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import * as Contract from "./Contract.js"
 import * as Faults from "./Faults.js"
 import * as MockStore from "./MockStore.js"
+import * as Pipeline from "./Pipeline.js"
 import * as Seed from "./Seed.js"
 
 export interface AppOptions {
@@ -163,8 +165,6 @@ const truncate = (response: Response, afterBytes: number, connection: NodeConnec
 // The app
 // ---------------------------------------------------------------------------
 
-type Rule = (key: Seed.ApiKey) => Effect.Effect<Response, MockStore.MockFailure>
-
 const methodNotAllowed = (allow: ReadonlyArray<string>) => (c: Context) =>
   errorResponse(
     405,
@@ -172,8 +172,32 @@ const methodNotAllowed = (allow: ReadonlyArray<string>) => (c: Context) =>
     { allow: allow.join(", ") }
   )
 
-/** The first value of each query parameter. */
-const queryOf = (c: Context): MockStore.Query => c.req.query()
+const isOperation = Schema.is(Api.Operation)
+
+/** `GET /__mock/requests?operation=&status=&keyName=&since=`: each given filter must match. */
+const journalFilter = (query: Record<string, string>): Either.Either<MockStore.JournalFilter, string> => {
+  const { keyName, operation, since, status } = query
+  if (operation !== undefined && !isOperation(operation)) {
+    return Either.left(
+      `operation must be one of ${Api.Operation.literals.join(", ")}, got ${JSON.stringify(operation)}`
+    )
+  }
+  if (status !== undefined && status !== "null" && !/^\d{3}$/.test(status)) {
+    return Either.left(
+      `status must be a 3-digit HTTP status (or null for a reset connection), got ${JSON.stringify(status)}`
+    )
+  }
+  const sinceMillis = since === undefined ? undefined : Date.parse(since)
+  if (sinceMillis !== undefined && Number.isNaN(sinceMillis)) {
+    return Either.left(`since must be an ISO 8601 date-time (e.g. 2024-01-31T12:00:00Z), got ${JSON.stringify(since)}`)
+  }
+  return Either.right({
+    ...(operation !== undefined ? { operation } : {}),
+    ...(status !== undefined ? { status: status === "null" ? null : Number(status) } : {}),
+    ...(keyName !== undefined ? { keyName } : {}),
+    ...(sinceMillis !== undefined ? { since: sinceMillis } : {})
+  })
+}
 
 /**
  * The mock as a Hono app over `store`. Middleware, in order: request id,
@@ -184,6 +208,8 @@ const queryOf = (c: Context): MockStore.Query => c.req.query()
 export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono => {
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
   const app = new Hono()
+  // One runtime for every request: the pipeline's typed refusals come back as values.
+  const runtime = ManagedRuntime.make(Layer.empty)
 
   app.use("*", async (c, next) => {
     const requestId = c.req.header("x-request-id") ?? `req_${randomUUID()}`
@@ -272,7 +298,7 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono 
       : errorResponse(404, `No fault ${c.req.param("id")} — GET /__mock/faults lists them`))
   app.all(`${admin}/faults/:id`, methodNotAllowed(["DELETE"]))
 
-  app.get(`${admin}/calls`, () => json(200, { calls: store.calls }))
+  app.get(`${admin}/calls`, () => json(200, { calls: store.calls.map(MockStore.callOf) }))
   app.delete(`${admin}/calls`, () => {
     const cleared = store.calls.length
     MockStore.clearCalls(store)
@@ -280,150 +306,63 @@ export const app = (store: MockStore.MockStore, options: AppOptions = {}): Hono 
   })
   app.all(`${admin}/calls`, methodNotAllowed(["GET", "DELETE"]))
 
-  // ---- the API --------------------------------------------------------------
-
-  /** The fault for this request: its `x-mock-fault` header, else the first registered one for the operation. */
-  const faultFor = (
-    c: Context,
-    operation: Api.Operation
-  ): Either.Either<Option.Option<{ readonly id: string; readonly fault: Faults.Fault }>, string> => {
-    const header = c.req.header(faultHeader)
-    if (header !== undefined) {
-      return Either.map(
-        Faults.parse(header),
-        (fault) => Faults.appliesTo(fault, operation) ? Option.some({ id: "header", fault }) : Option.none()
-      )
-    }
-    return Either.right(Faults.take(store.faults, operation))
-  }
-
-  const handle = async (
-    c: Context,
-    operation: Api.Operation,
-    args: Record<string, unknown>,
-    rule: Rule
-  ): Promise<Response> => {
-    const authorization = c.req.header("authorization")
-    const keyName = MockStore.keyNameOf(store, authorization)
-    const record = (status: number | null, fault?: string) =>
-      MockStore.record(store, {
-        operation,
-        arguments: args,
-        keyName,
-        status,
-        ...(fault !== undefined ? { fault } : {})
-      })
-
-    const found = faultFor(c, operation)
-    if (Either.isLeft(found)) {
-      record(400)
-      return errorResponse(400, found.left)
-    }
-    const fault = Option.getOrUndefined(found.right)
-    let truncateAfter: number | undefined
-    if (fault !== undefined) {
-      if (fault.fault.latencyMs !== undefined) await sleep(fault.fault.latencyMs)
-      const outcome = Faults.outcome(fault.fault)
-      switch (outcome._tag) {
-        case "Reset": {
-          record(null, fault.id)
-          const connection = nodeConnection(c)
-          if (connection === undefined) throw new ConnectionReset()
-          connection.socket.destroy()
-          return alreadySent()
-        }
-        case "Error":
-          record(outcome.status, fault.id)
-          return errorResponse(
-            outcome.status,
-            outcome.error,
-            outcome.retryAfter !== undefined ? { "retry-after": String(outcome.retryAfter) } : {}
-          )
-        case "Truncate":
-          truncateAfter = outcome.afterBytes
-          break
-        case "Normal":
-          break
-      }
-    }
-
-    const exit = await Effect.runPromiseExit(Effect.flatMap(MockStore.authenticate(store, authorization), rule))
-    const response = Exit.match(exit, {
-      onSuccess: (response) => response,
-      onFailure: (cause) => {
-        const failure = cause._tag === "Fail" ? cause.error : undefined
-        if (failure === undefined) throw new Error(`mock: unexpected failure in ${operation}`, { cause })
-        return failureResponse(failure)
-      }
+  app.get(`${admin}/requests`, (c) => {
+    const filter = journalFilter(c.req.query())
+    if (Either.isLeft(filter)) return errorResponse(400, filter.left)
+    return json(200, {
+      requests: MockStore.journal(store, filter.right).map((call) => ({
+        ...call,
+        at: new Date(call.at).toISOString()
+      }))
     })
-    record(response.status, fault?.id)
-    return truncateAfter !== undefined && response.ok ? truncate(response, truncateAfter, nodeConnection(c)) : response
+  })
+  app.all(`${admin}/requests`, methodNotAllowed(["GET"]))
+
+  // ---- the API: routes from core's contract, one pipeline ---------------------
+
+  /** The pipeline's answer as an HTTP response (a fault may cut its body). */
+  const respond = (c: Context, answered: Pipeline.Answered): Response => {
+    const response = answered.answer._tag === "Json"
+      ? json(200, answered.answer.body)
+      : new Response(readableFrom(answered.answer.csv.csv()), {
+        status: 200,
+        headers: {
+          "content-type": "text/csv; charset=utf-8",
+          "content-disposition": "attachment; filename=\"audit_log.csv\""
+        }
+      })
+    return answered.truncateAfterBytes !== undefined
+      ? truncate(response, answered.truncateAfterBytes, nodeConnection(c))
+      : response
   }
 
-  app.get(Api.routes.deployments, (c) => {
-    const query = queryOf(c)
-    return handle(
-      c,
-      "listDeployments",
-      MockStore.argumentsOf("listDeployments", { query }),
-      (key) => Effect.map(MockStore.listDeployments(store, key, query), (body) => json(200, body))
-    )
-  })
-  app.all(Api.routes.deployments, methodNotAllowed(["GET"]))
+  const refuse = (c: Context, refusal: Pipeline.Refusal): Response => {
+    if (refusal._tag === "MockFailure") return failureResponse(refusal)
+    const connection = nodeConnection(c)
+    if (connection === undefined) throw new ConnectionReset()
+    connection.socket.destroy()
+    return alreadySent()
+  }
 
-  app.get(Api.routes.environments, (c) => {
-    const query = queryOf(c)
-    const deploymentId = c.req.param("deployment_id")
-    return handle(
-      c,
-      "listEnvironments",
-      MockStore.argumentsOf("listEnvironments", { deploymentId, query }),
-      (key) => Effect.map(MockStore.listEnvironments(store, key, deploymentId, query), (body) => json(200, body))
-    )
-  })
-  app.all(Api.routes.environments, methodNotAllowed(["GET"]))
-
-  app.post(Api.routes.metaSyncToken, async (c) => {
-    const deploymentId = c.req.param("deployment_id")
-    const environmentId = c.req.param("environment_id")
-    const body = await readJson(c)
-    const parsed = Either.getOrUndefined(body)
-    return handle(
-      c,
-      "createMetaSyncToken",
-      MockStore.argumentsOf("createMetaSyncToken", { deploymentId, environmentId, body: parsed }),
-      (key) =>
-        Either.isLeft(body)
-          ? Effect.fail(new MockStore.MockFailure({ status: 400, error: body.left }))
-          : Effect.map(
-            MockStore.createMetaSyncToken(store, key, deploymentId, environmentId, body.right),
-            (token) => json(200, token)
-          )
-    )
-  })
-  app.all(Api.routes.metaSyncToken, methodNotAllowed(["POST"]))
-
-  app.get(Api.routes.auditLogExport, (c) => {
-    const query = queryOf(c)
-    return handle(
-      c,
-      "exportAuditLog",
-      MockStore.argumentsOf("exportAuditLog", { query }),
-      (key) =>
-        Effect.map(
-          MockStore.exportAuditLog(store, key, query),
-          (csvExport) =>
-            new Response(readableFrom(csvExport.csv()), {
-              status: 200,
-              headers: {
-                "content-type": "text/csv; charset=utf-8",
-                "content-disposition": "attachment; filename=\"audit_log.csv\""
-              }
-            })
-        )
-    )
-  })
-  app.all(Api.routes.auditLogExport, methodNotAllowed(["GET"]))
+  for (const route of Contract.routes) {
+    app.on(route.method, route.path, async (c) => {
+      const header = c.req.header(faultHeader)
+      const request: Pipeline.MockRequest = {
+        operation: route.operation,
+        authorization: c.req.header("authorization"),
+        params: c.req.param(),
+        query: c.req.query(),
+        ...(route.hasPayload ? { body: await readJson(c) } : {}),
+        ...(header !== undefined ? { faultHeader: header } : {})
+      }
+      const result = await runtime.runPromise(Effect.either(Pipeline.run(store, request)))
+      return Either.match(result, {
+        onLeft: (refusal) => refuse(c, refusal),
+        onRight: (answered) => respond(c, answered)
+      })
+    })
+  }
+  for (const [path, methods] of Contract.methodsByPath) app.all(path, methodNotAllowed(methods))
 
   app.notFound((c) =>
     errorResponse(

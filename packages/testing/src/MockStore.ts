@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import type { ControlPlaneError } from "@cubeplane/core"
 import { Api, AuditLog, Dates, Domain } from "@cubeplane/core"
 import { Clock, Data, Effect, Either, ParseResult, Redacted, Schema } from "effect"
 import * as Faults from "./Faults.js"
@@ -40,6 +41,11 @@ export interface Call {
   readonly fault?: string
 }
 
+/** A call in the request journal: when it was answered (epoch millis, on the answering door's clock). */
+export interface Recorded extends Call {
+  readonly at: number
+}
+
 /** The most recent calls kept (older ones are dropped), so long runs stay in bounded memory. */
 export const maxCalls = 10_000
 
@@ -54,7 +60,8 @@ export interface MockStore {
   /** Seeded and added events, sorted oldest first. */
   events: Array<Domain.AuditLogEvent>
   generated: GeneratedAuditLog | undefined
-  readonly calls: Array<Call>
+  /** The request journal, oldest first (both doors record here). */
+  readonly calls: Array<Recorded>
   readonly faults: Faults.Registry
 }
 
@@ -100,14 +107,36 @@ export const load = (store: MockStore, seed: Seed.Seed): void => {
 /** Back to the loaded seed: data, calls and faults. */
 export const reset = (store: MockStore): void => load(store, store.seed)
 
-export const record = (store: MockStore, call: Call): void => {
-  store.calls.push(call)
+export const record = (store: MockStore, call: Call, at: number = Date.now()): void => {
+  store.calls.push({ ...call, at })
   if (store.calls.length > maxCalls) store.calls.splice(0, store.calls.length - maxCalls)
 }
 
 export const clearCalls = (store: MockStore): void => {
   store.calls.length = 0
 }
+
+/** A recorded call without its time (what `calls` shows). */
+export const callOf = ({ at: _at, ...call }: Recorded): Call => call
+
+/** Which journal entries to list: every given field must match. */
+export interface JournalFilter {
+  readonly operation?: Api.Operation
+  /** The answered status; `null` matches connections reset without an answer. */
+  readonly status?: number | null
+  readonly keyName?: string
+  /** Only calls answered at or after this time (epoch millis). */
+  readonly since?: number
+}
+
+/** The request journal, oldest first, filtered. */
+export const journal = (store: MockStore, filter: JournalFilter = {}): Array<Recorded> =>
+  store.calls.filter((call) =>
+    (filter.operation === undefined || call.operation === filter.operation) &&
+    (filter.status === undefined || call.status === filter.status) &&
+    (filter.keyName === undefined || call.keyName === filter.keyName) &&
+    (filter.since === undefined || call.at >= filter.since)
+  )
 
 // ---------------------------------------------------------------------------
 // Changing the data (the test layer's control service)
@@ -150,6 +179,8 @@ export class MockFailure extends Data.TaggedError("MockFailure")<{
   readonly error: string
   /** Seconds, for `Retry-After`. */
   readonly retryAfter?: number
+  /** A fault added by the test layer's `fail`: the layer fails with exactly this error. */
+  readonly raise?: ControlPlaneError
 }> {}
 
 const fail = (status: number, error: string) => Either.left(new MockFailure({ status, error }))
@@ -230,37 +261,10 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 /** Query parameters as they arrive (the first value of each). */
 export type Query = Readonly<Record<string, string | undefined>>
 
-const definedOnly = (query: Query): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v
-  return out
-}
-
-const parameterHints: Record<string, string> = {
-  offset: "an integer ≥ 0 (items to skip; default 0)",
-  limit: "an integer ≥ 1 (items per page; default 20, at most 100)",
-  type: "one of production, staging, development",
-  start: Dates.examples,
-  end: Dates.examples
-}
-
-const decodeQuery = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
-  return (query: Query): Either.Either<A, MockFailure> =>
-    Either.mapLeft(decode(definedOnly(query)), (error) => {
-      const problems = issuesOf(error).map(({ message, path }) => {
-        const hint = parameterHints[path]
-        return hint !== undefined
-          ? `${path} must be ${hint}, got ${JSON.stringify(query[path] ?? "")}`
-          : `${path}: ${message}`
-      })
-      return new MockFailure({ status: 400, error: `Invalid query: ${problems.join("; ")}` })
-    })
-}
-
-const decodePageQuery = decodeQuery(Domain.PageQuery)
-const decodeEnvironmentQuery = decodeQuery(Domain.EnvironmentQuery)
-const decodeAuditLogQuery = decodeQuery(Domain.AuditLogQuery)
+/** Decoded list parameters (the contract's `PageQuery`). */
+export type PageQuery = typeof Domain.PageQuery.Type
+export type EnvironmentQuery = typeof Domain.EnvironmentQuery.Type
+export type AuditLogQuery = typeof Domain.AuditLogQuery.Type
 
 export const defaultLimit = 20
 export const maxLimit = 100
@@ -297,7 +301,7 @@ const idOfCursor = (cursor: string): string | undefined => {
 const windowOf = <A extends { readonly id: string }>(
   shape: Domain.WireShape,
   items: ReadonlyArray<A>,
-  query: typeof Domain.PageQuery.Type
+  query: PageQuery
 ): Either.Either<Window<A>, MockFailure> => {
   const cursorPaged = shape === "platform" && (query.first !== undefined || query.after !== undefined)
   if (!cursorPaged) {
@@ -378,13 +382,13 @@ const toDomainDeployment = (shape: Domain.WireShape, d: Seed.Deployment): Domain
   shape === "platform"
     ? {
       id: d.id,
-      name: d.name,
+      ...(d.name !== undefined ? { name: d.name } : {}),
       deploymentUrl: d.deploymentUrl ?? defaultDeploymentUrl(d.id),
       creationStep: d.creationStep ?? "ready"
     }
     : {
       id: d.id,
-      name: d.name,
+      ...(d.name !== undefined ? { name: d.name } : {}),
       ...(d.createdAt !== undefined ? { createdAt: d.createdAt } : {}),
       ...(d.deploymentUrl !== undefined ? { deploymentUrl: d.deploymentUrl } : {}),
       ...(d.creationStep !== undefined ? { creationStep: d.creationStep } : {})
@@ -415,11 +419,10 @@ const toDomainEnvironment = (shape: Domain.WireShape, environment: Seed.Environm
 export const listDeployments = (
   store: MockStore,
   key: Seed.ApiKey,
-  query: Query
+  options: PageQuery
 ): Either.Either<WireBody, MockFailure> =>
   Either.gen(function*() {
     yield* requireRead(key, "list deployments")
-    const options = yield* decodePageQuery(query)
     const visible: Array<Domain.Deployment> = []
     for (const { deployment } of store.deployments.values()) {
       if (inScope(key, deployment.id)) visible.push(toDomainDeployment(store.shape, deployment))
@@ -447,11 +450,10 @@ export const listEnvironments = (
   store: MockStore,
   key: Seed.ApiKey,
   deploymentId: string,
-  query: Query
+  options: EnvironmentQuery
 ): Either.Either<WireBody, MockFailure> =>
   Either.gen(function*() {
     yield* requireRead(key, "list environments")
-    const options = yield* decodeEnvironmentQuery(query)
     yield* requireScope(key, deploymentId)
     const state = yield* findDeployment(store, deploymentId)
     const environments: Array<Domain.Environment> = []
@@ -482,9 +484,17 @@ export const defaultExpiresIn = 86_400
 
 const tokenBodyHint = "{\"security_context\": {\"tenant_id\": \"acme\"}, \"expires_in\": 3600}"
 
-const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput, { errors: "all" })
+/** A token-body decoder from the contract's payload schema: a 400 naming each bad field, with a hint. */
+export const tokenBodyDecoder = <I>(schema: Schema.Schema<Domain.MetaSyncTokenInput, I>) => {
+  const decodeTokenInput = Schema.decodeUnknownEither(schema, { errors: "all" })
+  return (body: unknown): Either.Either<Domain.MetaSyncTokenInput, MockFailure> =>
+    parseTokenBody(decodeTokenInput, body)
+}
 
-const parseTokenBody = (body: unknown): Either.Either<Domain.MetaSyncTokenInput, MockFailure> => {
+const parseTokenBody = (
+  decodeTokenInput: (body: unknown) => Either.Either<Domain.MetaSyncTokenInput, ParseResult.ParseError>,
+  body: unknown
+): Either.Either<Domain.MetaSyncTokenInput, MockFailure> => {
   if (!isPlainObject(body)) {
     return fail(400, `The body must be a JSON object like ${tokenBodyHint}`)
   }
@@ -521,11 +531,10 @@ export const createMetaSyncToken = (
   key: Seed.ApiKey,
   deploymentId: string,
   environmentId: string,
-  body: unknown
+  input: Domain.MetaSyncTokenInput
 ): Effect.Effect<WireBody, MockFailure> =>
   Effect.gen(function*() {
     yield* requireRead(key, "create meta-sync tokens")
-    const input = yield* parseTokenBody(body)
     const platform = store.shape === "platform"
     if (platform && input.expiresIn !== undefined && input.expiresIn > platformMaxExpiresIn) {
       return yield* fail(
@@ -581,9 +590,9 @@ export interface AuditLogSelection {
   readonly userEmail?: string
 }
 
-const parseAuditLogQuery = (query: Query): Either.Either<AuditLogSelection, MockFailure> =>
+/** The export's filter (decoded with the contract's schema), with its dates checked. */
+export const parseAuditLogQuery = (filter: AuditLogQuery): Either.Either<AuditLogSelection, MockFailure> =>
   Either.gen(function*() {
-    const filter = yield* decodeAuditLogQuery(query)
     const start = filter.start !== undefined ? yield* parseBound("start", filter.start) : undefined
     const end = filter.end !== undefined ? yield* parseBound("end", filter.end) : undefined
     const fromMillis = start?.millis ?? Number.NEGATIVE_INFINITY
@@ -716,7 +725,7 @@ export interface AuditLogExport {
 export const exportAuditLog = (
   store: MockStore,
   key: Seed.ApiKey,
-  query: Query
+  selection: AuditLogSelection
 ): Either.Either<AuditLogExport, MockFailure> =>
   Either.gen(function*() {
     if (!has(key, "AuditLogManage")) {
@@ -733,7 +742,6 @@ export const exportAuditLog = (
         `Audit log export requires the Enterprise plan with Audit Log enabled; this account is on the "${store.plan}" plan`
       )
     }
-    const selection = yield* parseAuditLogQuery(query)
     // A snapshot: events added while an export is being read do not change it.
     const seeded = [...store.events]
     const generated = store.generated
@@ -747,40 +755,30 @@ export const exportAuditLog = (
 // Recorded arguments
 // ---------------------------------------------------------------------------
 
-/** A request's arguments for the call log: decoded where valid, else as sent. */
+/** A request's arguments for the call log: the query decoded where valid (else as sent), the token body's fields. */
 export const argumentsOf = (
   operation: Api.Operation,
   input: {
     readonly deploymentId?: string
     readonly environmentId?: string
-    readonly query?: Query
+    readonly query?: Readonly<Record<string, unknown>>
     readonly body?: unknown
   }
 ): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   if (input.deploymentId !== undefined) out.deploymentId = input.deploymentId
   if (input.environmentId !== undefined) out.environmentId = input.environmentId
-  const query = input.query ?? {}
-  switch (operation) {
-    case "listDeployments":
-    case "listEnvironments": {
-      const decoded = (operation === "listDeployments" ? decodePageQuery : decodeEnvironmentQuery)(query)
-      Object.assign(out, Either.isRight(decoded) ? decoded.right : definedOnly(query))
-      break
-    }
-    case "exportAuditLog":
-      Object.assign(out, definedOnly(query))
-      break
-    case "createMetaSyncToken": {
-      const body = input.body
-      if (isPlainObject(body)) {
-        if ("security_context" in body) out.securityContext = body.security_context
-        if ("expires_in" in body) out.expiresIn = body.expires_in
-        if ("scopes" in body) out.scopes = body.scopes
-      } else if (body !== undefined) {
-        out.body = body
-      }
-      break
+  if (input.query !== undefined) {
+    for (const [k, v] of Object.entries(input.query)) if (v !== undefined) out[k] = v
+  }
+  if (operation === "createMetaSyncToken") {
+    const body = input.body
+    if (isPlainObject(body)) {
+      if ("security_context" in body) out.securityContext = body.security_context
+      if ("expires_in" in body) out.expiresIn = body.expires_in
+      if ("scopes" in body) out.scopes = body.scopes
+    } else if (body !== undefined) {
+      out.body = body
     }
   }
   return out

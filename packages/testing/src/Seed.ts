@@ -13,10 +13,13 @@
 import { Domain } from "@cubeplane/core"
 import { Data, Effect, Either, Schema } from "effect"
 import { readFile } from "node:fs/promises"
+import { fileURLToPath } from "node:url"
 import type { GeneratedAuditLog } from "./internal/generator.js"
 import { defaultStartMillis, defaultStepMillis } from "./internal/generator.js"
 import type { Issue } from "./internal/issues.js"
 import { formatPath, issuesOf, render } from "./internal/issues.js"
+// The demo's JSON, bundled with the module (a bundled CLI carries it too); `demoFile()` is the same file.
+import demoJson from "./seeds/demo.json" with { type: "json" }
 
 export type { GeneratedAuditLog } from "./internal/generator.js"
 
@@ -64,7 +67,8 @@ export type Environment = typeof Environment.Type
 
 export const Deployment = Schema.Struct({
   id: Domain.Id,
-  name: Schema.String,
+  /** Optional: a recorded deployment may have none. */
+  name: Schema.optional(Schema.String),
   /** Sent in the reference shape when present (Cube's platform API has none). */
   createdAt: Schema.optional(Domain.Timestamp).pipe(Schema.fromKey("created_at")),
   /** Sent in the platform shape (default `https://deployment-<id>.cubecloud.dev`); in the reference shape when present. */
@@ -237,309 +241,20 @@ export const toJson = (seed: Seed): SeedJson => Schema.encodeSync(Seed)(seed)
 // The demo dataset
 // ---------------------------------------------------------------------------
 
-const hiddenLogin = {
-  method: "password",
-  password: "[HIDDEN]",
-  user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2)"
-}
-
-const demoJson: SeedJson = {
-  plan: "enterprise",
-  apiKeys: demoKeys,
-  deployments: [
-    {
-      id: "123",
-      name: "My Deployment",
-      created_at: "2024-01-15T10:30:00.000Z",
-      environments: [
-        {
-          id: "456",
-          name: "Production",
-          type: "production",
-          api_secret: "secret-456",
-          api_credentials: {
-            rest: { url: "https://example.cubecloud.dev/cubejs-api" },
-            sql: { host: "example.sql.cubecloud.dev", port: 5432 }
-          }
-        },
-        {
-          id: "457",
-          name: "Staging (feature/zoë-metrics)",
-          type: "staging",
-          api_secret: "secret-457",
-          branch: "feature/zoë-metrics",
-          api_credentials: {
-            rest: { url: "https://feature-zoe-metrics.example.cubecloud.dev/cubejs-api" },
-            sql: { host: "feature-zoe-metrics.example.sql.cubecloud.dev", port: 5432 }
-          }
-        },
-        {
-          id: "458",
-          name: "Development (ana.oneil)",
-          type: "development",
-          api_secret: "secret-458",
-          user: "ana.oneil@example.com",
-          api_credentials: {
-            rest: { url: "https://dev-ana.example.cubecloud.dev/cubejs-api" },
-            sql: { host: "dev-ana.example.sql.cubecloud.dev", port: 5432 }
-          }
-        }
-      ]
-    },
-    {
-      id: "124",
-      name: "Analytics, EU (Données)",
-      created_at: "2024-02-01T08:00:00.000Z",
-      environments: [
-        {
-          id: "461",
-          name: "Production",
-          type: "production",
-          api_secret: "secret-461",
-          api_credentials: {
-            rest: { url: "https://analytics-eu.eu.cubecloud.dev/cubejs-api" },
-            sql: { host: "analytics-eu.eu.sql.cubecloud.dev", port: 5432 }
-          }
-        },
-        {
-          id: "462",
-          name: "Staging (release)",
-          type: "staging",
-          api_secret: "secret-462",
-          branch: "release",
-          api_credentials: { rest: { url: "https://release.analytics-eu.eu.cubecloud.dev/cubejs-api" } }
-        }
-      ]
-    },
-    {
-      id: "125",
-      name: "渡辺's sandbox",
-      created_at: "2024-03-10T23:15:00.000Z",
-      environments: [
-        {
-          id: "471",
-          name: "Development (k.watanabe)",
-          type: "development",
-          api_secret: "secret-471",
-          user: "k.watanabe@example.jp",
-          api_credentials: { rest: { url: "https://dev-watanabe.example.cubecloud.dev/cubejs-api" } }
-        }
-      ]
-    }
-  ],
-  // Deliberately not in time order: the export sorts oldest first.
-  auditLog: [
-    ["evt_1", "2024-01-15T10:30:00.000Z", "Logged in", "user@example.com", null, "203.0.113.7", { method: "password" }],
-    ["evt_2", "2024-01-15T10:31:12.000Z", "Created deployment", "user@example.com", "123", "203.0.113.7", {
-      name: "My Deployment"
-    }],
-    [
-      "evt_3",
-      "2024-01-15T10:45:00.000Z",
-      "Enabled SQL API for deployment",
-      "user@example.com",
-      "123",
-      "203.0.113.7",
-      {}
-    ],
-    ["evt_4", "2024-01-16T09:00:05.000Z", "Invited user", "user@example.com", null, "203.0.113.7", {
-      invited: "zoe.martin@example.com",
-      role: "Developer"
-    }],
-    ["evt_5", "2024-01-16T09:20:00.000Z", "Created user", "zoe.martin@example.com", null, "198.51.100.23", {
-      name: "Zoë Martin"
-    }],
-    ["evt_6", "2024-01-16T09:21:40.000Z", "Logged in", "zoe.martin@example.com", null, "198.51.100.23", hiddenLogin],
-    ["evt_7", "2024-01-16T11:02:00.000Z", "Created Git branch", "zoe.martin@example.com", "123", "198.51.100.23", {
-      branch: "feature/zoë-metrics"
-    }],
-    ["evt_8", "2024-01-16T11:03:00.000Z", "Entered dev mode", "zoe.martin@example.com", "123", "198.51.100.23", {
-      branch: "feature/zoë-metrics"
-    }],
-    [
-      "evt_9",
-      "2024-01-17T14:10:00.000Z",
-      "Committed and merged changes to data model",
-      "zoe.martin@example.com",
-      "123",
-      "198.51.100.23",
-      { message: "Add \"orders\" cube, fix revenue, tidy joins", files: 3 }
-    ],
-    ["evt_10", "2024-01-17T14:10:30.000Z", "Triggered new build", null, "123", null, { reason: "merge", build: 17 }],
-    [
-      "evt_11",
-      "2024-01-18T08:00:00.000Z",
-      "Updated account SAML configuration",
-      "user@example.com",
-      null,
-      "203.0.113.7",
-      { certificate: "[HIDDEN]", entity_id: "https://idp.example.com/saml" }
-    ],
-    [
-      "evt_12",
-      "2024-01-18T08:05:00.000Z",
-      "Uploaded identity provider metadata file",
-      "user@example.com",
-      null,
-      "203.0.113.7",
-      { file: "idp-metadata, v2.xml" }
-    ],
-    [
-      "evt_13",
-      "2024-01-18T08:30:00.000Z",
-      "Redirected to SAML provider for login",
-      "juergen.mueller@example.de",
-      null,
-      "192.0.2.44",
-      {}
-    ],
-    ["evt_14", "2024-01-18T08:30:09.000Z", "Logged in via SAML", "juergen.mueller@example.de", null, "192.0.2.44", {
-      name: "Jürgen Müller",
-      groups: ["Analysts", "EU, Data"]
-    }],
-    ["evt_15", "2024-01-19T10:00:00.000Z", "Created role", "user@example.com", null, "203.0.113.7", {
-      role: "Catalog reader",
-      description: "Reads metadata\nno data access"
-    }],
-    ["evt_16", "2024-01-19T10:01:00.000Z", "Assigned role to user", "user@example.com", null, "203.0.113.7", {
-      role: "Catalog reader",
-      user: "k.watanabe@example.jp"
-    }],
-    [
-      "evt_17",
-      "2024-01-20T16:45:00.000Z",
-      "Generated SSH key for deployment",
-      "user@example.com",
-      "123",
-      "203.0.113.7",
-      { public_key: "ssh-ed25519 AAAAC3Nz… cube", private_key: "[HIDDEN]" }
-    ],
-    [
-      "evt_18",
-      "2024-01-20T16:50:00.000Z",
-      "Connected deployment to GitHub repository",
-      "user@example.com",
-      "123",
-      "203.0.113.7",
-      { repository: "acme/cube-models" }
-    ],
-    ["evt_19", "2024-01-21T07:12:00.000Z", "Received a Git hook", null, "123", "140.82.112.3", {
-      ref: "refs/heads/main",
-      sha: "9f1c2ab"
-    }],
-    ["evt_20", "2024-01-22T12:00:00.000Z", "Created budget", "user@example.com", null, "203.0.113.7", {
-      name: "Q1, compute",
-      limit_usd: 5000
-    }],
-    ["evt_21", "2024-01-23T09:30:00.000Z", "Requested password reset", "ana.oneil@example.com", null, "198.51.100.9", {
-      token: "[HIDDEN]"
-    }],
-    ["evt_22", "2024-01-23T09:35:00.000Z", "Changed password", "ana.oneil@example.com", null, "198.51.100.9", {
-      password: "[HIDDEN]"
-    }],
-    ["evt_23", "2024-01-24T13:00:00.000Z", "Created user via SCIM", null, null, "192.0.2.10", {
-      user: "lukasz@example.pl",
-      name: "Łukasz Żółć"
-    }],
-    ["evt_24", "2024-01-24T13:00:01.000Z", "Created group via SCIM", null, null, "192.0.2.10", {
-      group: "Analysts \"EU\""
-    }],
-    [
-      "evt_25",
-      "2024-01-25T17:20:00.000Z",
-      "Updated deployment configuration",
-      "zoe.martin@example.com",
-      "123",
-      "198.51.100.23",
-      { env: { CUBEJS_DB_PASS: "[HIDDEN]", CUBEJS_DB_HOST: "db.internal" } }
-    ],
-    [
-      "evt_26",
-      "2024-01-26T10:10:00.000Z",
-      "Pulled changes to data model",
-      "k.watanabe@example.jp",
-      "123",
-      "192.0.2.77",
-      { branch: "main" }
-    ],
-    [
-      "evt_27",
-      "2024-01-29T15:00:00.000Z",
-      "Generated webhook token for Git repository",
-      "user@example.com",
-      "123",
-      "203.0.113.7",
-      { token: "[HIDDEN]" }
-    ],
-    ["evt_28", "2024-01-31T23:59:59.000Z", "Logged out", "zoe.martin@example.com", null, "198.51.100.23", {}],
-    ["evt_29", "2024-02-01T00:00:00.000Z", "Logged in", "Zoe.Martin@Example.com", null, "198.51.100.23", hiddenLogin],
-    ["evt_30", "2024-02-01T08:00:00.000Z", "Created deployment", "juergen.mueller@example.de", "124", "192.0.2.44", {
-      name: "Analytics, EU (Données)"
-    }],
-    [
-      "evt_31",
-      "2024-02-02T09:00:00.000Z",
-      "Started uploading files",
-      "juergen.mueller@example.de",
-      "124",
-      "192.0.2.44",
-      { files: 12 }
-    ],
-    [
-      "evt_32",
-      "2024-02-02T09:01:30.000Z",
-      "Finished uploading files",
-      "juergen.mueller@example.de",
-      "124",
-      "192.0.2.44",
-      { files: 12, bytes: 48213 }
-    ],
-    ["evt_33", "2024-02-05T11:11:11.000Z", "Removed role from user", "user@example.com", null, "203.0.113.7", {
-      role: "Admin",
-      user: "ivan@example.com"
-    }],
-    ["evt_34", "2024-02-10T18:30:00.000Z", "Updated budget", "user@example.com", null, "203.0.113.7", {
-      name: "Q1, compute",
-      limit_usd: { from: 5000, to: 7500 }
-    }],
-    ["evt_35", "2024-03-10T23:15:00.000Z", "Created deployment", "k.watanabe@example.jp", "125", "192.0.2.77", {
-      name: "渡辺's sandbox"
-    }],
-    ["evt_36", "2024-03-11T06:00:00.000Z", "Exited dev mode", "k.watanabe@example.jp", "125", "192.0.2.77", {
-      note: "done for today,\n\"see you\""
-    }]
-  ].reverse().map(([id, timestamp, eventName, userEmail, deploymentId, ipAddress, attributes]) => {
-    const name = deploymentId === "123"
-      ? "My Deployment"
-      : deploymentId === "124"
-      ? "Analytics, EU (Données)"
-      : deploymentId === "125"
-      ? "渡辺's sandbox"
-      : null
-    return {
-      id: String(id),
-      timestamp: String(timestamp),
-      event_name: String(eventName),
-      user_email: typeof userEmail === "string" ? userEmail : null,
-      deployment_id: typeof deploymentId === "string" ? deploymentId : null,
-      deployment_name: name,
-      ip_address: typeof ipAddress === "string" ? ipAddress : null,
-      attributes: typeof attributes === "object" && attributes !== null && !Array.isArray(attributes)
-        ? { ...attributes }
-        : {}
-    }
-  })
-}
+/**
+ * The demo dataset's file, shipped in the package (`seeds/demo.json` beside this module): `Seed.load(Seed.demoFile())`
+ * reads it as any seed file is read. A function, since a bundled copy of this module may have no file URL.
+ */
+export const demoFile = (): string => fileURLToPath(new URL("./seeds/demo.json", import.meta.url))
 
 /**
- * The built-in demo dataset: the demo keys (`sk-demo-admin`, `sk-demo-viewer`
- * scoped to deployment 123, `sk-demo-auditor`), deployment `123` "My
- * Deployment" with environment `456` Production exactly as the reference
- * page shows them, two more deployments, environments of each type, and 36
- * audit events with `[HIDDEN]` values, quotes, commas, newlines and
- * non-ASCII text.
+ * The built-in demo dataset, from `seeds/demo.json` (decoded by `Seed.decode`, as every seed): the demo keys
+ * (`sk-demo-admin`, `sk-demo-viewer` scoped to deployment 123, `sk-demo-auditor`), deployment `123` "My
+ * Deployment" with environment `456` Production exactly as the reference page shows them, two more
+ * deployments, environments of each type, and 36 audit events (stored out of order) with `[HIDDEN]` values,
+ * quotes, commas, newlines and non-ASCII text.
  */
-export const demo: Seed = make(demoJson)
+export const demo: Seed = Either.getOrThrow(decodeWith(demoJson, "(seeds/demo.json)"))
 
 // ---------------------------------------------------------------------------
 // Generated datasets
@@ -612,7 +327,7 @@ export const generate = (options: GenerateOptions = {}, base: Seed = demo): Seed
       seed,
       startMillis: defaultStartMillis,
       stepMillis: defaultStepMillis,
-      deployments: deployments.map(({ id, name }) => ({ id, name }))
+      deployments: deployments.map(({ id, name }) => ({ id, name: name ?? id }))
     }
   }
 }

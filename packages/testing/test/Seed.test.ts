@@ -168,3 +168,13 @@ describe("Seed shape", () => {
     expect(seed.deployments[0]?.environments[0]?.apiCredentials).toEqual({ rest: { version: 1, url: "https://x" } })
   })
 })
+
+describe("the demo seed file", () => {
+  it.effect("ships as seeds/demo.json and Seed.load reads it to exactly Seed.demo", () =>
+    Effect.gen(function*() {
+      expect(Seed.demoFile()).toMatch(/seeds[/\\]demo\.json$/)
+      expect(yield* Seed.load(Seed.demoFile())).toEqual(Seed.demo)
+      expect(Seed.demo.deployments.map((d) => d.id)).toEqual(["123", "124", "125"])
+      expect(Seed.demo.auditLog).toHaveLength(36)
+    }))
+})

@@ -32,7 +32,9 @@ const launch = (args: ReadonlyArray<string>) => {
   return { child, exited, listening, output: () => ({ stdout, stderr }) }
 }
 
-describe("bin", () => {
+// Each test spawns Node with tsx, which compiles the sources first: on a loaded 2-core machine that alone can
+// take most of the default 30 s. A safety net for a hung child, not a speed assertion.
+describe("bin", { timeout: 120_000 }, () => {
   it("prints the URL, the demo keys and a curl that works; stops cleanly on SIGTERM", async () => {
     const run = launch(["--port", "0"])
     const url = await run.listening
