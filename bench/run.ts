@@ -14,6 +14,7 @@ const benchmarks: Record<string, () => Promise<{ run: () => Promise<string> }>> 
   csv: () => import("./csv.js"),
   pagination: () => import("./pagination.js"),
   "mock-export": () => import("./mock-export.js"),
+  export: () => import("./export.js"),
   "cli-startup": () => import("./cli-startup.js"),
   proxy: () => import("./proxy.js")
 }
