@@ -135,7 +135,8 @@ const measure = (
   new Promise((resolve, reject) => {
     const timeFile = join(tmpdir(), `cubeplane-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
     const timed = ["/usr/bin/time", "-f", "%M %U %S", "-o", timeFile, ...argv]
-    const shell = timed.map(quote).join(" ") + (options.stdoutFile !== undefined ? ` > ${quote(options.stdoutFile)}` : "")
+    const shell = timed.map(quote).join(" ") +
+      (options.stdoutFile !== undefined ? ` > ${quote(options.stdoutFile)}` : "")
     const command = options.tty === true ? ["script", "-qfec", shell, "/dev/null"] : ["sh", "-c", shell]
     const started = performance.now()
     const child = spawn(command[0]!, command.slice(1), {
@@ -163,8 +164,9 @@ const measure = (
       } catch {
         // reported below
       }
-      if (code !== 0) reject(new Error(`${argv.join(" ")} exited ${code}: ${stderr.slice(0, 2000)}${stdout.slice(0, 500)}`))
-      else resolve({ seconds, cpu, rss, stdout })
+      if (code !== 0) {
+        reject(new Error(`${argv.join(" ")} exited ${code}: ${stderr.slice(0, 2000)}${stdout.slice(0, 500)}`))
+      } else resolve({ seconds, cpu, rss, stdout })
     })
   })
 
@@ -249,7 +251,11 @@ export async function run(): Promise<string> {
     const mock = await mockExport(events, csvFile)
     const bytes = statSync(csvFile).size
 
-    const staticServer = await startServer(["--import", "tsx", "lib/static-file-server.ts", csvFile], {}, /"port":(\d+)/)
+    const staticServer = await startServer(
+      ["--import", "tsx", "lib/static-file-server.ts", csvFile],
+      {},
+      /"port":(\d+)/
+    )
     children.push(staticServer.child)
     const upstream = `http://127.0.0.1:${staticServer.match[1]}`
     const exportUrl = `${upstream}/api/v1/audit-logs/export`
@@ -326,7 +332,8 @@ export async function run(): Promise<string> {
       },
       {
         name: "`cubeplane audit-logs export --out file` (CSV)",
-        run: () => measure([process.execPath, cliBin, "audit-logs", "export", "--out", out("cli.csv")], { env: cliEnv }),
+        run: () =>
+          measure([process.execPath, cliBin, "audit-logs", "export", "--out", out("cli.csv")], { env: cliEnv }),
         check: csvCopy(out("cli.csv"))
       },
       ...(script !== undefined
@@ -381,7 +388,9 @@ export async function run(): Promise<string> {
       {
         name: "cubeplane-proxy, CSV passthrough (`curl -o`)",
         run: () =>
-          proxyRss(measure(["curl", "-sf", "-H", `Authorization: Bearer ${proxyKey}`, "-o", out("proxy.csv"), proxyUrl])),
+          proxyRss(
+            measure(["curl", "-sf", "-H", `Authorization: Bearer ${proxyKey}`, "-o", out("proxy.csv"), proxyUrl])
+          ),
         check: csvCopy(out("proxy.csv"))
       },
       {
@@ -401,7 +410,10 @@ export async function run(): Promise<string> {
 
     // Start-up RSS: the same processes on a two-row file, so the table can show what the export itself costs.
     const tinyFile = join(dir, "tiny.csv")
-    writeFileSync(tinyFile, readFileSync(csvFile).subarray(0, 4096).toString("utf8").split("\r\n").slice(0, 3).join("\r\n") + "\r\n")
+    writeFileSync(
+      tinyFile,
+      readFileSync(csvFile).subarray(0, 4096).toString("utf8").split("\r\n").slice(0, 3).join("\r\n") + "\r\n"
+    )
     const tinyServer = await startServer(["--import", "tsx", "lib/static-file-server.ts", tinyFile], {}, /"port":(\d+)/)
     children.push(tinyServer.child)
     const tinyUrl = `http://127.0.0.1:${tinyServer.match[1]}`
@@ -443,7 +455,14 @@ export async function run(): Promise<string> {
 
     // The NDJSON paths: same events as the schema, and as each other.
     console.error("  verifying the NDJSON against the Domain schemas")
-    const verify = await measure([process.execPath, "--import", "tsx", "lib/export-verify.ts", csvFile, out("cli.ndjson")])
+    const verify = await measure([
+      process.execPath,
+      "--import",
+      "tsx",
+      "lib/export-verify.ts",
+      csvFile,
+      out("cli.ndjson")
+    ])
     const verified: {
       lines: number
       rows: number
@@ -503,14 +522,24 @@ export async function run(): Promise<string> {
       if (effectResult.events !== bigEvents) throw new Error(`the Effect stream read ${effectResult.events} events`)
       const byName = (name: string) => results.find((result) => result.name.startsWith(name))!
       bigRows.push(
-        { name: "`export --out file`", rss1: byName("`cubeplane audit-logs export --out").rss, rss10: cliOut.rss, seconds10: cliOut.seconds },
+        {
+          name: "`export --out file`",
+          rss1: byName("`cubeplane audit-logs export --out").rss,
+          rss10: cliOut.rss,
+          seconds10: cliOut.seconds
+        },
         {
           name: "`export --format ndjson`",
           rss1: byName("`cubeplane audit-logs export --format ndjson").rss,
           rss10: cliNdjson.rss,
           seconds10: cliNdjson.seconds
         },
-        { name: "`auditLogEvents()` (Effect)", rss1: byName("core `auditLogEvents()`").rss, rss10: effect.rss, seconds10: effect.seconds }
+        {
+          name: "`auditLogEvents()` (Effect)",
+          rss1: byName("core `auditLogEvents()`").rss,
+          rss10: effect.rss,
+          seconds10: effect.seconds
+        }
       )
       await stop(bigServer.child)
       rmSync(bigFile, { force: true })
@@ -569,21 +598,27 @@ export async function run(): Promise<string> {
       } |`,
       `| the mock's export | ≥ 500,000 rows/s | ${fmt(mockRate)} | ${verdict(mockRate >= 500_000)} |`,
       ...(outTty !== undefined
-        ? [`| the progress line's cost | < 2% | ${((outTty.seconds / outPlain.seconds - 1) * 100).toFixed(1)}% | ${
-          verdict(outTty.seconds / outPlain.seconds < 1.02)
-        } |`]
+        ? [
+          `| the progress line's cost | < 2% | ${((outTty.seconds / outPlain.seconds - 1) * 100).toFixed(1)}% | ${
+            verdict(outTty.seconds / outPlain.seconds < 1.02)
+          } |`
+        ]
         : []),
       `| peak RSS of each cubeplane path at ${fmt(events)} rows (the tsx workers: above start-up) | < 200 MB | ${
         mib(Math.max(...ownRss))
       } MiB (highest) | ${verdict(ownRss.every((rss) => rss < 200e6))} |`
     ]
     if (script === undefined) notes.push("- `script` (util-linux) is not installed: the progress-line run was skipped.")
-    if (mlr === undefined) notes.push("- Miller (`mlr`, Debian package `miller`) is not installed: its row was skipped.")
+    if (mlr === undefined) {
+      notes.push("- Miller (`mlr`, Debian package `miller`) is not installed: its row was skipped.")
+    }
 
     return [
       "## Audit-log export",
       "",
-      `${fmt(events)} generated audit events, the built mock's own export (${mib(bytes)} MiB of CSV), served from disk by a`,
+      `${fmt(events)} generated audit events, the built mock's own export (${
+        mib(bytes)
+      } MiB of CSV), served from disk by a`,
       "plain `node:http` server (`bench/lib/static-file-server.ts`: `createReadStream` piped, nothing checked) so that",
       "the server is not what is measured. Every path is a separate process timed from spawn to exit (Node start-up",
       `included), in ${rounds} interleaved rounds; best time and highest peak RSS (GNU time \`%M\`) shown. The CLI is the`,
@@ -602,13 +637,19 @@ export async function run(): Promise<string> {
       "",
       "Checked in this run: the CSV from `--out` (with and without the progress line) and from the proxy is",
       "byte-identical to the served file; the CLI's NDJSON has one line per row and, on every",
-      `${Math.round(events / verified.sampled)}th row (${fmt(verified.sampled)} rows), is byte-identical to decoding the CSV record with`,
+      `${Math.round(events / verified.sampled)}th row (${
+        fmt(verified.sampled)
+      } rows), is byte-identical to decoding the CSV record with`,
       "`Domain.AuditLogEventFromCsvRecord` and encoding it with `Domain.AuditLogEvent` (the plain schema path, no",
       "fast path); the proxy's NDJSON is byte-identical to the CLI's; the Effect stream and the Promise iterator",
       "read the same number of events with the same checksum (ids, times, names, emails, deployments, IPs,",
-      `attributes) as the NDJSON.${progressShown !== "" ? ` The progress line's last state: \`${progressShown}\`.` : ""}`,
+      `attributes) as the NDJSON.${
+        progressShown !== "" ? ` The progress line's last state: \`${progressShown}\`.` : ""
+      }`,
       "",
-      `The mock exported the file at ${fmt(mockRate)} rows/s (${mock.seconds.toFixed(2)} s, curl from the built mock; its RSS went`,
+      `The mock exported the file at ${fmt(mockRate)} rows/s (${
+        mock.seconds.toFixed(2)
+      } s, curl from the built mock; its RSS went`,
       `from ${mib(mock.baseline)} to ${mib(mock.peak)} MiB).`,
       "",
       "| target | goal | measured | |",

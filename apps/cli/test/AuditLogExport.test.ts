@@ -39,7 +39,10 @@ describe("audit-logs export --out (CSV): copyCsv", () => {
     Effect.gen(function*() {
       for (const [size, perChunk] of [[1, 7], [97, 1], [4096, 3], [bytes.length, 1]] as const) {
         const updates: Array<[number, number]> = []
-        const out = yield* copyCsv(pieces(size, perChunk), (rows, size) => Effect.sync(() => updates.push([rows, size])))
+        const out = yield* copyCsv(
+          pieces(size, perChunk),
+          (rows, size) => Effect.sync(() => updates.push([rows, size]))
+        )
           .pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
         expect(Buffer.concat(out).equals(Buffer.from(bytes))).toBe(true)
         expect(updates.at(-1)).toEqual([300, bytes.length])
