@@ -24,7 +24,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
-import { tmpdir } from "node:os"
+import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -274,6 +274,7 @@ export async function run(): Promise<string> {
       ""
     ].join("\n")
   }
+  const loadAtStart = loadavg()[0]!
   const dir = mkdtempSync(join(tmpdir(), "cubeplane-export-bench-"))
   const children: Array<ChildProcess> = []
   const notes: Array<string> = []
@@ -662,6 +663,12 @@ export async function run(): Promise<string> {
       `the same process on a two-row file (CLI ${mib(startup.cli)} MiB, tsx worker ${mib(startup.worker)} MiB, proxy ${
         mib(startup.proxy)
       } MiB idle): what the export itself costs.`,
+      "",
+      `Run on ${new Date().toISOString().slice(0, 10)}; the machine's 1-minute load average was ${
+        loadAtStart.toFixed(1)
+      } at the start and ${
+        loadavg()[0]!.toFixed(1)
+      } at the end (${cpus().length} cores): every path here is CPU-bound except curl, so a busy machine stretches the ratios.`,
       "",
       "| path | best time | CPU time | rows/s | MiB/s of CSV | time vs curl | rows/s vs Miller | peak RSS (MiB) | above start-up (MiB) |",
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
