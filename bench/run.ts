@@ -4,9 +4,10 @@
  *
  * Each benchmark module exports `run(): Promise<string>` returning a Markdown
  * section (a `## Title`, what was measured, a table with ratios against its peers).
- * `pnpm bench csv proxy` runs only the named ones.
+ * `pnpm bench csv proxy` runs only the named ones and replaces just their
+ * sections in BENCHMARKS.md (the others stay as the last run wrote them).
  */
-import { writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { arch, cpus, totalmem } from "node:os"
 import { fileURLToPath } from "node:url"
 
@@ -14,6 +15,7 @@ const benchmarks: Record<string, () => Promise<{ run: () => Promise<string> }>> 
   csv: () => import("./csv.js"),
   pagination: () => import("./pagination.js"),
   "mock-export": () => import("./mock-export.js"),
+  export: () => import("./export.js"),
   "cli-startup": () => import("./cli-startup.js"),
   proxy: () => import("./proxy.js")
 }
@@ -36,6 +38,26 @@ for (const name of selected) {
   sections.push(section)
 }
 
+const target = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url))
+if (wanted.length > 0 && existsSync(target)) {
+  // A partial run replaces its own sections (by their `## ` title) and keeps the others as they were.
+  const titleOf = (section: string) => /^## .*$/m.exec(section)?.[0]
+  const current = readFileSync(target, "utf8")
+  const parts = current.split(/^(?=## )/m)
+  let updated = parts.map((part) => {
+    const title = titleOf(part)
+    const fresh = sections.find((section) => title !== undefined && titleOf(section) === title)
+    return fresh === undefined ? part : `${fresh.trimEnd()}\n\n`
+  }).join("")
+  for (const section of sections) {
+    if (!parts.some((part) => titleOf(part) === titleOf(section))) {
+      updated = `${updated.trimEnd()}\n\n${section.trimEnd()}\n`
+    }
+  }
+  writeFileSync(target, updated.trimEnd() + "\n")
+  console.error(`\nupdated ${sections.map(titleOf).join(", ")} in ${target}`)
+}
+
 if (wanted.length === 0) {
   const header = [
     "# Benchmarks",
@@ -48,7 +70,6 @@ if (wanted.length === 0) {
     } GiB, ${arch()}, Node ${process.version}. Date: ${new Date().toISOString().slice(0, 10)}.`,
     ""
   ].join("\n")
-  const target = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url))
   writeFileSync(target, `${header}\n${sections.join("\n\n")}\n`)
   console.error(`\nwrote ${target}`)
 }

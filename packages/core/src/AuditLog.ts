@@ -18,7 +18,7 @@
  */
 import { Cause, Channel, Either, Predicate, Schema, type Stream } from "effect"
 import * as Csv from "./Csv.js"
-import { AuditLogEvent, type AuditLogEventJson, AuditLogEventFromCsvRecord, auditLogColumns } from "./Domain.js"
+import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"
 import { CsvParser, KeyedRowsSink, makeRecordBuilder } from "./internal/csvParser.js"
 
 /**
@@ -141,7 +141,12 @@ const compileRowDecoder = (header: ReadonlyArray<string>): RowDecoder => {
 }
 
 const rowError = (row: number, id: string, detail: string): never => {
-  throw new AuditLogRowError({ message: `audit-log row ${row} (event ${JSON.stringify(id)}): ${detail}`, row, id, detail })
+  throw new AuditLogRowError({
+    message: `audit-log row ${row} (event ${JSON.stringify(id)}): ${detail}`,
+    row,
+    id,
+    detail
+  })
 }
 
 const makeSink = () => new KeyedRowsSink<AuditLogEvent>(compileRowDecoder)

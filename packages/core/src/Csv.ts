@@ -10,13 +10,7 @@
  * @since 0.1.0
  */
 import { Cause, Channel, Chunk, Schema, Stream } from "effect"
-import {
-  type CsvFailure,
-  CsvParser,
-  RecordsSink,
-  type RowSink,
-  RowsSink
-} from "./internal/csvParser.js"
+import { type CsvFailure, CsvParser, RecordsSink, type RowSink, RowsSink } from "./internal/csvParser.js"
 
 /**
  * A malformed or truncated CSV: says which row (1-based, header = row 1) and
@@ -96,7 +90,8 @@ export const makeDecoder = (options?: DecodeOptions): CsvDecoder => {
 export const decodeWith = <A, E2 = never>(
   makeSink: () => RowSink<A>,
   options: DecodeOptions | undefined,
-  rethrow: (thrown: unknown) => Channel.Channel<never, unknown, E2, unknown, never, unknown> = (thrown) => Channel.failCause(Cause.die(thrown))
+  rethrow: (thrown: unknown) => Channel.Channel<never, unknown, E2, unknown, never, unknown> = (thrown) =>
+    Channel.failCause(Cause.die(thrown))
 ) =>
 <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<A, E | E2 | CsvError, R> =>
   Stream.pipeThroughChannel(
@@ -114,30 +109,30 @@ export const decodeWith = <A, E2 = never>(
       const emitThenDie = (thrown: unknown) => Channel.zipRight(emit(undefined), rethrow(thrown))
       const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, E | E2 | CsvError, E, void, unknown> =
         Channel
-        .readWithCause({
-          onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
-            let failure: CsvFailure | undefined
-            try {
-              for (const bytes of chunk) {
-                failure = parser.write(bytes)
-                if (failure !== undefined) break
+          .readWithCause({
+            onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
+              let failure: CsvFailure | undefined
+              try {
+                for (const bytes of chunk) {
+                  failure = parser.write(bytes)
+                  if (failure !== undefined) break
+                }
+              } catch (thrown) {
+                return emitThenDie(thrown)
               }
-            } catch (thrown) {
-              return emitThenDie(thrown)
+              return failure === undefined ? Channel.flatMap(emit(undefined), () => loop) : emit(failure)
+            },
+            onFailure: Channel.failCause,
+            onDone: () => {
+              let failure: CsvFailure | undefined
+              try {
+                failure = parser.end()
+              } catch (thrown) {
+                return emitThenDie(thrown)
+              }
+              return emit(failure)
             }
-            return failure === undefined ? Channel.flatMap(emit(undefined), () => loop) : emit(failure)
-          },
-          onFailure: Channel.failCause,
-          onDone: () => {
-            let failure: CsvFailure | undefined
-            try {
-              failure = parser.end()
-            } catch (thrown) {
-              return emitThenDie(thrown)
-            }
-            return emit(failure)
-          }
-        })
+          })
       return loop
     })
   )

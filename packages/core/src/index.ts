@@ -4,8 +4,8 @@
  * @since 0.1.0
  */
 export * as Api from "./Api.js"
-export * from "./ControlPlane.js"
 export * as AuditLog from "./AuditLog.js"
+export * from "./ControlPlane.js"
 export * as Csv from "./Csv.js"
 export * as Dates from "./Dates.js"
 export * as Domain from "./Domain.js"

@@ -178,7 +178,9 @@ describe("AuditLog.toJson: what Schema.encode(Domain.AuditLogEvent) gives", () =
       expect(AuditLog.toJson(event)).toStrictEqual(encodeBySchema(event))
       expect(JSON.stringify(AuditLog.toJson(event))).toBe(JSON.stringify(encodeBySchema(event)))
     }
-    expect(AuditLog.ndjsonLines(events)).toBe(events.map((event) => JSON.stringify(encodeBySchema(event)) + "\n").join(""))
+    expect(AuditLog.ndjsonLines(events)).toBe(
+      events.map((event) => JSON.stringify(encodeBySchema(event)) + "\n").join("")
+    )
   })
 
   it("an invalid date fails as the schema does", () => {
@@ -244,8 +246,11 @@ describe("AuditLog.csvLine / csvChunks: the CSV the schema and Csv.encodeRow giv
   })
 
   it("chunks: the header, every line, cut at about 64 KiB, a null cutting a chunk early", () => {
-    const events = Array.from({ length: 2000 }, (_, k) =>
-      Either.getOrThrow(bySchema(row({ id: `evt_${k}`, attributes: JSON.stringify({ k, pad: "x".repeat(50) }) }))))
+    const events = Array.from(
+      { length: 2000 },
+      (_, k) =>
+        Either.getOrThrow(bySchema(row({ id: `evt_${k}`, attributes: JSON.stringify({ k, pad: "x".repeat(50) }) })))
+    )
     const withPause = [...events.slice(0, 3), null, ...events.slice(3)]
     const chunks = [...AuditLog.csvChunks(withPause)]
     const decoder = new TextDecoder()

@@ -487,6 +487,8 @@ describe("Csv.makeRowCounter", () => {
     const counter = Csv.makeRowCounter()
     counter.push(bytes("id,note\r\n1,ok\r\n2,\"cut here"))
     expect(() => counter.end()).toThrow(Csv.CsvError)
-    expect(() => count([bytes("id,note\r\n1,ok\r\n2,\"cut here")])).toThrow(/row 3: the input ended inside a quoted field/)
+    expect(() => count([bytes("id,note\r\n1,ok\r\n2,\"cut here")])).toThrow(
+      /row 3: the input ended inside a quoted field/
+    )
   })
 })
