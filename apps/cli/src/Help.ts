@@ -76,12 +76,30 @@ const table = (rows: ReadonlyArray<readonly [string, string]>, width: number): A
   return out
 }
 
+/** What to type after a flag that takes free text, where the name alone does not say. */
+const placeholders: Readonly<Record<string, string>> = {
+  "api-key": "KEY",
+  "security-context": "JSON|@FILE",
+  "expires-in": "SECONDS",
+  start: "DATE",
+  end: "DATE",
+  out: "FILE",
+  state: "FILE",
+  seed: "FILE",
+  interval: "DURATION",
+  "stall-timeout": "DURATION",
+  profile: "NAME",
+  search: "TEXT",
+  "event-name": "NAME",
+  "user-email": "EMAIL"
+}
+
 const valueOf = (option: OptionSpec): string =>
   option.choices.length > 0
     ? option.choices.join("|")
     : option.placeholder === "integer"
     ? "N"
-    : option.name.toUpperCase()
+    : placeholders[option.name] ?? option.name.toUpperCase()
 
 const optionLabel = (option: OptionSpec): string => {
   const names = spellings(option).sort((a, b) => a.length - b.length).join(", ")
@@ -105,6 +123,11 @@ export const usage = (path: ReadonlyArray<string>, command: CommandSpec): string
   return words.join(" ")
 }
 
+const leaves = (command: CommandSpec, path: ReadonlyArray<string>): Array<readonly [string, string]> =>
+  command.subcommands.length === 0
+    ? [[path.join(" "), command.description]]
+    : command.subcommands.flatMap((sub) => leaves(sub, [...path, sub.name]))
+
 /** The help of the command at `path` (which must exist in the tree). */
 export const render = (context: HelpContext, path: ReadonlyArray<string>, options: RenderOptions): string => {
   const command = find(context.root, path)
@@ -125,11 +148,15 @@ export const render = (context: HelpContext, path: ReadonlyArray<string>, option
     "ARGUMENTS",
     command.args.length === 0 ? [] : table(command.args.map((arg) => [`<${arg.name}>`, arg.description]), width)
   )
+  // The root lists every command by its full name (`deployments list`); a group, its own.
   section(
     "COMMANDS",
     command.subcommands.length === 0
       ? []
-      : table(command.subcommands.map((sub) => [sub.name, sub.description]), width)
+      : table(
+        path.length === 0 ? leaves(command, []) : command.subcommands.map((sub) => [sub.name, sub.description]),
+        width
+      )
   )
   section(
     "OPTIONS",

@@ -37,6 +37,17 @@ const closedPort = () =>
 const env = (key: string) => ({ CUBE_API_URL: mock.url, CUBE_API_KEY: key })
 
 /** One line, no stack trace. */
+/**
+ * The failure's one line, after at most one note that a retry is under way
+ * (said at once, so retries are never silent).
+ */
+const afterRetryNote = (result: Result) => {
+  const lines = result.stderr.trimEnd().split("\n")
+  expect(lines.length, result.stderr).toBe(2)
+  expect(lines[0]).toMatch(/^cubeplane: GET \/api\/v1\/deployments failed \(\w+\); retrying…$/)
+  return lines[1]!
+}
+
 const oneLine = (result: Result) => {
   const lines = result.stderr.trimEnd().split("\n")
   expect(lines.length, result.stderr).toBe(1)
@@ -75,7 +86,7 @@ describe("exit codes", () => {
   it("400 from the server (a limit it refuses) → 1, with the server's reason", async () => {
     const result = await cli.run(["deployments", "list", "--limit", "0"], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toMatch(/^Bad request \(400\) to GET \/api\/v1\/deployments \(the server said: .*limit/)
+    expect(oneLine(result)).toMatch(/^The server refused GET \/api\/v1\/deployments \(400\): .*limit/)
   })
 
   it("a bad --type is caught before any request → 2", async () => {
@@ -89,7 +100,7 @@ describe("exit codes", () => {
     await fault(mock.url, { operation: "listDeployments", status: 503, error: "maintenance" })
     const result = await cli.run(["deployments", "list"], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toMatch(
+    expect(afterRetryNote(result)).toMatch(
       /^Server error 503 from GET \/api\/v1\/deployments \(the server said: maintenance\)/
     )
   })
@@ -105,7 +116,7 @@ describe("exit codes", () => {
     const url = `http://127.0.0.1:${await closedPort()}`
     const result = await cli.run(["deployments", "list", "--url", url], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toBe(
+    expect(afterRetryNote(result)).toBe(
       `Could not reach the Control Plane API at ${url} (GET /api/v1/deployments): connection refused (ECONNREFUSED) — check --url and the network`
     )
   })
