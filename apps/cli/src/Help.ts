@@ -142,7 +142,7 @@ export const render = (context: HelpContext, path: ReadonlyArray<string>, option
   out.push(...wrap(`${["cubeplane", ...path].join(" ")} — ${command.description}`, width))
   section(
     "USAGE",
-    wrap(`$ ${usage(path, command)}`, width - 2).map((line, i) => (i === 0 ? `  ${line}` : `      ${line}`))
+    wrap(`$ ${usage(path, command)}`, width - 6).map((line, i) => (i === 0 ? `  ${line}` : `      ${line}`))
   )
   section(
     "ARGUMENTS",
