@@ -3,9 +3,9 @@
  */
 import { MockServer, Seed } from "@cubeplane/testing"
 import { Effect, Option } from "effect"
-import type { serveConfig } from "../commands/mock.js"
 import { general, usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"
+import type { serveConfig } from "../options/mock.js"
 
 export const serve = (flags: Parsed<typeof serveConfig>) =>
   Effect.gen(function*() {
