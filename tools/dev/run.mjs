@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import process from "node:process"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath, pathToFileURL, URL } from "node:url"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 
