@@ -52,6 +52,28 @@ export const wrap = (text: string, width: number): Array<string> => {
   return lines.length === 0 ? [""] : lines
 }
 
+/**
+ * A shell command in lines of at most `width` columns, broken only between
+ * words (a quoted string is one word) and joined with `\` so it still pastes
+ * as one command.
+ */
+export const wrapCommand = (text: string, width: number): Array<string> => {
+  const words = text.match(/(?:[^\s'"]+|'[^']*'|"[^"]*")+/g) ?? []
+  const lines: Array<string> = []
+  let line = ""
+  for (const word of words) {
+    const indent = lines.length === 0 ? 0 : 4
+    if (line === "") line = word
+    else if (indent + line.length + 1 + word.length + 2 <= width) line += ` ${word}`
+    else {
+      lines.push(line)
+      line = word
+    }
+  }
+  if (line !== "") lines.push(line)
+  return lines.map((part, i) => `${i === 0 ? "" : "    "}${part}${i < lines.length - 1 ? " \\" : ""}`)
+}
+
 const indent = (lines: ReadonlyArray<string>, by: number) => lines.map((line) => `${" ".repeat(by)}${line}`)
 
 /** Label / description rows: side by side when there is room, else the description below its label. */
@@ -171,7 +193,7 @@ export const render = (context: HelpContext, path: ReadonlyArray<string>, option
     )
   }
   const examples = context.examples[path.join(" ")] ?? []
-  section("EXAMPLES", examples.flatMap((line) => indent(wrap(`$ ${line}`, width - 2), 2)))
+  section("EXAMPLES", examples.flatMap((line) => indent(wrapCommand(`$ ${line}`, width - 2), 2)))
   if (path.length === 0) {
     for (const [title, paragraphs] of rootSections) {
       section(
