@@ -6,7 +6,7 @@
  */
 import { MockServer, Seed } from "@cubeplane/testing"
 import { execFile } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Cli } from "./harness.js"
@@ -168,6 +168,32 @@ describe("completions", () => {
       expect(result.code).toBe(0)
       expect(result.stdout).not.toContain("log-level")
     }
+  })
+
+  const hasShell = (shell: string) => ["/usr/bin", "/bin"].some((dir) => existsSync(`${dir}/${shell}`))
+
+  it.skipIf(!hasShell("fish"))("fish completes nested commands, flags and choices", async () => {
+    const script = `${cli.configHome}/completion.fish`
+    writeFileSync(script, (await cli.run(["--completions", "fish"])).stdout)
+    const complete = async (line: string) => {
+      const { stdout } = await promisify(execFile)("fish", ["-c", `source ${script}; complete -C '${line}'`])
+      return stdout.split("\n").filter((row) => row !== "").map((row) => row.split("\t")[0]).sort()
+    }
+    expect(await complete("cubeplane deployments ")).toEqual(["list"])
+    expect(await complete("cubeplane deployments list --output ")).toEqual(["csv", "json", "ndjson", "table", "yaml"])
+    expect(await complete("cubeplane environments list 123 --type ")).toEqual(["development", "production", "staging"])
+    expect(await complete("cubeplane audit-logs follow --")).toContain("--stall-timeout")
+  })
+
+  it.skipIf(!hasShell("zsh"))("zsh (through bashcompinit) offers the same candidates", async () => {
+    const script = `${cli.configHome}/completion.zsh`
+    writeFileSync(script, (await cli.run(["--completions", "zsh"])).stdout)
+    // zsh's own matching narrows these down to what is typed; bashcompinit hands over every candidate.
+    const { stdout } = await promisify(execFile)("zsh", [
+      "-c",
+      `source ${script}; setopt ksharrays; COMP_WORDS=(cubeplane deployments list --output ''); COMP_CWORD=4; _cubeplane; echo "\${COMPREPLY[*]}"`
+    ])
+    expect(stdout.trim()).toBe("table json ndjson yaml csv")
   })
 
   it("fish and zsh scripts name nested commands and choices", async () => {
