@@ -25,7 +25,8 @@ export interface Terminal {
 
 /** The answer to a built-in option, or `undefined` when the arguments are for a command. */
 export const answer = (context: Context, args: ReadonlyArray<string>, terminal: Terminal): Answer | undefined => {
-  if (Help.wantsHelp(args)) {
+  // No arguments at all: the root's help (and exit 0), rather than a parse error.
+  if (args.length === 0 || Help.wantsHelp(args)) {
     const path = Help.commandPath(context.root, args)
     return {
       _tag: "Print",

@@ -103,18 +103,20 @@ _cubeplane() {
       path="\${path:+$path }$word"
     fi
   done
+  # One candidate per line (no mapfile: zsh's bashcompinit runs this too).
+  local IFS=$'\n'
   COMPREPLY=()
   if [[ -n $value_of ]]; then
     values="$(_cubeplane_values "$path" "$value_of")"
     if [[ -n $values ]]; then
-      mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
+      COMPREPLY=($(IFS=' '; compgen -W "$values" -- "$cur"))
     else
-      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      COMPREPLY=($(compgen -f -- "$cur"))
     fi
   elif [[ $cur == -* ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "$(_cubeplane_flags "$path")" -- "$cur")
+    COMPREPLY=($(IFS=' '; compgen -W "$(_cubeplane_flags "$path")" -- "$cur"))
   else
-    mapfile -t COMPREPLY < <(compgen -W "$(_cubeplane_subcommands "$path")" -- "$cur")
+    COMPREPLY=($(IFS=' '; compgen -W "$(_cubeplane_subcommands "$path")" -- "$cur"))
   fi
 }
 complete -o default -F _cubeplane cubeplane

@@ -52,6 +52,28 @@ export const wrap = (text: string, width: number): Array<string> => {
   return lines.length === 0 ? [""] : lines
 }
 
+/**
+ * A shell command in lines of at most `width` columns, broken only between
+ * words (a quoted string is one word) and joined with `\` so it still pastes
+ * as one command.
+ */
+export const wrapCommand = (text: string, width: number): Array<string> => {
+  const words = text.match(/(?:[^\s'"]+|'[^']*'|"[^"]*")+/g) ?? []
+  const lines: Array<string> = []
+  let line = ""
+  for (const word of words) {
+    const indent = lines.length === 0 ? 0 : 4
+    if (line === "") line = word
+    else if (indent + line.length + 1 + word.length + 2 <= width) line += ` ${word}`
+    else {
+      lines.push(line)
+      line = word
+    }
+  }
+  if (line !== "") lines.push(line)
+  return lines.map((part, i) => `${i === 0 ? "" : "    "}${part}${i < lines.length - 1 ? " \\" : ""}`)
+}
+
 const indent = (lines: ReadonlyArray<string>, by: number) => lines.map((line) => `${" ".repeat(by)}${line}`)
 
 /** Label / description rows: side by side when there is room, else the description below its label. */
@@ -76,12 +98,30 @@ const table = (rows: ReadonlyArray<readonly [string, string]>, width: number): A
   return out
 }
 
+/** What to type after a flag that takes free text, where the name alone does not say. */
+const placeholders: Readonly<Record<string, string>> = {
+  "api-key": "KEY",
+  "security-context": "JSON|@FILE",
+  "expires-in": "SECONDS",
+  start: "DATE",
+  end: "DATE",
+  out: "FILE",
+  state: "FILE",
+  seed: "FILE",
+  interval: "DURATION",
+  "stall-timeout": "DURATION",
+  profile: "NAME",
+  search: "TEXT",
+  "event-name": "NAME",
+  "user-email": "EMAIL"
+}
+
 const valueOf = (option: OptionSpec): string =>
   option.choices.length > 0
     ? option.choices.join("|")
     : option.placeholder === "integer"
     ? "N"
-    : option.name.toUpperCase()
+    : placeholders[option.name] ?? option.name.toUpperCase()
 
 const optionLabel = (option: OptionSpec): string => {
   const names = spellings(option).sort((a, b) => a.length - b.length).join(", ")
@@ -105,6 +145,11 @@ export const usage = (path: ReadonlyArray<string>, command: CommandSpec): string
   return words.join(" ")
 }
 
+const leaves = (command: CommandSpec, path: ReadonlyArray<string>): Array<readonly [string, string]> =>
+  command.subcommands.length === 0
+    ? [[path.join(" "), command.description]]
+    : command.subcommands.flatMap((sub) => leaves(sub, [...path, sub.name]))
+
 /** The help of the command at `path` (which must exist in the tree). */
 export const render = (context: HelpContext, path: ReadonlyArray<string>, options: RenderOptions): string => {
   const command = find(context.root, path)
@@ -119,17 +164,21 @@ export const render = (context: HelpContext, path: ReadonlyArray<string>, option
   out.push(...wrap(`${["cubeplane", ...path].join(" ")} — ${command.description}`, width))
   section(
     "USAGE",
-    wrap(`$ ${usage(path, command)}`, width - 2).map((line, i) => (i === 0 ? `  ${line}` : `      ${line}`))
+    wrap(`$ ${usage(path, command)}`, width - 6).map((line, i) => (i === 0 ? `  ${line}` : `      ${line}`))
   )
   section(
     "ARGUMENTS",
     command.args.length === 0 ? [] : table(command.args.map((arg) => [`<${arg.name}>`, arg.description]), width)
   )
+  // The root lists every command by its full name (`deployments list`); a group, its own.
   section(
     "COMMANDS",
     command.subcommands.length === 0
       ? []
-      : table(command.subcommands.map((sub) => [sub.name, sub.description]), width)
+      : table(
+        path.length === 0 ? leaves(command, []) : command.subcommands.map((sub) => [sub.name, sub.description]),
+        width
+      )
   )
   section(
     "OPTIONS",
@@ -144,7 +193,7 @@ export const render = (context: HelpContext, path: ReadonlyArray<string>, option
     )
   }
   const examples = context.examples[path.join(" ")] ?? []
-  section("EXAMPLES", examples.flatMap((line) => indent(wrap(`$ ${line}`, width - 2), 2)))
+  section("EXAMPLES", examples.flatMap((line) => indent(wrapCommand(`$ ${line}`, width - 2), 2)))
   if (path.length === 0) {
     for (const [title, paragraphs] of rootSections) {
       section(

@@ -77,21 +77,27 @@ const annotation = (annotations: HashMap.HashMap<string, unknown>, key: string):
     onSome: (value) => (typeof value === "string" || typeof value === "number" ? String(value) : undefined)
   })
 
+let retrySaid = false
+
 /**
- * Says on stderr, at once, that a request failed and is being retried (core's
- * retry logs each retry with these annotations), so a refused connection or
- * an outage is never silent while the retries run. Other log lines are dropped.
+ * Says on stderr, at the first retry, that a request failed and is being
+ * retried (core's retry logs each retry with these annotations), so a refused
+ * connection or an outage is never silent while the retries run; once per
+ * run, so a failure still ends in one line that says what to do. Other log
+ * lines are dropped.
  */
 const retryNotes = Logger.make(({ annotations }) => {
   const [error, method, path, retry, wait] = ["error", "method", "path", "retry", "waitMillis"].map((key) =>
     annotation(annotations, key)
   )
-  if (error === undefined || method === undefined || path === undefined || retry === undefined || wait === undefined) {
+  if (
+    retrySaid || error === undefined || method === undefined || path === undefined || retry === undefined ||
+    wait === undefined
+  ) {
     return
   }
-  process.stderr.write(
-    Stdio.scrub(`cubeplane: ${method} ${path} failed (${error}) — retry ${retry} in ${Number(wait) / 1000}s\n`)
-  )
+  retrySaid = true
+  process.stderr.write(Stdio.scrub(`cubeplane: ${method} ${path} failed (${error}); retrying…\n`))
 })
 
 /** The output format: `--output`, else table on a terminal and json when piped. */

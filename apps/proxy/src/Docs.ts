@@ -14,17 +14,18 @@ main{max-width:1040px;margin:0 auto;padding:20px}
 .auth{display:flex;gap:8px;align-items:center;margin:0 0 18px;background:#fff;padding:12px 16px;border-radius:8px;border:1px solid #dde1ee}
 .auth input{flex:1;font:13px ui-monospace,monospace;padding:6px 8px}
 .op{background:#fff;border:1px solid #dde1ee;border-radius:8px;margin:0 0 14px}
-.op>summary{cursor:pointer;padding:12px 16px;display:flex;gap:12px;align-items:center;list-style:none}
+.op>summary{cursor:pointer;padding:12px 16px;display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;list-style:none}
 .method{font:700 12px ui-monospace,monospace;color:#fff;border-radius:4px;padding:3px 8px;min-width:52px;text-align:center}
 .get{background:#2f7de1}.post{background:#1f9d55}
-.path{font:14px ui-monospace,monospace}.opid{margin-left:auto;color:#66708a;font:12px ui-monospace,monospace}
+.path{font:14px ui-monospace,monospace;min-width:0;overflow-wrap:anywhere}.opid{margin-left:auto;color:#66708a;font:12px ui-monospace,monospace}
 .body{padding:0 16px 16px;border-top:1px solid #eef0f6}
 label{display:block;margin:8px 0 2px;font-size:13px;color:#444c63}label code{color:#1d2330}
 .body input,.body select,.body textarea{width:100%;font:13px ui-monospace,monospace;padding:6px 8px}
 textarea{min-height:110px}button{background:#1d2330;color:#fff;border:0;border-radius:6px;padding:8px 16px;margin-top:12px;cursor:pointer}
 pre{background:#0f1420;color:#dfe6ff;padding:10px;border-radius:6px;overflow:auto;max-height:360px;font-size:12px;white-space:pre-wrap;word-break:break-all}
 .status{font-weight:700}.ok{color:#1f9d55}.bad{color:#c53030}table{border-collapse:collapse;font-size:13px;margin:6px 0}
-td,th{border:1px solid #e3e6f0;padding:3px 8px;text-align:left}.muted{color:#66708a;font-size:13px}
+td,th{border:1px solid #e3e6f0;padding:3px 8px;text-align:left;overflow-wrap:anywhere}.muted{color:#66708a;font-size:13px}
+@media (max-width:600px){header{padding:14px 16px}main{padding:10px}.op>summary{padding:10px 12px}.auth{flex-wrap:wrap}}
 `
 
 const script = `

@@ -7,6 +7,7 @@
  *
  *   cubeplane-proxy            run the proxy
  *   cubeplane-proxy keygen     print a new proxy key and its hash
+ *   cubeplane-proxy --demo     demo mode on the embedded mock, even with CUBE_API_URL set
  *
  * @since 0.1.0
  */
@@ -25,6 +26,7 @@ const usage = `cubeplane-proxy — scoped, safe access to the Cube Cloud Control
 Usage:
   cubeplane-proxy              run the proxy (see the environment below)
   cubeplane-proxy keygen [name] print a new proxy key and the hash to put in the config
+  cubeplane-proxy --demo       demo mode on the embedded mock, even when CUBE_API_URL is set
 
 Environment:
   CUBE_API_URL            the Control Plane (e.g. https://acme.cubecloud.dev); unset: demo mode on the embedded mock
@@ -69,11 +71,11 @@ const authScheme = (): "bearer" | "api-key" | undefined => {
   throw new StartupError(`CUBE_AUTH_SCHEME must be bearer or api-key, got "${scheme}"`)
 }
 
-const run = async (): Promise<void> => {
+const run = async (forceDemo: boolean): Promise<void> => {
   const port = integerEnv("PORT", 8080, 0, 65535)
   const graceMs = integerEnv("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000)
   const configPath = process.env["CUBEPLANE_PROXY_CONFIG"]?.trim() || undefined
-  const apiUrl = process.env["CUBE_API_URL"]?.trim() || undefined
+  const apiUrl = forceDemo ? undefined : process.env["CUBE_API_URL"]?.trim() || undefined
   const demo = apiUrl === undefined
 
   let upstreamUrl: string
@@ -96,7 +98,9 @@ const run = async (): Promise<void> => {
     }
     if (configPath === undefined) {
       throw new StartupError(
-        "CUBEPLANE_PROXY_CONFIG is not set: point it at the config file with the proxy keys (see apps/proxy/README.md)"
+        "CUBEPLANE_PROXY_CONFIG is not set: point it at the config file with the proxy keys (see apps/proxy/README.md)" +
+          " — or, to try the demo on the embedded mock instead of CUBE_API_URL, run `pnpm start --demo`" +
+          " (cubeplane-proxy --demo)"
       )
     }
     try {
@@ -172,12 +176,12 @@ const main = async (): Promise<void> => {
     process.stdout.write(usage)
     return
   }
-  if (command !== undefined) {
+  if (command !== undefined && command !== "--demo") {
     process.stderr.write(`unknown command "${command}"\n\n${usage}`)
     process.exit(2)
   }
   try {
-    await run()
+    await run(command === "--demo")
   } catch (error) {
     if (error instanceof Config.ConfigError || error instanceof StartupError || error instanceof Server.PortInUse) {
       process.stderr.write(`cubeplane-proxy: refusing to start: ${error.message}\n`)

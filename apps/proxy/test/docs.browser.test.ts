@@ -84,4 +84,26 @@ describe.skipIf(!hasChromium)("/docs in headless Chromium", () => {
     expect(failedRequests).toEqual([])
     await page.close()
   })
+
+  it("on a 390 px phone screen, nothing is clipped: long paths wrap inside the page", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } })
+    await page.goto(`${proxy.url}/docs`)
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 })
+    for (const summary of await page.locator("[data-operation] summary").all()) await summary.click()
+    const overflow = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      paths: [...document.querySelectorAll(".path")].map((node) => ({
+        text: node.textContent,
+        right: node.getBoundingClientRect().right,
+        clipped: node.scrollWidth > node.clientWidth
+      }))
+    }))
+    expect(overflow.page).toBeLessThanOrEqual(390)
+    expect(overflow.paths.some((path) => (path.text ?? "").includes("tokens-for-meta-sync"))).toBe(true)
+    for (const path of overflow.paths) {
+      expect(path.right, path.text ?? "").toBeLessThanOrEqual(390)
+      expect(path.clipped, path.text ?? "").toBe(false)
+    }
+    await page.close()
+  })
 })

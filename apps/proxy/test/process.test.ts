@@ -67,8 +67,10 @@ interface Started {
 }
 
 /** Starts `node dist/main.js` and waits for its "listening" line. */
-const startProxy = (env: Record<string, string>): Promise<Started> => {
-  const child = spawn(process.execPath, [main], {
+const startProxy = (env: Record<string, string>): Promise<Started> => startProxyWith([], env)
+
+const startProxyWith = (args: ReadonlyArray<string>, env: Record<string, string>): Promise<Started> => {
+  const child = spawn(process.execPath, [main, ...args], {
     env: { PATH: process.env["PATH"] ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -233,6 +235,7 @@ describe("startup", () => {
     const noConfig = await runMain([], { CUBE_API_URL: mock.url, CUBE_API_KEY: "sk-demo-admin" })
     expect(noConfig.code).toBe(2)
     expect(noConfig.stderr).toContain("CUBEPLANE_PROXY_CONFIG is not set")
+    expect(noConfig.stderr).toContain("pnpm start --demo")
     const missingFile = await runMain([], {
       CUBE_API_URL: mock.url,
       CUBE_API_KEY: "sk-demo-admin",
@@ -292,6 +295,22 @@ describe("the embedded default (pnpm start)", () => {
       }
     } finally {
       proxy.child.kill("SIGTERM")
+      expect(await proxy.exited).toBe(0)
+    }
+  })
+})
+
+describe("demo mode with CUBE_API_URL exported (as the CLI's README suggests)", () => {
+  it("--demo runs on the embedded mock anyway", async () => {
+    const proxy = await startProxyWith(["--demo"], { CUBE_API_URL: "https://acme.cubecloud.dev", CUBE_API_KEY: "sk-x" })
+    try {
+      expect(proxy.stderr()).toContain("DEMO MODE")
+      const response = await fetch(`${proxy.url}/api/v1/deployments`, {
+        headers: { Authorization: "Bearer cpk_demo_admin" }
+      })
+      expect(response.status).toBe(200)
+    } finally {
+      proxy.child.kill("SIGINT")
       expect(await proxy.exited).toBe(0)
     }
   })

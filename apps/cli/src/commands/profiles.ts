@@ -2,11 +2,9 @@
  * `cubeplane profiles add|list|remove|use`: named connections in the config
  * file (mode 0600), so a key does not have to live in the environment.
  */
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import { Effect } from "effect"
-import * as Flags from "../Flags.js"
+import { addConfig, listConfig, nameConfig } from "../options/profiles.js"
 
 export const examples = {
   "profiles": ["cubeplane profiles add prod --url https://acme.cubecloud.dev --api-key -"],
@@ -21,32 +19,13 @@ export const examples = {
 
 const handlers = Effect.promise(() => import("../handlers/profiles.js"))
 
-const name = Args.text({ name: "name" }).pipe(Args.withDescription("The profile's name, e.g. prod"))
-
-export const addConfig = {
-  name,
-  url: Options.text("url").pipe(Options.withDescription("Cube Cloud base URL, e.g. https://acme.cubecloud.dev")),
-  apiKey: Options.redacted("api-key").pipe(
-    Options.withDescription("The API key; `-` reads it from stdin (keeps it out of shell history)")
-  ),
-  authScheme: Options.choice("auth-scheme", ["bearer", "api-key"]).pipe(
-    Options.withDescription("How to send the key (default: api-key for sk-… keys, else bearer)"),
-    Options.optional
-  ),
-  makeDefault: Options.boolean("default").pipe(Options.withDescription("Use this profile when --profile is not given"))
-} as const
-
 const add = Command.make("add", addConfig, (flags) => Effect.flatMap(handlers, (handle) => handle.add(flags))).pipe(
   Command.withDescription("Save a URL and API key under a name (in a file only you can read)")
 )
 
-export const listConfig = { output: Flags.output } as const
-
 const list = Command.make("list", listConfig, (flags) => Effect.flatMap(handlers, (handle) => handle.list(flags))).pipe(
   Command.withDescription("List the saved profiles (names and URLs; keys are never shown)")
 )
-
-export const nameConfig = { name } as const
 
 const remove = Command.make("remove", nameConfig, (flags) => Effect.flatMap(handlers, (handle) => handle.remove(flags)))
   .pipe(Command.withDescription("Delete a saved profile"))

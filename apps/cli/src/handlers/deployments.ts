@@ -1,13 +1,12 @@
 /**
  * `cubeplane deployments list`, loaded when it runs.
  */
-import type { listConfig } from "../commands/deployments.js"
-import type { Parsed } from "../Flags.js"
+import type { ConnectionFlags, PageFlags } from "../Flags.js"
 import * as Listing from "../Listing.js"
 import * as Session from "../Session.js"
 import * as Views from "../Views.js"
 
-export const list = (flags: Parsed<typeof listConfig>) =>
+export const list = (flags: ConnectionFlags & PageFlags) =>
   Session.run(flags, ({ controlPlane }) =>
     Listing.print({
       view: Views.deployment,

@@ -1,13 +1,20 @@
 /**
  * `cubeplane environments list`, loaded when it runs.
  */
-import type { listConfig } from "../commands/environments.js"
-import type { Parsed } from "../Flags.js"
+import type { EnvironmentType } from "@cubeplane/core/Domain"
+import type { Option } from "effect"
+import type { ConnectionFlags, PageFlags } from "../Flags.js"
 import * as Listing from "../Listing.js"
 import * as Session from "../Session.js"
 import * as Views from "../Views.js"
 
-export const list = (flags: Parsed<typeof listConfig>) =>
+/** What `environments list` parsed (its config is in commands/environments.ts; the command checks the match). */
+export interface ListFlags extends ConnectionFlags, PageFlags {
+  readonly deploymentId: string
+  readonly type: Option.Option<EnvironmentType>
+}
+
+export const list = (flags: ListFlags) =>
   Session.run(flags, ({ controlPlane }) => {
     const typeFilter = flags.type._tag === "Some" ? { type: flags.type.value } : {}
     return Listing.print({

@@ -6,9 +6,9 @@
 import { Launch, Recording } from "@cubeplane/testing"
 import { Effect, Option } from "effect"
 import * as AtomicFile from "../AtomicFile.js"
-import type { recordConfig, serveConfig } from "../commands/mock.js"
 import { general, usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"
+import type { recordConfig, serveConfig } from "../options/mock.js"
 import * as Session from "../Session.js"
 import * as Stdio from "../Stdio.js"
 

@@ -2,11 +2,11 @@
  * `cubeplane profiles add|list|remove|use`, loaded when they run.
  */
 import { Effect, Option, Redacted, Schema, Stream } from "effect"
-import type { addConfig, listConfig, nameConfig } from "../commands/profiles.js"
 import * as Credentials from "../Credentials.js"
 import type { CliFailure } from "../Failure.js"
 import { usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"
+import type { addConfig, listConfig, nameConfig } from "../options/profiles.js"
 import * as Output from "../Output.js"
 import * as Profiles from "../Profiles.js"
 import * as Session from "../Session.js"

@@ -3,11 +3,11 @@
  */
 import { Clock, Effect, Option, Schema, Stream } from "effect"
 import * as fs from "node:fs/promises"
-import type { inspectConfig, metaSyncConfig } from "../commands/tokens.js"
 import * as Credentials from "../Credentials.js"
 import type { CliFailure } from "../Failure.js"
 import { usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"
+import type { inspectConfig, metaSyncConfig } from "../options/tokens.js"
 import * as Output from "../Output.js"
 import * as Session from "../Session.js"
 import * as Time from "../Time.js"

@@ -79,7 +79,7 @@ describe("help", () => {
     expect(result.stdout).toContain("deployments")
   })
 
-  it("pre-rendered help is exactly what the CLI renders (checked against the unbundled CLI)", async () => {
+  it("the launcher's help is exactly what the whole CLI renders (checked against the unbundled CLI)", async () => {
     const { execFileSync } = await import("node:child_process")
     const unbundled = new URL("../../dist/bin.js", import.meta.url).pathname
     for (const args of [["--help"], ["deployments", "list", "--help"], ["audit-logs", "follow", "-h"]]) {
@@ -101,6 +101,13 @@ describe("help", () => {
     const help = await inTerminal(`node ${cliPath} deployments list --help`)
     expect(help).toMatch(/\x1b\[[0-9;]*1m/)
     expect(await inTerminal(`node ${cliPath} deployments list --help`, { NO_COLOR: "1" })).not.toContain("\x1b[")
+    // Help fits the terminal it is shown in: 60 columns here, 160 there.
+    for (const columns of [60, 160]) {
+      const text = await inTerminal(`stty cols ${columns}; node ${cliPath} audit-logs follow --help`, { NO_COLOR: "1" })
+      const lines = text.split(/\r?\n/)
+      expect(Math.max(...lines.map((line) => line.length))).toBeLessThanOrEqual(columns)
+      if (columns === 160) expect(Math.max(...lines.map((line) => line.length))).toBeGreaterThan(100)
+    }
     const table = await inTerminal(`node ${cliPath} deployments list --verbose`)
     assertNoSecrets(table)
     expect(table).toMatch(/\x1b\[1mID\s+NAME\s+CREATED/)

@@ -37,6 +37,17 @@ const closedPort = () =>
 const env = (key: string) => ({ CUBE_API_URL: mock.url, CUBE_API_KEY: key })
 
 /** One line, no stack trace. */
+/**
+ * The failure's one line, after at most one note that a retry is under way
+ * (said at once, so retries are never silent).
+ */
+const afterRetryNote = (result: Result) => {
+  const lines = result.stderr.trimEnd().split("\n")
+  expect(lines.length, result.stderr).toBe(2)
+  expect(lines[0]).toMatch(/^cubeplane: GET \/api\/v1\/deployments failed \(\w+\); retrying…$/)
+  return lines[1]!
+}
+
 const oneLine = (result: Result) => {
   const lines = result.stderr.trimEnd().split("\n")
   expect(lines.length, result.stderr).toBe(1)
@@ -101,7 +112,7 @@ describe("exit codes", () => {
     await fault(mock.url, { operation: "listDeployments", status: 503, error: "maintenance" })
     const result = await cli.run(["deployments", "list"], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toMatch(
+    expect(afterRetryNote(result)).toMatch(
       /^Server error 503 from GET \/api\/v1\/deployments \(the server said: maintenance\)/
     )
   })
@@ -117,7 +128,7 @@ describe("exit codes", () => {
     const url = `http://127.0.0.1:${await closedPort()}`
     const result = await cli.run(["deployments", "list", "--url", url], { env: env("sk-demo-admin") })
     expect(result.code).toBe(1)
-    expect(oneLine(result)).toBe(
+    expect(afterRetryNote(result)).toBe(
       `Could not reach the Control Plane API at ${url} (GET /api/v1/deployments): connection refused (ECONNREFUSED) — check --url and the network`
     )
   })
