@@ -21,11 +21,12 @@
 import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
 import * as Domain from "@cubeplane/core/Domain"
+import * as Json from "@cubeplane/core/Json"
 import { Either, ParseResult, Schema } from "effect"
 import { Hono } from "hono"
 import type { Context } from "hono"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
-import { randomUUID } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import * as Cache from "./Cache.js"
 import type { KeyConfig, ProxyConfig } from "./Config.js"
@@ -35,9 +36,11 @@ import * as Keys from "./Keys.js"
 import * as Log from "./Log.js"
 import type { LogEntry } from "./Log.js"
 import { Metrics } from "./Metrics.js"
+import * as MetricsEndpoint from "./MetricsEndpoint.js"
 import * as OpenApi from "./OpenApi.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
+import * as Redact from "./Redact.js"
 import type { Upstream, UpstreamResponse } from "./Upstream.js"
 import { readBody, UpstreamFailure } from "./Upstream.js"
 
@@ -56,6 +59,8 @@ export interface AppDeps {
 
 /** Largest token request body accepted. */
 export const maxBodyBytes = 64 * 1024
+/** Deepest nesting of a token request body (the body object is level 1). */
+export const maxBodyDepth = 32
 /** Largest list response read from upstream (lists are capped at 100 items a page). */
 const maxListBytes = 8 * 1024 * 1024
 /** Pages the proxy walks to filter a list for a scoped key (100 items each). */
@@ -75,8 +80,11 @@ export interface Validated {
   readonly page?: { readonly offset: number; readonly limit: number }
   /** The list's path and type filter without paging, for lists the proxy filters itself. */
   readonly listBase?: string
-  /** The token request's JSON object, forwarded as the caller wrote it (unknown fields kept). */
-  readonly body?: Record<string, unknown>
+  /**
+   * The token request as core's schema decoded it: the policy checks this value and exactly
+   * this value is encoded and sent upstream (fields the schema does not know are dropped).
+   */
+  readonly body?: Domain.MetaSyncTokenInput
   readonly format?: Format
 }
 
@@ -175,6 +183,7 @@ const decodePageQuery = Schema.decodeUnknownEither(Domain.PageQuery)
 const decodeEnvironmentQuery = Schema.decodeUnknownEither(Domain.EnvironmentQuery)
 const decodeAuditLogQuery = Schema.decodeUnknownEither(Domain.AuditLogQuery)
 const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput)
+const encodeTokenInput = Schema.encodeEither(Domain.MetaSyncTokenInput)
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -283,6 +292,8 @@ export const makeApp = (deps: AppDeps) => {
   const cache = Cache.makeCache(config.cache, now)
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
+  const docsHeaders = { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": docsPolicy(docsPage) }
+  const redactor = upstream.redactor
 
   const app = new Hono<AppEnv>()
 
@@ -293,7 +304,7 @@ export const makeApp = (deps: AppDeps) => {
   const startCall = (c: Ctx): Call => {
     const given = header(c, "x-request-id")
     const id = given !== undefined && requestIdPattern.test(given) ? given : randomUUID()
-    return new Call(c, id, { "X-Request-Id": id })
+    return new Call(c, id, { "X-Request-Id": id, "X-Content-Type-Options": "nosniff" })
   }
 
   // The default log gets the line as text, built without an intermediate object (see `Log.accessText`).
@@ -418,17 +429,22 @@ export const makeApp = (deps: AppDeps) => {
       return reply(call, state.ok ? 200 : 503, JSON.stringify(state.body), jsonType)
     })
   )
-  app.get(
-    "/metrics",
-    observed((call) =>
-      reply(call, 200, metrics.render(), { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" })
+  const metricsEndpoint = MetricsEndpoint.make(config.metrics, metrics)
+  if (MetricsEndpoint.onApiPort(config.metrics)) {
+    app.get(
+      "/metrics",
+      observed((call) => {
+        const answer = metricsEndpoint(header(call.c, "authorization"))
+        if (answer.status !== 200) call.error = "metrics key missing or wrong"
+        return reply(call, answer.status, answer.body, answer.headers)
+      })
     )
-  )
+  }
   app.get(
     "/openapi.json",
     observed((call) => reply(call, 200, openApiText, { "Content-Type": "application/json; charset=utf-8" }))
   )
-  app.get("/docs", observed((call) => reply(call, 200, docsPage, { "Content-Type": "text/html; charset=utf-8" })))
+  app.get("/docs", observed((call) => reply(call, 200, docsPage, docsHeaders)))
 
   // -------------------------------------------------------------------------
   // /api/v1: operation → auth → rate limit
@@ -436,6 +452,12 @@ export const makeApp = (deps: AppDeps) => {
 
   const operationOf = (operation: Operation): Step => (call) => {
     call.operation = operation
+    return undefined
+  }
+
+  /** Minted tokens (and refusals to mint them) are never stored by a browser or a shared cache. */
+  const noStore: Step = (call) => {
+    call.headers["Cache-Control"] = "no-store"
     return undefined
   }
 
@@ -543,12 +565,11 @@ export const makeApp = (deps: AppDeps) => {
     } catch {
       return fail(call, 400, "the request body could not be read")
     }
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      return fail(call, 400, "the body is not JSON: send {\"security_context\": {...}, \"expires_in\": seconds}")
+    const parsed = Json.parse(text, { maxLength: maxBodyBytes, maxDepth: maxBodyDepth })
+    if (Either.isLeft(parsed)) {
+      return fail(call, 400, `${parsed.left}: send {"security_context": {...}, "expires_in": seconds}`)
     }
+    const json = parsed.right
     if (!isRecord(json)) return fail(call, 400, "the body must be a JSON object")
     const decoded = decodeTokenInput(json)
     if (Either.isLeft(decoded)) return fail(call, 400, formatIssue(decoded.left))
@@ -564,7 +585,7 @@ export const makeApp = (deps: AppDeps) => {
         }
       },
       upstreamPath: Api.paths.metaSyncToken(deploymentId, environmentId),
-      body: json
+      body: decoded.right
     }
     return undefined
   }
@@ -612,7 +633,7 @@ export const makeApp = (deps: AppDeps) => {
     if (decision.defaultExpiresIn !== undefined && validated.body !== undefined) {
       call.validated = {
         ...validated,
-        body: { ...validated.body, expires_in: decision.defaultExpiresIn }
+        body: { ...validated.body, expiresIn: decision.defaultExpiresIn }
       }
     }
     return undefined
@@ -657,7 +678,7 @@ export const makeApp = (deps: AppDeps) => {
     } catch {
       message = undefined
     }
-    const said = message === undefined ? "" : `: ${upstream.redact(message)}`
+    const said = message === undefined ? "" : `: ${redactor.text(message)}`
     if (status === 401) {
       metrics.upstreamErrors.inc([call.operation ?? "other", "status_401"])
       return fail(call, 502, `the upstream Control Plane rejected the proxy's own API key (401)${said}`)
@@ -682,7 +703,7 @@ export const makeApp = (deps: AppDeps) => {
     return fail(
       call,
       code,
-      `upstream Control Plane: ${message === undefined ? `status ${status}` : upstream.redact(message)}`
+      `upstream Control Plane: ${message === undefined ? `status ${status}` : redactor.text(message)}`
     )
   }
 
@@ -691,7 +712,9 @@ export const makeApp = (deps: AppDeps) => {
       return fail(
         call,
         error.kind === "timeout" ? 504 : 502,
-        `the upstream Control Plane ${error.kind === "timeout" ? "timed out" : "failed"}: ${error.message}`
+        `the upstream Control Plane ${error.kind === "timeout" ? "timed out" : "failed"}: ${
+          redactor.text(error.message)
+        }`
       )
     }
     throw error
@@ -707,7 +730,7 @@ export const makeApp = (deps: AppDeps) => {
       ...(body === undefined ? {} : { body })
     })
 
-  const respondJson = (call: Call, bytes: Buffer | string, contentType: string): Response => {
+  const respondJson = (call: Call, bytes: Uint8Array | string, contentType: string): Response => {
     const body = typeof bytes === "string" ? Buffer.from(bytes) : bytes
     const cacheKey = call.cacheKey
     if (cacheKey !== undefined) cache.set(cacheKey, { status: 200, contentType, body })
@@ -723,7 +746,7 @@ export const makeApp = (deps: AppDeps) => {
       const bytes = await readBody(response.body, maxListBytes)
       return respondJson(
         call,
-        upstream.redactBytes(bytes),
+        redactor.bytes(bytes),
         headerValue(response.headers["content-type"]) ?? "application/json"
       )
     } catch (error) {
@@ -774,7 +797,7 @@ export const makeApp = (deps: AppDeps) => {
       data: { [itemsKey]: kept.slice(page.offset, page.offset + page.limit) },
       pagination: { offset: page.offset, limit: page.limit, total: kept.length }
     }
-    return respondJson(call, upstream.redact(JSON.stringify(body)), "application/json")
+    return respondJson(call, redactor.text(JSON.stringify(body)), "application/json")
   }
 
   const forwardList = (itemsKey: "deployments" | "environments"): Forward => (call) => {
@@ -787,16 +810,19 @@ export const makeApp = (deps: AppDeps) => {
   const forwardToken: Forward = async (call) => {
     const { access, body, upstreamPath } = validatedOf(call)
     if (access.operation !== "createMetaSyncToken" || body === undefined) throw new Error("not a token request")
+    // The value the policy checked, encoded by core's schema: nothing else of the caller's bytes goes upstream.
+    const wire = encodeTokenInput(body)
+    if (Either.isLeft(wire)) return fail(call, 400, formatIssue(wire.left))
     try {
-      const response = await send(call, "POST", upstreamPath, "application/json", JSON.stringify(body))
+      const response = await send(call, "POST", upstreamPath, "application/json", JSON.stringify(wire.right))
       call.upstreamStatus = response.status
       if (response.status < 200 || response.status > 299) return await upstreamError(call, response)
-      const bytes = upstream.redactBytes(await readBody(response.body, maxListBytes))
+      const bytes = redactor.bytes(await readBody(response.body, maxListBytes))
       const key = call.key?.name ?? null
       metrics.tokensMinted.inc([key ?? ""])
       let expiresAt: unknown = null
       try {
-        const parsed: unknown = JSON.parse(bytes.toString("utf8"))
+        const parsed: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"))
         const data = isRecord(parsed) && isRecord(parsed["data"]) ? parsed["data"] : parsed
         if (isRecord(data)) expiresAt = data["expires_at"] ?? null
       } catch {
@@ -812,7 +838,7 @@ export const makeApp = (deps: AppDeps) => {
         deployment_id: access.deploymentId,
         environment_id: access.environmentId,
         security_context: access.token.securityContext,
-        expires_in: body["expires_in"] ?? null,
+        expires_in: body.expiresIn ?? null,
         expires_at: expiresAt
       })
       return reply(call, response.status, bodyBytes(bytes), {
@@ -838,7 +864,7 @@ export const makeApp = (deps: AppDeps) => {
           level: "warn",
           msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
           request_id: requestId,
-          error: upstream.redact(error.message)
+          error: redactor.text(error.message)
         })
         // Under Node, cut the caller's connection ourselves: the transfer ends without its
         // final chunk, which every HTTP client reports as an error.
@@ -847,7 +873,7 @@ export const makeApp = (deps: AppDeps) => {
         return "socket destroyed"
       }
       if (format === "ndjson") {
-        return reply(call, 200, streamBody(response.body, ndjsonConverter(), onCutOff), {
+        return reply(call, 200, streamBody(response.body, Redact.after(ndjsonConverter(), redactor), onCutOff), {
           "Content-Type": "application/x-ndjson; charset=utf-8"
         })
       }
@@ -856,7 +882,7 @@ export const makeApp = (deps: AppDeps) => {
       }
       const disposition = headerValue(response.headers["content-disposition"])
       if (disposition !== undefined) headers["Content-Disposition"] = disposition
-      return reply(call, 200, streamBody(response.body, csvChecker(), onCutOff), headers)
+      return reply(call, 200, streamBody(response.body, Redact.after(csvChecker(), redactor), onCutOff), headers)
     } catch (error) {
       return transportError(call, error)
     }
@@ -881,7 +907,9 @@ export const makeApp = (deps: AppDeps) => {
   )
   app.post(
     Api.routes.metaSyncToken,
-    observed(pipeline([operationOf("createMetaSyncToken"), auth, rateLimit, validateToken, policy], forwardToken))
+    observed(
+      pipeline([operationOf("createMetaSyncToken"), noStore, auth, rateLimit, validateToken, policy], forwardToken)
+    )
   )
   app.get(
     Api.routes.auditLogExport,
@@ -924,3 +952,23 @@ export const makeApp = (deps: AppDeps) => {
 }
 
 export type App = ReturnType<typeof makeApp>
+
+/**
+ * The Content-Security-Policy of `/docs`: its one inline script by hash, its inline styles,
+ * requests to this origin only (the page calls the proxy), nothing else.
+ */
+const docsPolicy = (page: string): string => {
+  const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) =>
+    `'sha256-${createHash("sha256").update(match[1] ?? "", "utf8").digest("base64")}'`
+  )
+  return [
+    "default-src 'none'",
+    `script-src ${scripts.length === 0 ? "'none'" : scripts.join(" ")}`,
+    "style-src 'unsafe-inline'",
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'"
+  ].join("; ")
+}

@@ -29,6 +29,7 @@ import { Duration, Effect, Redacted } from "effect"
 import type { IncomingHttpHeaders } from "node:http"
 import type { Readable } from "node:stream"
 import { Pool } from "undici"
+import * as Redact from "./Redact.js"
 
 export interface UpstreamOptions {
   /** The Control Plane's base URL (`CUBE_API_URL`), e.g. `https://acme.cubecloud.dev`. */
@@ -88,9 +89,8 @@ export interface Upstream {
   readonly send: (request: UpstreamRequest) => Promise<UpstreamResponse>
   /** Closes idle upstream connections. */
   readonly close: () => void
-  /** Text with the real key replaced by `[REDACTED]`: a last guard on what goes back to callers. */
-  readonly redact: (text: string) => string
-  readonly redactBytes: (bytes: Buffer) => Buffer
+  /** Replaces the real key (in any escaped form) by `[REDACTED]`: a last guard on what goes back to callers. */
+  readonly redactor: Redact.Redactor
 }
 
 /** Failures before a connection existed: the request certainly never reached the server. */
@@ -223,15 +223,11 @@ export const make = (options: UpstreamOptions, events: UpstreamEvents = {}): Ups
     }
   }
 
-  const keyBytes = Buffer.from(key)
-  const redact = (text: string): string => key === "" ? text : text.split(key).join("[REDACTED]")
   return {
     origin: base.origin,
     send,
     close: () => void pool.destroy().catch(() => undefined),
-    redact,
-    redactBytes: (bytes) =>
-      keyBytes.length > 0 && bytes.includes(keyBytes) ? Buffer.from(redact(bytes.toString("utf8"))) : bytes
+    redactor: Redact.make(key)
   }
 }
 

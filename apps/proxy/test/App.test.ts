@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { UpstreamFailure } from "../src/Upstream.js"
-import { baseConfig, deploymentsPage, environmentsPage, harness, key, post } from "./helpers.js"
+import { baseConfig, deploymentsPage, environmentsPage, harness, key, post, upstreamKey } from "./helpers.js"
 
 const tokenPath = "/api/v1/deployments/123/environments/456/tokens-for-meta-sync"
 const tokenAnswer = {
@@ -402,12 +402,13 @@ describe("upstream failures", () => {
   })
 
   it("the upstream rejecting the proxy's own key is a 502 that says so, not a 401 blaming the caller", async () => {
-    const { request } = harness(config, () => ({ status: 401, body: { error: "bad key sk-REAL" } }))
+    const { request } = harness(config, () => ({ status: 401, body: { error: `bad key ${upstreamKey}` } }))
     const response = await request("/api/v1/deployments", { key: "admin" })
     expect(response.status).toBe(502)
     const body = await response.json()
     expect(body.error).toContain("proxy's own API key")
-    expect(body.error).not.toContain("sk-REAL")
+    expect(body.error).not.toContain(upstreamKey)
+    expect(body.error).toContain("[REDACTED]")
   })
 
   it("passes a 429 on with its Retry-After, and a 404 as a 404", async () => {

@@ -3,12 +3,22 @@ import { type AppDeps, type LogEntry, makeApp } from "../src/App.js"
 import type { ProxyConfig } from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
 import { Metrics } from "../src/Metrics.js"
+import * as Redact from "../src/Redact.js"
 import type { Upstream, UpstreamRequest, UpstreamResponse } from "../src/Upstream.js"
 import { UpstreamFailure } from "../src/Upstream.js"
 
 export type FakeAnswer =
-  | { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
+  | {
+    readonly status: number
+    /** A string is sent as it is, anything else as JSON; an array of strings is sent as that many chunks. */
+    readonly body?: unknown
+    readonly chunks?: ReadonlyArray<string>
+    readonly headers?: Record<string, string>
+  }
   | UpstreamFailure
+
+/** The real key the fake upstream stands for: it must never reach a caller. */
+export const upstreamKey = "sk-REAL-upstream-key-0123"
 
 /** An in-memory upstream: records what reached it and answers from `handler`. */
 export const fakeUpstream = (handler: (request: UpstreamRequest) => FakeAnswer) => {
@@ -23,13 +33,12 @@ export const fakeUpstream = (handler: (request: UpstreamRequest) => FakeAnswer) 
       const response: UpstreamResponse = {
         status: answer.status,
         headers: { "content-type": "application/json", ...answer.headers },
-        body: Readable.from([Buffer.from(text)])
+        body: Readable.from((answer.chunks ?? [text]).map((chunk) => Buffer.from(chunk)))
       }
       return response
     },
     close: () => undefined,
-    redact: (text) => text.split("sk-REAL").join("[REDACTED]"),
-    redactBytes: (bytes) => bytes
+    redactor: Redact.make(upstreamKey)
   }
   return { upstream, calls }
 }
