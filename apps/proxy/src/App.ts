@@ -60,6 +60,8 @@ export interface AppDeps {
 export const layer = (deps: AppDeps, metrics: Metrics) => {
   const now = deps.now ?? Date.now
   return Layer.mergeAll(
+    // No tracer is installed in the proxy: spans would only cost allocations.
+    Layer.setTracerEnabled(false),
     Keys.layer(deps.config.keys),
     RateLimit.layerMemory(now),
     Policy.layer,
