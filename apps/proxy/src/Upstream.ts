@@ -205,8 +205,10 @@ export const readBody = (
   if (Number.isInteger(declared) && declared <= maxBytes) {
     // A length within bounds: read it in one go (cheaper than a stream of chunks).
     return Effect.map(
-      Effect.mapError(response.arrayBuffer, () =>
-        new TransportError({ ...facts, reason: "Body", message: "the upstream response was cut off" })),
+      Effect.mapError(
+        response.arrayBuffer,
+        () => new TransportError({ ...facts, reason: "Body", message: "the upstream response was cut off" })
+      ),
       (buffer) => new Uint8Array(buffer)
     )
   }
