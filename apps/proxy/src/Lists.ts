@@ -17,7 +17,7 @@ import * as Domain from "@cubeplane/core/Domain"
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
 import { UnexpectedResponse } from "@cubeplane/core/Errors"
 import * as Pagination from "@cubeplane/core/Pagination"
-import { Chunk, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
 import * as Answer from "./Answer.js"
 import * as Cache from "./Cache.js"
 import { bodyBytes, type Call, headerValue, reply } from "./Call.js"
@@ -59,8 +59,12 @@ type Services = Upstream.ControlPlaneUpstream | Cache.ListCache | ProxyMetrics |
 
 export const forward = (authorized: Authorized<ListRequest>): Effect.Effect<Response, never, Services> =>
   Effect.flatMap(
-    Effect.all([Upstream.ControlPlaneUpstream, Cache.ListCache, ProxyMetrics, Policy.Grants]),
-    ([upstream, cache, metrics, grants]) => {
+    Effect.context<Services>(),
+    (context) => {
+      const upstream = Context.get(context, Upstream.ControlPlaneUpstream)
+      const cache = Context.get(context, Cache.ListCache)
+      const metrics = Context.get(context, ProxyMetrics)
+      const grants = Context.get(context, Policy.Grants)
       const { call, key, request } = authorized
       const visible = grants.visibility(key, request.access)
       const answer = (): Effect.Effect<ListAnswer, ControlPlaneError> =>
