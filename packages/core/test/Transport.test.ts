@@ -123,6 +123,8 @@ describe("Transport.makeRaw (a caller's own HTTP exchange)", () => {
     expect(seen).toEqual([{
       method: "POST",
       url: "https://acme.cubecloud.dev/api/v1/t",
+      origin: "https://acme.cubecloud.dev",
+      path: "/api/v1/t",
       headers: {
         accept: "application/json",
         authorization: "Api-Key sk-secret",
