@@ -93,7 +93,42 @@ export const UpstreamSettings = Schema.Struct({
 })
 export type UpstreamSettings = typeof UpstreamSettings.Type
 
+/** Timeouts of the proxy's own HTTP server (the caller's side). Each has a default; see `serverDefaults`. */
+export const ServerSettings = Schema.Struct({
+  /** Time a caller has to send all request headers. */
+  headersTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("headers_timeout_ms")),
+  /** Time a caller has to send the whole request (headers and body); responses are not bounded by it. */
+  requestTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("request_timeout_ms")),
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("keep_alive_timeout_ms")),
+  /** A connection on which nothing moves for this long is closed, streaming exports included. */
+  idleTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("idle_timeout_ms"))
+})
+export type ServerSettings = typeof ServerSettings.Type
+
+export const serverDefaults = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000
+} as const
+
+/** Who may read `/metrics`: anyone on the proxy's port (default), holders of a key, or only a separate port. */
+export const MetricsSettings = Schema.Struct({
+  /** `/metrics` needs `Authorization: Bearer <key>` for the key with this hash (`cubeplane-proxy keygen`). */
+  keyHash: Schema.optional(KeyHash).pipe(Schema.fromKey("key_hash")),
+  /** Serve `/metrics` on this port only (not on the API port), e.g. one only the scraper can reach. */
+  port: Schema.optional(
+    Schema.Int.pipe(Schema.between(0, 65535, { message: () => "Expected a port from 0 to 65535 (0: any free port)" }))
+  ),
+  /** The host of the metrics port. Default: 127.0.0.1. */
+  host: Schema.optional(Schema.String)
+})
+export type MetricsSettings = typeof MetricsSettings.Type
+
 export const ProxyConfig = Schema.Struct({
+  server: Schema.optional(ServerSettings),
+  metrics: Schema.optional(MetricsSettings),
   upstream: Schema.optionalWith(UpstreamSettings, { default: () => ({ timeoutMs: 10_000, retries: 2 }) }),
   cache: Schema.optionalWith(CacheConfig, { default: () => ({ ttlSeconds: 0, maxEntries: 1000 }) }),
   keys: Schema.Array(KeyConfig)
@@ -123,6 +158,9 @@ export const formatPath = (path: Path): string => {
   }
   return out === "" ? "(top level)" : out
 }
+
+/** YAML aliases (`*name`) a config may expand. */
+const maxAliases = 100
 
 const decode = Schema.decodeUnknownEither(ProxyConfig, { errors: "all", onExcessProperty: "error" })
 
@@ -156,7 +194,18 @@ export const parse = (text: string, source: string): ProxyConfig => {
     return ""
   }
 
-  const value: unknown = doc.toJS()
+  // Aliases are expanded by `toJS`: a few lines of YAML may expand to billions of nodes
+  // ("billion laughs"); the yaml library stops at `maxAliasCount`.
+  let value: unknown
+  try {
+    value = doc.toJS({ maxAliasCount: maxAliases })
+  } catch (error) {
+    throw new ConfigError(source, [
+      `the file cannot be read as data (${
+        error instanceof Error ? error.message.split("\n")[0] : "error"
+      }); it uses more than ${maxAliases} YAML aliases (*name) or aliases that refer to themselves`
+    ])
+  }
   const decoded = decode(value)
   if (Either.isLeft(decoded)) {
     const issues = relevant(ParseResult.ArrayFormatter.formatErrorSync(decoded.left))

@@ -9,11 +9,16 @@ import { getRequestListener } from "@hono/node-server"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { type AppDeps, makeApp } from "./App.js"
+import { serverDefaults } from "./Config.js"
+import { Metrics } from "./Metrics.js"
+import * as MetricsEndpoint from "./MetricsEndpoint.js"
 
 export interface RunningProxy {
   readonly url: string
   readonly port: number
   readonly server: http.Server
+  /** The separate metrics listener's URL, when `metrics.port` is set. */
+  readonly metricsUrl?: string
   /**
    * Stops accepting connections, waits for requests in flight (at most
    * `graceMs`, default 10 s, then cuts what is left) and closes idle upstream
@@ -34,29 +39,95 @@ export class PortInUse extends Error {
   }
 }
 
-export const start = (
+/**
+ * A `node:http` server with bounded timeouts (see `Config.ServerSettings`):
+ * a caller must send its headers within `headersTimeoutMs` and its whole
+ * request within `requestTimeoutMs` (Node bounds receiving the request, not
+ * sending the response, so a long export is not cut by it); a connection
+ * with no traffic for `idleTimeoutMs` is closed, a streaming export whose
+ * caller stopped reading included; idle keep-alive connections close after
+ * `keepAliveTimeoutMs`.
+ */
+export const createServer = (
+  listener: http.RequestListener,
+  settings: AppDeps["config"]["server"]
+): http.Server => {
+  const headersTimeout = settings?.headersTimeoutMs ?? serverDefaults.headersTimeoutMs
+  const requestTimeout = Math.max(headersTimeout, settings?.requestTimeoutMs ?? serverDefaults.requestTimeoutMs)
+  const server = http.createServer({
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: settings?.keepAliveTimeoutMs ?? serverDefaults.keepAliveTimeoutMs,
+    // How often Node checks the two bounds above (its default, 30 s, lets a slow-header socket live that long).
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 4)))
+  }, listener)
+  server.setTimeout(settings?.idleTimeoutMs ?? serverDefaults.idleTimeoutMs, (socket) => socket.destroy())
+  return server
+}
+
+const listen = (server: http.Server, port: number, host: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const onError = (error: Error & { code?: string }) => {
+      reject(error.code === "EADDRINUSE" ? new PortInUse(port, host) : error)
+    }
+    server.once("error", onError)
+    server.listen(port, host, () => {
+      server.off("error", onError)
+      const bound = addressOf(server).port
+      const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host
+      resolve(`http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${bound}`)
+    })
+  })
+
+/** The separate metrics listener: `/metrics` and nothing else. */
+const metricsServer = (deps: AppDeps, metrics: Metrics): http.Server => {
+  const endpoint = MetricsEndpoint.make(deps.config.metrics, metrics)
+  return createServer((request, response) => {
+    const path = (request.url ?? "").split("?")[0]
+    const answer = path === "/metrics" && (request.method === "GET" || request.method === "HEAD")
+      ? endpoint(request.headers.authorization)
+      : { status: 404, body: JSON.stringify({ error: "this port serves GET /metrics only" }), headers: {} }
+    response.writeHead(answer.status, {
+      "Content-Type": "application/json",
+      ...answer.headers,
+      "X-Content-Type-Options": "nosniff"
+    })
+    response.end(request.method === "HEAD" ? undefined : answer.body)
+  }, deps.config.server)
+}
+
+export const start = async (
   deps: AppDeps,
   options: { readonly port: number; readonly host: string }
 ): Promise<RunningProxy> => {
-  const app = makeApp(deps)
-  const server = http.createServer(getRequestListener(app.fetch))
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error & { code?: string }) => {
-      reject(error.code === "EADDRINUSE" ? new PortInUse(options.port, options.host) : error)
+  const metrics = deps.metrics ?? new Metrics()
+  const app = makeApp({ ...deps, metrics })
+  const server = createServer(getRequestListener(app.fetch), deps.config.server)
+  const url = await listen(server, options.port, options.host)
+  const metricsPort = deps.config.metrics?.port
+  let extra: http.Server | undefined
+  let metricsUrl: string | undefined
+  if (metricsPort !== undefined) {
+    extra = metricsServer(deps, metrics)
+    try {
+      metricsUrl = await listen(extra, metricsPort, deps.config.metrics?.host ?? "127.0.0.1")
+    } catch (error) {
+      server.close()
+      throw error
     }
-    server.once("error", onError)
-    server.listen(options.port, options.host, () => {
-      server.off("error", onError)
-      const { port } = addressOf(server)
-      const shownHost = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host
-      resolve({
-        url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
-        port,
-        server,
-        close: (graceMs = 10_000) => shutdown(server, graceMs).finally(() => deps.upstream.close())
-      })
-    })
-  })
+  }
+  const metricsListener = extra
+  return {
+    url,
+    port: addressOf(server).port,
+    server,
+    ...(metricsUrl === undefined ? {} : { metricsUrl }),
+    close: (graceMs = 10_000) =>
+      Promise.all([
+        shutdown(server, graceMs),
+        metricsListener === undefined ? Promise.resolve(true) : shutdown(metricsListener, graceMs)
+      ]).then(([inTime]) => inTime).finally(() => deps.upstream.close())
+  }
 }
 
 const addressOf = (server: http.Server): AddressInfo => {

@@ -183,11 +183,13 @@ const main = async (): Promise<void> => {
   try {
     await run(command === "--demo")
   } catch (error) {
-    if (error instanceof Config.ConfigError || error instanceof StartupError || error instanceof Server.PortInUse) {
-      process.stderr.write(`cubeplane-proxy: refusing to start: ${error.message}\n`)
-      process.exit(2)
-    }
-    throw error
+    // Whatever stopped the start — a bad file, a bad variable, a taken port, anything else —
+    // ends in one "refusing to start" line and exit code 2, never a stack trace.
+    const known = error instanceof Config.ConfigError || error instanceof StartupError ||
+      error instanceof Server.PortInUse
+    const message = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`cubeplane-proxy: refusing to start: ${known ? message : `unexpected error: ${message}`}\n`)
+    process.exit(2)
   }
 }
 

@@ -22,9 +22,9 @@
  *
  * @since 0.1.0
  */
-import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Headers, HttpClient, HttpClientRequest, UrlParams } from "@effect/platform"
-import { Clock, Config, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
+import type { HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientRequest, UrlParams } from "@effect/platform"
+import { Config, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import type * as ConfigError from "effect/ConfigError"
 import type { ControlPlaneService } from "./ControlPlane.js"
 import { ControlPlane, make as makeService } from "./ControlPlane.js"
@@ -32,145 +32,34 @@ import type { AuditLogFilter, EnvironmentListOptions, PageOptions } from "./Doma
 import {
   DeploymentList,
   EnvironmentList,
-  ErrorBody,
   MetaSyncTokenInput,
   MetaSyncTokenResponse,
   pageOptionsProblem
 } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
-import { BadRequest, firstIssue, fromResponse, TransportError, UnexpectedResponse } from "./Errors.js"
+import { BadRequest, firstIssue, UnexpectedResponse } from "./Errors.js"
 import { paths } from "./Paths.js"
-import * as Retry from "./Retry.js"
+import type { AuthScheme, Options, RequestFacts } from "./Transport.js"
+import * as Transport from "./Transport.js"
+import {
+  defaultAuthScheme,
+  describeParseError,
+  excerptOf,
+  isHttpUrl,
+  queryParams,
+  redactTokens,
+  stripQuery
+} from "./Transport.js"
 
-/** How the key is sent: `Authorization: Bearer <key>` or `Authorization: Api-Key <key>`. */
-export type AuthScheme = "bearer" | "api-key"
+export type { AuthScheme, Options } from "./Transport.js"
+export {
+  authorizationValue,
+  defaultAuthScheme,
+  defaultDeadline,
+  defaultTimeout,
+  defaultUserAgent
+} from "./Transport.js"
 
-export interface Options {
-  /** The Cube Cloud base URL, e.g. `https://acme.cubecloud.dev` (a trailing slash is fine). */
-  readonly url: string
-  readonly apiKey: Redacted.Redacted<string>
-  /** Default: `bearer`, as the reference page and Cube's published API document say; `api-key` is what Cube's Rust CLI sends for `sk-` keys. */
-  readonly authScheme?: AuthScheme
-  readonly retry?: Retry.RetryOptions
-  /** The limit on each attempt (for the export: until the response headers arrive). Default: 30 s. */
-  readonly timeout?: Duration.DurationInput
-  /** The limit on a whole operation, retries and their waits included (for the export: until the body starts). Default: 2 min. */
-  readonly deadline?: Duration.DurationInput
-  /** Default: `cubeplane-core`. */
-  readonly userAgent?: string
-}
-
-export const defaultTimeout: Duration.Duration = Duration.seconds(30)
-export const defaultDeadline: Duration.Duration = Duration.minutes(2)
-export const defaultUserAgent = "cubeplane-core"
-
-/**
- * `bearer`, for every key: the reference page and Cube's published API
- * document both say `Authorization: Bearer <key>`. (`api-key` stays an
- * override, e.g. `CUBE_AUTH_SCHEME=api-key`.)
- */
-export const defaultAuthScheme: AuthScheme = "bearer"
-
-/** The header value, e.g. `Bearer <key>`; the one place a key becomes text. */
-
-export const authorizationValue = (scheme: AuthScheme, apiKey: Redacted.Redacted<string>): string =>
-  `${scheme === "bearer" ? "Bearer" : "Api-Key"} ${Redacted.value(apiKey)}`
-
-/** Keeps the `Authorization` header out of spans even if a caller replaced the redacted names. */
-const withAuthorizationRedacted = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.locallyWith(
-    effect,
-    Headers.currentRedactedNames,
-    (names) =>
-      names.some((name) => typeof name === "string" && name.toLowerCase() === "authorization")
-        ? names
-        : [...names, "authorization"]
-  )
-
-const isHttpUrl = (value: string): boolean => {
-  try {
-    const url = new URL(value)
-    return url.protocol === "http:" || url.protocol === "https:"
-  } catch {
-    return false
-  }
-}
-
-/** Where and how a request went, for the errors (never the host's credentials, never the key). */
-interface RequestFacts {
-  readonly method: string
-  readonly path: string
-}
-
-const stripQuery = (path: string): string => path.split("?", 1)[0] ?? path
-
-const queryParams = (params: Record<string, string | number | undefined>): Array<[string, string]> => {
-  const out: Array<[string, string]> = []
-  for (const [key, value] of Object.entries(params)) if (value !== undefined) out.push([key, String(value)])
-  return out
-}
-
-/** Transport codes meaning the connection was never established, so the server never saw the request. */
-const notSentCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT"
-])
-
-/** The first `code` found along an error's `cause` chain (Node, undici and fetch nest them differently). */
-const errorCode = (error: unknown, depth = 0): string | undefined => {
-  if (depth > 5 || typeof error !== "object" || error === null) return undefined
-  if ("code" in error && typeof error.code === "string") return error.code
-  // An AggregateError (Node tries every address of a host): the first attempt's code.
-  if ("errors" in error && Array.isArray(error.errors) && error.errors.length > 0) {
-    return errorCode(error.errors[0], depth + 1)
-  }
-  return "cause" in error ? errorCode(error.cause, depth + 1) : undefined
-}
-
-const maxDetailLength = 2_000
-const maxExcerptLength = 600
-
-/** Tokens a body carried, blanked: a malformed token response must not leak the JWT into logs. */
-const redactTokens = (text: string, body: string): string => {
-  let out = text
-  for (const [, token] of body.matchAll(/"token"\s*:\s*"([^"]+)"/g)) {
-    if (token !== undefined) out = out.split(token).join("<redacted>")
-  }
-  return out
-}
-
-/** A parse error as a `detail`, cut to what helps. */
-const describeParseError = (error: ParseResult.ParseError, body: string): string => {
-  const detail = redactTokens(ParseResult.TreeFormatter.formatErrorSync(error), body)
-  return detail.length > maxDetailLength ? `${detail.slice(0, maxDetailLength)}…` : detail
-}
-
-/** The start of a body that did not decode, for `--verbose` (tokens blanked). */
-const excerptOf = (body: string): string =>
-  redactTokens(body.length > maxExcerptLength ? `${body.slice(0, maxExcerptLength)}…` : body, body)
-
-const describeCode = (code: string | undefined): string => {
-  switch (code) {
-    case undefined:
-      return "the connection failed"
-    case "ECONNREFUSED":
-      return "connection refused (ECONNREFUSED)"
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return `unknown host (${code})`
-    case "ECONNRESET":
-    case "UND_ERR_SOCKET":
-      return `the connection was reset (${code})`
-    default:
-      return `the connection failed (${code})`
-  }
-}
-
-const decodeErrorBody = Schema.decodeUnknownEither(Schema.parseJson(ErrorBody))
 // Built once: a decoder compiles its schema, and `parseJson` makes a new schema each call.
 const decodeDeploymentList = Schema.decodeUnknown(Schema.parseJson(DeploymentList))
 const decodeEnvironmentList = Schema.decodeUnknown(Schema.parseJson(EnvironmentList))
@@ -181,139 +70,7 @@ const decodeMetaSyncToken = Schema.decodeUnknown(Schema.parseJson(MetaSyncTokenR
  */
 export const make = (options: Options): Effect.Effect<ControlPlaneService, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const baseUrl = options.url.replace(/\/+$/, "")
-    const origin = (() => {
-      try {
-        return new URL(baseUrl).origin
-      } catch {
-        return baseUrl
-      }
-    })()
-    // A URL that cannot work fails every operation at once, without retries.
-    const invalidUrl = isHttpUrl(baseUrl) ? undefined : `the base URL is not an http(s) URL — check CUBE_API_URL`
-    const scheme = options.authScheme ?? defaultAuthScheme
-    const timeout = Duration.decode(options.timeout ?? defaultTimeout)
-    const deadline = Duration.decode(options.deadline ?? defaultDeadline)
-    const retryPolicy = Retry.policy(options.retry)
-
-    const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest((request) =>
-        request.pipe(
-          HttpClientRequest.prependUrl(baseUrl),
-          HttpClientRequest.setHeader("authorization", authorizationValue(scheme, options.apiKey)),
-          HttpClientRequest.setHeader("user-agent", options.userAgent ?? defaultUserAgent)
-        )
-      )
-    )
-
-    const transportError = (facts: RequestFacts) => (error: HttpClientError.HttpClientError): ControlPlaneError => {
-      if (error._tag === "RequestError" && error.reason === "Encode") {
-        return new BadRequest({
-          ...facts,
-          status: 400,
-          message: `Invalid request body for ${facts.method} ${facts.path} (not sent)`
-        })
-      }
-      if (error._tag === "RequestError") {
-        const code = errorCode(error.cause)
-        const notSent = error.reason === "InvalidUrl" || (code !== undefined && notSentCodes.has(code))
-        const what = error.reason === "InvalidUrl"
-          ? `the URL ${origin} is invalid — check CUBE_API_URL`
-          : describeCode(code)
-        return new TransportError({
-          ...facts,
-          reason: "Connection",
-          notSent,
-          message: `Could not reach the Control Plane API at ${origin} (${facts.method} ${facts.path}): ${what}`
-        })
-      }
-      return bodyError(facts)(error)
-    }
-
-    const bodyError = (facts: RequestFacts) => (error: HttpClientError.HttpClientError): TransportError =>
-      new TransportError({
-        ...facts,
-        reason: "Body",
-        message: `The connection dropped while reading the response to ${facts.method} ${facts.path}: ${
-          describeCode(errorCode(error.cause))
-        }`
-      })
-
-    const statusError = (facts: RequestFacts, response: HttpClientResponse.HttpClientResponse) =>
-      Effect.gen(function*() {
-        const body = yield* Effect.orElseSucceed(response.text, () => "")
-        const serverMessage = Either.getOrUndefined(decodeErrorBody(body))?.error
-        const now = yield* Clock.currentTimeMillis
-        return fromResponse({
-          ...facts,
-          status: response.status,
-          serverMessage,
-          requestId: response.headers["x-request-id"],
-          retryAfterMillis: Retry.retryAfterMillis(response.headers, now)
-        })
-      })
-
-    /** One attempt: send, check the status, then `onOk`; all within the per-attempt timeout. */
-    const attempt = <A>(
-      request: HttpClientRequest.HttpClientRequest,
-      facts: RequestFacts,
-      onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ControlPlaneError>
-    ): Effect.Effect<A, ControlPlaneError> =>
-      client.execute(request).pipe(
-        Effect.mapError(transportError(facts)),
-        Effect.flatMap((response) =>
-          response.status >= 200 && response.status < 300
-            ? onOk(response)
-            : Effect.flatMap(statusError(facts, response), Effect.fail)
-        ),
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new TransportError({
-              ...facts,
-              reason: "Timeout",
-              message: `${facts.method} ${facts.path} timed out: no complete answer within ${
-                Duration.format(timeout)
-              } (per attempt)`
-            })
-        })
-      )
-
-    /** Attempts, retried per the policy, within the overall deadline. */
-    const run = <A>(
-      request: HttpClientRequest.HttpClientRequest,
-      facts: RequestFacts,
-      idempotency: Retry.Idempotency,
-      onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ControlPlaneError>
-    ): Effect.Effect<A, ControlPlaneError> => {
-      const attempts = invalidUrl !== undefined
-        ? Effect.fail(
-          new TransportError({
-            ...facts,
-            reason: "Connection",
-            notSent: true,
-            message: `Cannot send ${facts.method} ${facts.path}: ${invalidUrl}`
-          })
-        )
-        : attempt(request, facts, onOk).pipe(Retry.retry(retryPolicy, idempotency))
-      return attempts.pipe(
-        Effect.timeoutFail({
-          duration: deadline,
-          onTimeout: () =>
-            new TransportError({
-              ...facts,
-              reason: "Deadline",
-              message: `${facts.method} ${facts.path} gave up: no answer within ${
-                Duration.format(deadline)
-              }, retries included`
-            })
-        }),
-        withAuthorizationRedacted,
-        Effect.withSpan(`ControlPlane ${facts.method} ${stripQuery(facts.path)}`, {
-          attributes: { "http.request.method": facts.method }
-        })
-      )
-    }
+    const { bodyError, run } = yield* Transport.make(options)
 
     const decodeJson = <A>(decode: (body: string) => Effect.Effect<A, ParseResult.ParseError>, facts: RequestFacts) => {
       return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, ControlPlaneError> =>

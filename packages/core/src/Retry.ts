@@ -33,6 +33,12 @@ export interface RetryOptions {
   readonly respectRetryAfter?: boolean
   /** The longest server-requested wait honoured; a longer request is cut to this. Default: 60 s. */
   readonly maxRetryAfter?: Duration.DurationInput
+  /**
+   * What to do when the server asks for a longer wait than `maxRetryAfter`:
+   * `"wait-max"` waits `maxRetryAfter` and retries (default); `"give-up"` fails at once with
+   * the server's answer, for callers (a proxy) that should pass the wait on rather than hang.
+   */
+  readonly beyondMaxRetryAfter?: "wait-max" | "give-up"
 }
 
 /** `RetryOptions` with every default filled in. */
@@ -43,6 +49,7 @@ export interface RetryPolicy {
   readonly jitter: boolean
   readonly respectRetryAfter: boolean
   readonly maxRetryAfter: Duration.Duration
+  readonly beyondMaxRetryAfter: "wait-max" | "give-up"
 }
 
 export const defaults: RetryPolicy = {
@@ -51,7 +58,8 @@ export const defaults: RetryPolicy = {
   maxDelay: Duration.seconds(20),
   jitter: true,
   respectRetryAfter: true,
-  maxRetryAfter: Duration.seconds(60)
+  maxRetryAfter: Duration.seconds(60),
+  beyondMaxRetryAfter: "wait-max"
 }
 
 /** Fills in the defaults. */
@@ -61,7 +69,8 @@ export const policy = (options: RetryOptions = {}): RetryPolicy => ({
   maxDelay: options.maxDelay !== undefined ? Duration.decode(options.maxDelay) : defaults.maxDelay,
   jitter: options.jitter ?? defaults.jitter,
   respectRetryAfter: options.respectRetryAfter ?? defaults.respectRetryAfter,
-  maxRetryAfter: options.maxRetryAfter !== undefined ? Duration.decode(options.maxRetryAfter) : defaults.maxRetryAfter
+  maxRetryAfter: options.maxRetryAfter !== undefined ? Duration.decode(options.maxRetryAfter) : defaults.maxRetryAfter,
+  beyondMaxRetryAfter: options.beyondMaxRetryAfter ?? defaults.beyondMaxRetryAfter
 })
 
 /**
@@ -114,6 +123,13 @@ export const delay = (
   return Effect.map(Random.next, (r) => Duration.millis(Math.round(wait / 2 + (wait / 2) * r)))
 }
 
+/** Whether the server asked for a wait the policy will not make (`beyondMaxRetryAfter: "give-up"`). */
+const waitsTooLong = (policy: RetryPolicy, error: ControlPlaneError): boolean => {
+  if (policy.beyondMaxRetryAfter !== "give-up" || !policy.respectRetryAfter) return false
+  const requested = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
+  return requested !== undefined && requested > Duration.toMillis(policy.maxRetryAfter)
+}
+
 /**
  * Runs `attempt` and, while it fails with a retryable error and retries are
  * left, waits `delay` and runs it again. The last error is the one returned.
@@ -123,7 +139,9 @@ export const retry =
   <A, R>(attempt: Effect.Effect<A, ControlPlaneError, R>): Effect.Effect<A, ControlPlaneError, R> => {
     const loop = (retryNumber: number): Effect.Effect<A, ControlPlaneError, R> =>
       Effect.catchAll(attempt, (error) => {
-        if (retryNumber >= policy.maxRetries || !isRetryable(error, idempotency)) return Effect.fail(error)
+        if (retryNumber >= policy.maxRetries || !isRetryable(error, idempotency) || waitsTooLong(policy, error)) {
+          return Effect.fail(error)
+        }
         return Effect.flatMap(delay(policy, retryNumber, error), (wait) =>
           Effect.logDebug("retrying a Control Plane API request").pipe(
             Effect.annotateLogs({

@@ -11,6 +11,7 @@ export * as Dates from "./Dates.js"
 export * as Domain from "./Domain.js"
 export * from "./Errors.js"
 export * as HttpControlPlane from "./HttpControlPlane.js"
+export * as Json from "./Json.js"
 export * as Pagination from "./Pagination.js"
 /** The Promise client for code that does not use Effect (also at `@cubeplane/core/Promise`, with its error classes). */
 export * as Paths from "./Paths.js"

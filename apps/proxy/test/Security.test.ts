@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest"
+import * as Redact from "../src/Redact.js"
+import { baseConfig, harness, key, post, upstreamKey } from "./helpers.js"
+
+const tokenPath = "/api/v1/deployments/123/environments/456/tokens-for-meta-sync"
+const tokenAnswer = {
+  status: 200,
+  body: { data: { token: "eyJ.secret.jwt", created_at: "2024-01-15T10:30:00.000Z", expires_at: null } }
+}
+
+const config = baseConfig([
+  key("admin", [{ operations: ["*"] }]),
+  key("catalog", [{
+    operations: ["createMetaSyncToken"],
+    deployments: ["123"],
+    environments: ["456"],
+    token: { maxExpiresIn: 3600, securityContext: { tenant_id: "acme" } }
+  }]),
+  key("auditor", [{ operations: ["exportAuditLog"] }])
+])
+
+const csvHeader = "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"
+const csvRow = (attributes: string) =>
+  `1,2024-01-15T10:30:00.000Z,Logged in,a@example.com,123,Prod,10.0.0.1,"${attributes.replace(/"/g, "\"\"")}"\r\n`
+
+/** `text` split into chunks of `size` characters. */
+const chunked = (text: string, size: number): Array<string> => {
+  const out: Array<string> = []
+  for (let at = 0; at < text.length; at += size) out.push(text.slice(at, at + size))
+  return out
+}
+
+const jsonEscaped = (text: string) =>
+  [...text].map((c) => /[a-z0-9]/i.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")
+
+describe("the token body: forwarded exactly as checked", () => {
+  it("a __proto__ key cannot smuggle claims past the policy: 400, nothing sent upstream", async () => {
+    const { calls, request } = harness(config, () => tokenAnswer)
+    const smuggled =
+      "{\"security_context\":{\"tenant_id\":\"acme\",\"__proto__\":{\"tenant_id\":\"evil\",\"cubeCloud\":{\"scopes\":[\"data\",\"meta\"]}}},\"expires_in\":60}"
+    const response = await request(tokenPath, { ...post(smuggled), key: "catalog" })
+    expect(response.status).toBe(400)
+    expect((await response.json()).error).toContain("__proto__")
+    expect(calls).toHaveLength(0)
+  })
+
+  it("constructor and prototype keys anywhere in the body are refused too", async () => {
+    const { calls, request } = harness(config, () => tokenAnswer)
+    for (
+      const body of [
+        { security_context: { tenant_id: "acme", nested: { constructor: { prototype: 1 } } }, expires_in: 60 },
+        { security_context: { tenant_id: "acme", prototype: 1 }, expires_in: 60 }
+      ]
+    ) {
+      const response = await request(tokenPath, { ...post(body), key: "catalog" })
+      expect(response.status).toBe(400)
+      expect((await response.json()).error).toMatch(/constructor|prototype/)
+    }
+    expect(calls).toHaveLength(0)
+  })
+
+  it("upstream receives the checked value re-encoded, not the caller's bytes", async () => {
+    const { calls, request } = harness(config, () => tokenAnswer)
+    const response = await request(tokenPath, {
+      ...post(
+        "{\"security_context\":{\"tenant_id\":\"acme\",\"team\":[1,{\"x\":true}]},\"expires_in\":60,\"extra\":\"dropped\"}"
+      ),
+      key: "catalog"
+    })
+    expect(response.status).toBe(200)
+    expect(calls).toHaveLength(1)
+    expect(JSON.parse(calls[0]!.body ?? "")).toEqual({
+      security_context: { tenant_id: "acme", team: [1, { x: true }] },
+      expires_in: 60
+    })
+  })
+
+  it("a body nested 5,000 levels deep is a 400, not a 500", async () => {
+    const { calls, logs, request } = harness(config, () => tokenAnswer)
+    const depth = 5000
+    const deep = `{"security_context":{"tenant_id":"acme","x":${"{\"a\":".repeat(depth)}1${"}".repeat(depth)}}}`
+    const response = await request(tokenPath, { ...post(deep), key: "admin" })
+    expect(response.status).toBe(400)
+    expect((await response.json()).error).toContain("nested deeper than")
+    expect(calls).toHaveLength(0)
+    expect(logs.filter((line) => line.level === "error")).toEqual([])
+  })
+
+  it("nesting just within the limit is accepted", async () => {
+    const { calls, request } = harness(config, () => tokenAnswer)
+    // body (1) → security_context (2) → 30 objects under x (3 to 32): 32 levels.
+    const body = `{"security_context":{"x":${"{\"a\":".repeat(30)}1${"}".repeat(30)}}}`
+    const response = await request(tokenPath, { ...post(body), key: "admin" })
+    expect(response.status).toBe(200)
+    expect(calls).toHaveLength(1)
+    const tooDeep = `{"security_context":{"x":${"{\"a\":".repeat(31)}1${"}".repeat(31)}}}`
+    expect((await request(tokenPath, { ...post(tooDeep), key: "admin" })).status).toBe(400)
+  })
+})
+
+describe("redaction of the upstream key on every response", () => {
+  it("CSV export: the key is redacted even when split across chunks and escaped", async () => {
+    const csv = csvHeader + csvRow(`{"note":"${upstreamKey}"}`) + csvRow(`{"note":"${jsonEscaped(upstreamKey)}"}`) +
+      csvRow(`{"url":"https://x.test/?k=${encodeURIComponent(upstreamKey).replace(/-/g, "%2D")}"}`)
+    for (const size of [1, 3, 7, 16, 1000]) {
+      const { request } = harness(config, () => ({ status: 200, chunks: chunked(csv, size) }))
+      const response = await request("/api/v1/audit-logs/export", { key: "auditor" })
+      expect(response.status).toBe(200)
+      const text = await response.text()
+      expect(text).not.toContain(upstreamKey)
+      expect(text).not.toContain(jsonEscaped(upstreamKey))
+      expect(text).not.toContain("%2D")
+      expect(text.match(/\[REDACTED\]/g)).toHaveLength(3)
+      expect(text.startsWith(csvHeader)).toBe(true)
+    }
+  })
+
+  it("NDJSON export: the key is redacted too", async () => {
+    const csv = csvHeader + csvRow(`{"note":"${upstreamKey}"}`)
+    const { request } = harness(config, () => ({ status: 200, chunks: chunked(csv, 5) }))
+    const response = await request("/api/v1/audit-logs/export?format=ndjson", { key: "auditor" })
+    expect(response.status).toBe(200)
+    const text = await response.text()
+    expect(text).not.toContain(upstreamKey)
+    expect(text).toContain("[REDACTED]")
+  })
+
+  it("lists, tokens and errors are redacted in escaped forms as well", async () => {
+    const escaped = jsonEscaped(upstreamKey)
+    const { request } = harness(config, (req) =>
+      req.method === "POST"
+        ? { status: 200, body: `{"data":{"token":"${escaped}"}}` }
+        : req.path.startsWith("/api/v1/audit")
+        ? { status: 500, body: `{"error":"bad ${escaped}"}` }
+        : { status: 200, body: `{"data":{"deployments":[{"id":"1","name":"${escaped}"}]}}` })
+    for (
+      const response of [
+        await request("/api/v1/deployments", { key: "admin" }),
+        await request(tokenPath, { ...post({ security_context: {} }), key: "admin" }),
+        await request("/api/v1/audit-logs/export", { key: "admin" })
+      ]
+    ) {
+      const text = await response.text()
+      expect(text).not.toContain(escaped)
+      expect(text).toContain("[REDACTED]")
+    }
+  })
+})
+
+describe("Redact", () => {
+  const key = "sk-live/AbC-123"
+  const redactor = Redact.make(key)
+  const forms = [
+    key,
+    jsonEscaped(key),
+    jsonEscaped(key).replace(/\\u00([0-9a-f]{2})/g, (_, code: string) => `\\u00${code.toUpperCase()}`),
+    key.replace("/", "\\/"),
+    encodeURIComponent(key),
+    [...key].map((c) => `%${c.charCodeAt(0).toString(16)}`).join(""),
+    encodeURIComponent(encodeURIComponent(key)),
+    JSON.stringify(JSON.stringify(jsonEscaped(key))).slice(3, -3)
+  ]
+
+  it("finds every escaped form of the key, in whole bodies and at every chunk split", () => {
+    for (const form of forms) {
+      const body = `before ${form} after`
+      expect(redactor.text(body)).toBe("before [REDACTED] after")
+      for (let split = 0; split <= body.length; split++) {
+        const stream = redactor.stream()
+        const parts = [
+          stream.push(Buffer.from(body.slice(0, split))),
+          stream.push(Buffer.from(body.slice(split))),
+          stream.end()
+        ]
+        const out = Buffer.concat(parts.filter((part) => part !== undefined)).toString("utf8")
+        expect(out).toBe("before [REDACTED] after")
+      }
+    }
+  })
+
+  it("leaves other text, multi-byte characters split across chunks included, as it was", () => {
+    const body = "Zürich — 東京 sk-live/AbC-12 (not the key)"
+    const bytes = Buffer.from(body)
+    for (let split = 0; split <= bytes.length; split++) {
+      const stream = redactor.stream()
+      const parts = [stream.push(bytes.subarray(0, split)), stream.push(bytes.subarray(split)), stream.end()]
+      expect(Buffer.concat(parts.filter((part) => part !== undefined)).toString("utf8")).toBe(body)
+    }
+  })
+})
+
+describe("response headers", () => {
+  it("nosniff on every response; no-store on token responses; a CSP on /docs", async () => {
+    const { request } = harness(config, () => tokenAnswer)
+    for (const path of ["/healthz", "/docs", "/openapi.json", "/metrics", "/nope", "/api/v1/deployments"]) {
+      expect((await request(path)).headers.get("x-content-type-options")).toBe("nosniff")
+    }
+    const minted = await request(tokenPath, { ...post({ security_context: { tenant_id: "acme" } }), key: "catalog" })
+    expect(minted.status).toBe(200)
+    expect(minted.headers.get("cache-control")).toBe("no-store")
+    const refused = await request(tokenPath, { ...post({ security_context: { tenant_id: "x" } }), key: "catalog" })
+    expect(refused.status).toBe(403)
+    expect(refused.headers.get("cache-control")).toBe("no-store")
+    const docs = await request("/docs")
+    const csp = docs.headers.get("content-security-policy") ?? ""
+    expect(csp).toContain("default-src 'none'")
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/)
+    expect(csp).toContain("frame-ancestors 'none'")
+  })
+})
