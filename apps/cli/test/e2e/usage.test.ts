@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from "node:fs"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Cli } from "./harness.js"
-import { makeCli } from "./harness.js"
+import { clearFaults, fault, makeCli } from "./harness.js"
 
 let mock: Awaited<ReturnType<typeof MockServer.start>>
 let cli: Cli
@@ -105,9 +105,16 @@ describe("arguments checked before any request", () => {
   })
 
   it("a refusal by the server shows the server's own words", async () => {
-    const result = await cli.run(["environments", "list", "123", "--limit", "0"], { env })
-    expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/^The server refused GET \/api\/v1\/deployments\/123\/environments \(400\): .*limit/)
+    await fault(mock.url, { operation: "listEnvironments", status: 400, error: "limit must be at most 50", times: 1 })
+    try {
+      const result = await cli.run(["environments", "list", "123", "--limit", "80"], { env })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(
+        /^The server refused GET \/api\/v1\/deployments\/123\/environments \(400\): limit must be at most 50/
+      )
+    } finally {
+      await clearFaults(mock.url)
+    }
   })
 
   it("tokens inspect - -o table reads the token from stdin (flags after the `-`)", async () => {
@@ -151,7 +158,7 @@ describe("completions", () => {
     ).toEqual([
       "deployments environments tokens audit-logs profiles mock",
       "list",
-      "--help --url --api-key --profile --verbose --output --all --limit --offset",
+      "--help --url --api-key --profile --verbose --output --all --limit --offset --first --after",
       "table json ndjson yaml csv",
       "ndjson",
       "production",
