@@ -41,6 +41,7 @@ import * as OpenApi from "./OpenApi.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Redact from "./Redact.js"
+import * as RedisStore from "./RedisStore.js"
 import type { Upstream, UpstreamResponse } from "./Upstream.js"
 import { readBody, UpstreamFailure } from "./Upstream.js"
 
@@ -55,6 +56,23 @@ export interface AppDeps {
   /** Where log lines go. Default: one JSON line per entry on stdout. */
   readonly log?: (entry: LogEntry) => void
   readonly metrics?: Metrics
+  /** The keys; default: a ring of `config.keys`. `LiveConfig.makeLiveKeyRing` gives one that reloads. */
+  readonly keys?: Keys.KeyRing
+  /** Rate-limit windows; default: this process's memory. `RedisRateLimit.make` shares them across replicas. */
+  readonly rateLimits?: {
+    readonly take: (
+      keyName: string,
+      limit: NonNullable<KeyConfig["rateLimit"]>
+    ) => RateLimit.RateLimitResult | Promise<RateLimit.RateLimitResult>
+  }
+  /** The list cache; default: this process's memory. `RedisCache.make` shares it across replicas. */
+  readonly cache?: {
+    readonly enabled: boolean
+    readonly get: (key: string) => Cache.CachedResponse | undefined | Promise<Cache.CachedResponse | undefined>
+    readonly set: (key: string, value: Cache.CachedResponse) => void | Promise<void>
+  }
+  /** The shared store, when there is one: `/readyz` and `/metrics` report it. */
+  readonly store?: RedisStore.RedisStore
 }
 
 /** Largest token request body accepted. */
@@ -287,9 +305,11 @@ export const makeApp = (deps: AppDeps) => {
   const now = deps.now ?? Date.now
   const log = deps.log ?? Log.write
   const metrics = deps.metrics ?? new Metrics()
-  const keyRing = Keys.makeKeyRing(config.keys)
-  const limiter = RateLimit.makeRateLimiter(now)
-  const cache = Cache.makeCache(config.cache, now)
+  const keyRing = deps.keys ?? Keys.makeKeyRing(config.keys)
+  const limiter = deps.rateLimits ?? RateLimit.makeRateLimiter(now)
+  const cache = deps.cache ?? Cache.makeCache(config.cache, now)
+  const store = deps.store
+  if (store !== undefined) metrics.sources.push((out) => RedisStore.renderMetrics(store, out))
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
   const docsHeaders = { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": docsPolicy(docsPage) }
@@ -330,6 +350,7 @@ export const makeApp = (deps: AppDeps) => {
     const operation = call.operation ?? "other"
     metrics.requests.inc3(operation, String(status), call.key?.name ?? "")
     metrics.duration.observe(operation, seconds)
+    if (call.key !== undefined) metrics.countKey(call.key.name, status)
   }
 
   const internalError = (call: Call, error: unknown): Response => {
@@ -426,7 +447,18 @@ export const makeApp = (deps: AppDeps) => {
         await probing
       }
       const state = readiness ?? { ok: false, body: { error: "not checked yet" } }
-      return reply(call, state.ok ? 200 : 503, JSON.stringify(state.body), jsonType)
+      if (store === undefined) return reply(call, state.ok ? 200 : 503, JSON.stringify(state.body), jsonType)
+      // A store that is down makes the replica unready only when it then refuses rate-limited keys.
+      const storeState = RedisStore.readiness(store)
+      const ok = state.ok && (storeState.ok || store.onStoreError === "allow")
+      const body = {
+        ...state.body,
+        ...(!storeState.ok && state.ok && !ok
+          ? { error: `the shared store (${store.location}) is unreachable and store.on_store_error is deny` }
+          : {}),
+        store: storeState.body
+      }
+      return reply(call, ok ? 200 : 503, JSON.stringify(body), jsonType)
     })
   )
   const metricsEndpoint = MetricsEndpoint.make(config.metrics, metrics)
@@ -475,13 +507,33 @@ export const makeApp = (deps: AppDeps) => {
       )
     }
     call.key = key
+    if (key.expiresAt !== undefined && now() >= key.expiresAt) {
+      return fail(call, 401, `key expired: "${key.name}" expired at ${new Date(key.expiresAt).toISOString()}`, {
+        "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
+      })
+    }
     return undefined
   }
 
-  const rateLimit: Step = (call) => {
+  const rateLimit: AsyncStep = (call) => {
     const key = call.key
     if (key?.rateLimit === undefined) return undefined
-    const result = limiter.take(key.name, key.rateLimit)
+    const taken = limiter.take(key.name, key.rateLimit)
+    return taken instanceof Promise ? taken.then((result) => limited(call, result)) : limited(call, taken)
+  }
+
+  const limited = (call: Call, result: RateLimit.RateLimitResult): Response | undefined => {
+    const key = call.key
+    if (key?.rateLimit === undefined) return undefined
+    if (result.unavailable === true) {
+      if (result.allowed) return undefined
+      return fail(
+        call,
+        503,
+        `the rate-limit store is unreachable, and this proxy refuses rate-limited keys while it is (store.on_store_error: deny); retry shortly`,
+        { "Retry-After": "1" }
+      )
+    }
     RateLimit.setHeaders(call.headers, result)
     if (!result.allowed) {
       metrics.rateLimited.inc([key.name])
@@ -645,13 +697,23 @@ export const makeApp = (deps: AppDeps) => {
       ? Policy.visibleEnvironments(key, access.deploymentId)
       : Policy.visibleDeployments(key)
 
-  const listCache: Step = (call) => {
+  const listCache: AsyncStep = (call) => {
     const key = call.key
     if (!cache.enabled || key === undefined) return undefined
     const { access, upstreamPath } = validatedOf(call)
     const cacheKey = `${access.operation}\n${Policy.scopeName(visibility(key, access))}\n${upstreamPath}`
     const hit = cache.get(cacheKey)
-    const operation = access.operation
+    return hit instanceof Promise
+      ? hit.then((found) => cached(call, access.operation, cacheKey, found))
+      : cached(call, access.operation, cacheKey, hit)
+  }
+
+  const cached = (
+    call: Call,
+    operation: Operation,
+    cacheKey: string,
+    hit: Cache.CachedResponse | undefined
+  ): Response | undefined => {
     if (hit !== undefined) {
       metrics.cache.inc([operation, "hit"])
       call.cacheResult = "HIT"
@@ -733,7 +795,7 @@ export const makeApp = (deps: AppDeps) => {
   const respondJson = (call: Call, bytes: Uint8Array | string, contentType: string): Response => {
     const body = typeof bytes === "string" ? Buffer.from(bytes) : bytes
     const cacheKey = call.cacheKey
-    if (cacheKey !== undefined) cache.set(cacheKey, { status: 200, contentType, body })
+    if (cacheKey !== undefined) void cache.set(cacheKey, { status: 200, contentType, body })
     return reply(call, 200, bodyBytes(body), { "Content-Type": contentType })
   }
 

@@ -11,6 +11,8 @@
  * @since 0.1.0
  */
 
+import { Context, Effect, Layer } from "effect"
+
 export interface CachedResponse {
   readonly status: number
   readonly contentType: string
@@ -53,3 +55,26 @@ export const makeCache = (
     size: () => entries.size
   }
 }
+
+/**
+ * The list cache as a service: per process with `layerMemory`; a cache shared
+ * across replicas is another layer with the same interface.
+ */
+export class ListCache extends Context.Tag("cubeplane-proxy/ListCache")<ListCache, {
+  readonly enabled: boolean
+  readonly get: (key: string) => Effect.Effect<CachedResponse | undefined>
+  readonly set: (key: string, value: CachedResponse) => Effect.Effect<void>
+}>() {}
+
+export const layerMemory = (
+  options: { readonly ttlSeconds: number; readonly maxEntries: number },
+  now: () => number = Date.now
+): Layer.Layer<ListCache> =>
+  Layer.sync(ListCache, () => {
+    const cache = makeCache(options, now)
+    return {
+      enabled: cache.enabled,
+      get: (key) => Effect.sync(() => cache.get(key)),
+      set: (key, value) => Effect.sync(() => cache.set(key, value))
+    }
+  })

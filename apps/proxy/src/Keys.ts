@@ -11,6 +11,7 @@
  */
 import * as crypto from "node:crypto"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { Context, Layer } from "effect"
 import type { KeyConfig } from "./Config.js"
 
 /** The prefix of keys printed by `keygen`: recognisable in a secret scanner, never sent upstream. */
@@ -79,3 +80,9 @@ export const keygenText = (name = "my-tool"): string => {
     ""
   ].join("\n")
 }
+
+/** The proxy's keys as a service: from the config file with `layer`; another key store is another layer. */
+export class ProxyKeys extends Context.Tag("cubeplane-proxy/ProxyKeys")<ProxyKeys, KeyRing>() {}
+
+export const layer = (keys: ReadonlyArray<KeyConfig>): Layer.Layer<ProxyKeys> =>
+  Layer.sync(ProxyKeys, () => makeKeyRing(keys))

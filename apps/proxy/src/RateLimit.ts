@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { Context, Effect, Layer } from "effect"
 import type { RateLimit } from "./Config.js"
 
 export interface RateLimitResult {
@@ -16,6 +17,8 @@ export interface RateLimitResult {
   readonly remaining: number
   /** Whole seconds until the window resets (at least 1). */
   readonly resetSeconds: number
+  /** The shared store could not count this request: `allowed` is the `on_store_error` decision. */
+  readonly unavailable?: true
 }
 
 export interface RateLimiter {
@@ -50,3 +53,19 @@ export const setHeaders = (headers: Record<string, string>, result: RateLimitRes
   headers["RateLimit-Remaining"] = String(result.remaining)
   headers["RateLimit-Reset"] = String(result.resetSeconds)
 }
+
+/**
+ * The rate limiter as a service: counts are per proxy instance with `layerMemory`;
+ * a store shared across replicas (Redis, …) is another layer with the same interface.
+ */
+export class RateLimits extends Context.Tag("cubeplane-proxy/RateLimits")<RateLimits, {
+  /** Counts one request of `keyName` against `limit`. */
+  readonly take: (keyName: string, limit: RateLimit) => Effect.Effect<RateLimitResult>
+}>() {}
+
+/** Counts in this process's memory, on `now`'s clock. */
+export const layerMemory = (now: () => number = Date.now): Layer.Layer<RateLimits> =>
+  Layer.sync(RateLimits, () => {
+    const limiter = makeRateLimiter(now)
+    return { take: (keyName, limit) => Effect.sync(() => limiter.take(keyName, limit)) }
+  })
