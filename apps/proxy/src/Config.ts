@@ -153,8 +153,8 @@ export const StoreSettings = Schema.Struct({
   onStoreError: Schema.optionalWith(Schema.Literal("deny", "allow"), { default: () => "deny" as const }).pipe(
     Schema.fromKey("on_store_error")
   ),
-  /** Longest wait for one store command before it counts as a store error (default 250). */
-  timeoutMs: Schema.optionalWith(PositiveInt, { default: () => 250 }).pipe(Schema.fromKey("timeout_ms")),
+  /** Longest wait for one store command before it counts as a store error (default 1000). */
+  timeoutMs: Schema.optionalWith(PositiveInt, { default: () => 1000 }).pipe(Schema.fromKey("timeout_ms")),
   /** Prefix of every Redis key the proxy writes (default `cubeplane-proxy:`). */
   keyPrefix: Schema.optionalWith(Schema.String, { default: () => "cubeplane-proxy:" }).pipe(
     Schema.fromKey("key_prefix")

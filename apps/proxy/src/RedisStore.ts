@@ -66,7 +66,7 @@ export const settingsOf = (
   return {
     url,
     onStoreError: store?.onStoreError ?? "deny",
-    timeoutMs: store?.timeoutMs ?? 250,
+    timeoutMs: store?.timeoutMs ?? 1000,
     keyPrefix: store?.keyPrefix ?? "cubeplane-proxy:"
   }
 }

@@ -111,6 +111,12 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
     upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
     writeConfig(`keys:\n${baseKeys()}${keyBlock("doomed")}`)
     await Promise.all([start(), start()])
+    // As a load balancer would: send traffic once both say they are ready (upstream and store).
+    await until(async () => {
+      const answers = await Promise.all(replicas.map((replica) => fetch(`${replica.url}/readyz`)))
+      await Promise.all(answers.map((answer) => answer.text()))
+      return answers.every((answer) => answer.status === 200)
+    }, "both replicas to be ready")
   })
 
   afterAll(async () => {
@@ -125,8 +131,9 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
     const [a, b] = replicas
     const results = await Promise.all(Array.from({ length: 160 }, (_, i) => get(i % 2 === 0 ? a! : b!, "limited")))
     const ok = results.filter((result) => result.status === 200)
-    expect(ok).toHaveLength(60)
-    expect(results.filter((result) => result.status === 429)).toHaveLength(100)
+    const statuses = results.map((result) => result.status === 503 ? `503 ${result.text}` : String(result.status))
+    expect(ok, statuses.join("\n")).toHaveLength(60)
+    expect(results.filter((result) => result.status === 429), statuses.join("\n")).toHaveLength(100)
     // One counter: the 60 successes saw remaining 59 … 0, each once, whichever replica answered.
     const remaining = ok.map((result) => Number(result.headers.get("ratelimit-remaining"))).sort((x, y) => x - y)
     expect(remaining).toEqual(Array.from({ length: 60 }, (_, i) => i))
