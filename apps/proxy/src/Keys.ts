@@ -9,9 +9,9 @@
  *
  * @since 0.1.0
  */
+import { Context, Layer } from "effect"
 import * as crypto from "node:crypto"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import { Context, Layer } from "effect"
 import type { KeyConfig } from "./Config.js"
 
 /** The prefix of keys printed by `keygen`: recognisable in a secret scanner, never sent upstream. */

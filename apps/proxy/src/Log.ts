@@ -7,6 +7,8 @@
  * @since 0.1.0
  */
 
+import { Context, Layer } from "effect"
+
 export type LogEntry = Readonly<Record<string, unknown>>
 
 let pending = ""
@@ -100,3 +102,23 @@ export const info = (msg: string, fields: Record<string, unknown> = {}): void =>
   write({ time: timestamp(), level: "info", msg, ...fields })
 
 process.once("exit", flush)
+
+/**
+ * The access and audit log as a service: JSON lines on stdout with `layer()`,
+ * or every entry to a function (tests) with `layer(fn)`.
+ */
+export class AccessLog extends Context.Tag("cubeplane-proxy/AccessLog")<AccessLog, {
+  /** The one access line of an answered request. */
+  readonly access: (access: Access) => void
+  /** Any other line: an audit line, a warning, an error. */
+  readonly event: (entry: LogEntry) => void
+}>() {}
+
+export const layer = (sink?: (entry: LogEntry) => void): Layer.Layer<AccessLog> =>
+  Layer.succeed(
+    AccessLog,
+    sink === undefined
+      // The default log gets the access line as text, built without an intermediate object.
+      ? { access: (access) => writeJson(accessText(timestamp(), access)), event: write }
+      : { access: (access) => sink(accessEntry(timestamp(), access)), event: sink }
+  )

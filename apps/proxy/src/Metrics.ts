@@ -15,6 +15,8 @@
  * @since 0.1.0
  */
 
+import { Context, Layer } from "effect"
+
 const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
 
 class Counter {
@@ -155,3 +157,9 @@ export class Metrics {
     return out.join("\n") + "\n"
   }
 }
+
+/** The metrics registry as a service (`/metrics` renders it). */
+export class ProxyMetrics extends Context.Tag("cubeplane-proxy/ProxyMetrics")<ProxyMetrics, Metrics>() {}
+
+export const layer = (metrics: Metrics = new Metrics()): Layer.Layer<ProxyMetrics> =>
+  Layer.succeed(ProxyMetrics, metrics)

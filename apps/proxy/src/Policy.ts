@@ -21,6 +21,7 @@
  * @since 0.1.0
  */
 import type { Operation } from "@cubeplane/core/Api"
+import { Context, Layer } from "effect"
 import type { Grant, KeyConfig } from "./Config.js"
 
 /** What a request asks for, after validation. */
@@ -211,3 +212,18 @@ export const sameJson = (a: unknown, b: unknown): boolean => {
   if (aKeys.length !== bKeys.length) return false
   return aKeys.every((k) => Object.hasOwn(b, k) && sameJson(Reflect.get(a, k), Reflect.get(b, k)))
 }
+
+/** The policy as a service: the config's grants with `layer`; another policy source is another layer. */
+export class Grants extends Context.Tag("cubeplane-proxy/Grants")<Grants, {
+  readonly authorize: (key: KeyConfig, access: Access) => Decision
+  /** The ids `key` sees in the list `access` asks for. */
+  readonly visibility: (key: KeyConfig, access: Access) => Visible
+}>() {}
+
+export const layer: Layer.Layer<Grants> = Layer.succeed(Grants, {
+  authorize,
+  visibility: (key, access) =>
+    access.operation === "listEnvironments"
+      ? visibleEnvironments(key, access.deploymentId)
+      : visibleDeployments(key)
+})

@@ -174,6 +174,29 @@ export const readiness = (store: RedisStore): { readonly ok: boolean; readonly b
       }
     }
 
+/**
+ * `/readyz` with the store: its state is always in the body; a store that is
+ * down makes the replica unready only under `on_store_error: deny`, when it
+ * refuses rate-limited keys (under `allow` it still serves them, unlimited).
+ */
+export const withStore = (
+  upstream: { readonly ok: boolean; readonly body: Record<string, unknown> },
+  store: RedisStore
+): { readonly ok: boolean; readonly body: Record<string, unknown> } => {
+  const own = readiness(store)
+  const ok = upstream.ok && (own.ok || store.onStoreError === "allow")
+  return {
+    ok,
+    body: {
+      ...upstream.body,
+      ...(upstream.ok && !ok
+        ? { error: `the shared store (${store.location}) is unreachable and store.on_store_error is deny` }
+        : {}),
+      store: own.body
+    }
+  }
+}
+
 /** The store's Prometheus lines: whether it is connected, and failed commands by operation. */
 export const renderMetrics = (store: RedisStore, out: Array<string>): void => {
   out.push(

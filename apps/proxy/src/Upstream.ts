@@ -1,34 +1,30 @@
 /**
- * The one place that talks to the real Control Plane.
+ * The one place that talks to the real Control Plane: core's `Transport`
+ * (base URL, the real key in `Authorization`, per-attempt timeout, core's
+ * retry policy, status → `ControlPlaneError` with the server's `{"error"}`
+ * text) over an undici `Pool` of keep-alive connections.
  *
- * - Requests go out on an undici `Pool` of keep-alive connections and bodies
- *   stay Node streams. undici's request API costs about half the CPU per
- *   request of `node:http`'s `ClientRequest` and a fraction of global
- *   `fetch`'s, and the upstream client is most of what a forwarding proxy
- *   spends per request (see bench/proxy.ts).
- * - Only headers the proxy builds itself go upstream: the REAL key in
- *   `Authorization`, `Accept`, the body's type and length, the request id.
- *   Nothing the caller sent (its key, cookies, …) is copied.
- * - Each attempt has a timeout (`timeout_ms`) to connect, to the response
- *   headers, and then between body chunks; a body paused by a slow caller
- *   never times out.
- * - GETs are retried per core's policy (`Retry`): transport failures, 408,
- *   429 and 5xx, exponential backoff with jitter, honouring `Retry-After` up to
- *   a cap (a server asking for a longer wait gets its answer passed on instead
- *   of a proxy that hangs). The token POST is retried only when it certainly
- *   never reached the server.
+ * - Only headers the proxy builds itself go upstream: `Authorization` (set by
+ *   core), `Accept`, the body's type, the request id. Nothing the caller sent
+ *   (its key, cookies, …) is copied.
+ * - undici bounds each attempt: connecting and the response headers within
+ *   `timeout_ms`, then each gap between body chunks; a body paused by a slow
+ *   caller never times out.
+ * - GETs are retried per core's policy; the token POST only when it certainly
+ *   never reached the server. A `Retry-After` longer than the proxy is willing
+ *   to wait is passed on to the caller instead of hanging.
  *
  * @since 0.1.0
  */
 import type { Operation } from "@cubeplane/core/Api"
-import { isRetryableStatus, TransportError } from "@cubeplane/core/Errors"
-import * as Errors from "@cubeplane/core/Errors"
-import * as HttpControlPlane from "@cubeplane/core/HttpControlPlane"
-import * as Retry from "@cubeplane/core/Retry"
-import { Duration, Effect, Redacted } from "effect"
-import type { IncomingHttpHeaders } from "node:http"
-import type { Readable } from "node:stream"
-import { Pool } from "undici"
+import type { ControlPlaneError } from "@cubeplane/core/Errors"
+import { TransportError } from "@cubeplane/core/Errors"
+import * as Transport from "@cubeplane/core/Transport"
+import type { HttpClientResponse } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Pool } from "@effect/platform-node/Undici"
+import { Chunk, Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import * as Redact from "./Redact.js"
 
 export interface UpstreamOptions {
@@ -36,8 +32,8 @@ export interface UpstreamOptions {
   readonly url: string
   /** The real key (`CUBE_API_KEY`). */
   readonly apiKey: Redacted.Redacted<string>
-  /** `CUBE_AUTH_SCHEME`; default: core's (`bearer`, as the reference page and Cube's API document say). */
-  readonly authScheme?: "bearer" | "api-key" | undefined
+  /** `CUBE_AUTH_SCHEME`; default: core's (`bearer`). */
+  readonly authScheme?: Transport.AuthScheme | undefined
   /** Per-attempt timeout: to the response headers, then between body chunks. */
   readonly timeoutMs: number
   /** Retries of a GET after the first attempt. */
@@ -60,20 +56,7 @@ export interface UpstreamRequest {
   readonly retry?: false
 }
 
-export interface UpstreamResponse {
-  readonly status: number
-  readonly headers: IncomingHttpHeaders
-  /** The body, still streaming (a discarded retryable response is never returned). */
-  readonly body: Readable
-}
-
-/** No usable answer from upstream: the proxy answers 504 for `timeout`, 502 otherwise. */
-export class UpstreamFailure extends Error {
-  override readonly name = "UpstreamFailure"
-  constructor(readonly kind: "timeout" | "connection", message: string) {
-    super(message)
-  }
-}
+export type UpstreamResponse = HttpClientResponse.HttpClientResponse
 
 export interface UpstreamEvents {
   readonly onRetry?: (operation: Operation) => void
@@ -86,62 +69,29 @@ export interface UpstreamEvents {
 export interface Upstream {
   /** Where requests go (no credentials in it). */
   readonly origin: string
-  readonly send: (request: UpstreamRequest) => Promise<UpstreamResponse>
+  /** The 2xx answer, its body unread; any other answer or failure as core's typed error. */
+  readonly send: (request: UpstreamRequest) => Effect.Effect<UpstreamResponse, ControlPlaneError>
   /** Closes idle upstream connections. */
   readonly close: () => void
   /** Replaces the real key (in any escaped form) by `[REDACTED]`: a last guard on what goes back to callers. */
   readonly redactor: Redact.Redactor
 }
 
-/** Failures before a connection existed: the request certainly never reached the server. */
-const connectCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT"
-])
-const timeoutCodes = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"])
-/** What a failure was, in words for the caller (undici's own codes mean nothing to them). */
-const describe = (code: string | undefined, error: unknown): string =>
-  code === "UND_ERR_SOCKET"
-    ? "the connection was closed before the answer was complete"
-    : code !== undefined && !code.startsWith("UND_ERR")
-    ? code
-    : error instanceof Error
-    ? error.message
-    : "error"
+/** The upstream as a service. */
+export class ControlPlaneUpstream extends Context.Tag("cubeplane-proxy/ControlPlaneUpstream")<
+  ControlPlaneUpstream,
+  Upstream
+>() {}
 
-const errorCode = (error: unknown): string | undefined => {
-  if (typeof error !== "object" || error === null || !("code" in error)) return undefined
-  return typeof error.code === "string" ? error.code : undefined
-}
+export const layer = (upstream: Upstream): Layer.Layer<ControlPlaneUpstream> =>
+  Layer.succeed(ControlPlaneUpstream, upstream)
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-const headerText = (headers: IncomingHttpHeaders): Record<string, string | undefined> => {
-  const out: Record<string, string | undefined> = {}
-  for (const name in headers) {
-    const value = headers[name]
-    out[name] = Array.isArray(value) ? value[0] : value
-  }
-  return out
-}
-
-export const make = (options: UpstreamOptions, events: UpstreamEvents = {}): Upstream => {
-  const base = new URL(options.url)
-  if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw new Error(`CUBE_API_URL must be an http:// or https:// URL, got ${base.protocol}`)
-  }
-  const basePath = base.pathname.replace(/\/+$/, "")
-  const key = Redacted.value(options.apiKey)
-  const scheme = options.authScheme ?? HttpControlPlane.defaultAuthScheme
-  const authorization = `${scheme === "api-key" ? "Api-Key" : "Bearer"} ${key}`
+/** The undici client the proxy runs on: keep-alive connections with per-attempt timeouts. */
+const undiciClient = (options: UpstreamOptions): { client: HttpClient.HttpClient; close: () => void } => {
   // Idle connections are dropped after 4 s (or sooner when the server's `Keep-Alive: timeout` says
   // so), before a typical server's 5 s keep-alive timeout, so a request rarely lands on a
-  // connection the server is closing. A paused body (a slow caller of an export) never times out.
-  const pool = new Pool(base.origin, {
+  // connection the server is closing.
+  const pool = new Pool(new URL(options.url).origin, {
     connections: 256,
     pipelining: 1,
     keepAliveTimeout: 4_000,
@@ -149,108 +99,127 @@ export const make = (options: UpstreamOptions, events: UpstreamEvents = {}): Ups
     bodyTimeout: options.timeoutMs,
     connect: { timeout: options.timeoutMs }
   })
-  const policy = Retry.policy({
-    maxRetries: options.retries,
-    baseDelay: Duration.millis(options.retryBaseDelayMs ?? 200),
-    maxDelay: Duration.seconds(2),
-    maxRetryAfter: Duration.millis(options.maxRetryAfterMs ?? 5_000)
-  })
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000
+  return { client: NodeHttpClient.makeUndici(pool), close: () => void pool.destroy().catch(() => undefined) }
+}
 
-  const attempt = async (req: UpstreamRequest): Promise<UpstreamResponse> => {
-    const headers: Record<string, string> = {
-      authorization,
-      accept: req.accept,
-      "user-agent": "cubeplane-proxy/0.1.0",
-      "x-request-id": req.requestId
-    }
-    if (req.body !== undefined) headers["content-type"] = "application/json"
-    try {
-      const response = await pool.request({
-        method: req.method,
-        path: basePath + req.path,
-        headers,
-        body: req.body ?? null
+/**
+ * The upstream of `options`. `client` replaces the undici client (tests give
+ * an in-memory one); everything else — auth, retries, error mapping — is core's.
+ */
+export const make = (
+  options: UpstreamOptions,
+  events: UpstreamEvents = {},
+  client?: HttpClient.HttpClient
+): Upstream => {
+  const base = new URL(options.url)
+  if (base.protocol !== "http:" && base.protocol !== "https:") {
+    throw new Error(`CUBE_API_URL must be an http:// or https:// URL, got ${base.protocol}`)
+  }
+  const undici = client === undefined ? undiciClient(options) : undefined
+  const http = client ?? undici?.client ?? HttpClient.make(() => Effect.die("no HTTP client"))
+  // Each attempt, seen by the client under the transport: counted for the metrics by request id.
+  const attempts = new Map<string, { readonly operation: Operation; count: number }>()
+  const counted = http.pipe(
+    HttpClient.tapRequest((request) =>
+      Effect.sync(() => {
+        const entry = attempts.get(request.headers["x-request-id"] ?? "")
+        if (entry === undefined) return
+        entry.count++
+        if (entry.count > 1) events.onRetry?.(entry.operation)
       })
-      return { status: response.statusCode, headers: response.headers, body: response.body }
-    } catch (error) {
-      throw toTransportError(req, error)
-    }
-  }
-
-  const toTransportError = (req: UpstreamRequest, error: unknown): TransportError => {
-    const code = errorCode(error)
-    const timeout = code !== undefined && timeoutCodes.has(code)
-    return new TransportError({
-      method: req.method,
-      path: req.path,
-      reason: timeout ? "Timeout" : "Connection",
-      message: timeout
-        ? `the upstream Control Plane did not answer within ${options.timeoutMs} ms`
-        : `could not reach the upstream Control Plane (${describe(code, error)})`,
-      notSent: code !== undefined && connectCodes.has(code)
-    })
-  }
-
-  const send = async (req: UpstreamRequest): Promise<UpstreamResponse> => {
-    const idempotency: Retry.Idempotency = req.method === "GET" ? "idempotent" : "unsafe"
-    for (let retry = 0;; retry++) {
-      let failure: Errors.ControlPlaneError
-      try {
-        const response = await attempt(req)
-        const status = response.status
-        if (!isRetryableStatus(status)) return response
-        events.onAttemptFailed?.(req.operation, status === 429 ? "status_429" : "status_5xx")
-        const retryAfterMillis = Retry.retryAfterMillis(headerText(response.headers), Date.now())
-        failure = Errors.fromResponse({ status, method: req.method, path: req.path, retryAfterMillis })
-        const waitTooLong = retryAfterMillis !== undefined && retryAfterMillis > maxRetryAfterMs
-        if (
-          req.retry === false || retry >= policy.maxRetries || waitTooLong || !Retry.isRetryable(failure, idempotency)
-        ) {
-          return response
+    ),
+    HttpClient.tap((response) =>
+      Effect.sync(() => {
+        if (response.status === 429 || response.status === 408 || response.status >= 500) {
+          const entry = attempts.get(response.request.headers["x-request-id"] ?? "")
+          if (entry !== undefined) {
+            events.onAttemptFailed?.(entry.operation, response.status === 429 ? "status_429" : "status_5xx")
+          }
         }
-        response.body.resume()
-      } catch (error) {
-        if (!(error instanceof TransportError)) throw error
-        events.onAttemptFailed?.(req.operation, error.reason === "Timeout" ? "timeout" : "connection")
-        if (req.retry === false || retry >= policy.maxRetries || !Retry.isRetryable(error, idempotency)) {
-          throw new UpstreamFailure(error.reason === "Timeout" ? "timeout" : "connection", error.message)
-        }
-        failure = error
+      })
+    )
+  )
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000
+  const transport = Effect.runSync(
+    Transport.make({
+      url: options.url,
+      apiKey: options.apiKey,
+      ...(options.authScheme === undefined ? {} : { authScheme: options.authScheme }),
+      timeout: Duration.millis(options.timeoutMs),
+      // Retries and their waits included; a stuck attempt is cut by `timeout` first.
+      deadline: Duration.millis(options.timeoutMs * (options.retries + 1) + maxRetryAfterMs * options.retries),
+      userAgent: "cubeplane-proxy/0.2.0",
+      retry: {
+        maxRetries: options.retries,
+        baseDelay: Duration.millis(options.retryBaseDelayMs ?? 200),
+        maxDelay: Duration.seconds(2),
+        maxRetryAfter: Duration.millis(maxRetryAfterMs),
+        beyondMaxRetryAfter: "give-up"
       }
-      events.onRetry?.(req.operation)
-      await sleep(Duration.toMillis(Effect.runSync(Retry.delay(policy, retry, failure))))
-    }
-  }
+    }).pipe(Effect.provideService(HttpClient.HttpClient, counted))
+  )
+
+  const send = (request: UpstreamRequest): Effect.Effect<UpstreamResponse, ControlPlaneError> =>
+    Effect.suspend(() => {
+      attempts.set(request.requestId, { operation: request.operation, count: 0 })
+      return transport.send({
+        method: request.method,
+        path: request.path,
+        accept: request.accept,
+        headers: { "x-request-id": request.requestId },
+        ...(request.body === undefined ? {} : { body: request.body }),
+        ...(request.retry === false ? { retry: false } : {})
+      })
+    }).pipe(
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          if (error._tag === "TransportError") {
+            events.onAttemptFailed?.(request.operation, error.reason === "Connection" ? "connection" : "timeout")
+          }
+        })
+      ),
+      Effect.ensuring(Effect.sync(() => attempts.delete(request.requestId)))
+    )
 
   return {
     origin: base.origin,
     send,
-    close: () => void pool.destroy().catch(() => undefined),
-    redactor: Redact.make(key)
+    close: () => undici?.close(),
+    redactor: Redact.make(Redacted.value(options.apiKey))
   }
 }
 
 /** Reads a whole (small) body, refusing more than `maxBytes`. */
-export const readBody = (body: Readable, maxBytes: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    body.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxBytes) {
-        body.destroy()
-        reject(new UpstreamFailure("connection", `the upstream response is larger than ${maxBytes} bytes`))
-        return
+export const readBody = (
+  response: UpstreamResponse,
+  maxBytes: number
+): Effect.Effect<Uint8Array, TransportError> => {
+  const facts = { method: response.request.method, path: response.request.url }
+  return response.stream.pipe(
+    Stream.mapError(() =>
+      new TransportError({ ...facts, reason: "Body", message: "the upstream response was cut off" })
+    ),
+    Stream.runFoldEffect({ chunks: Chunk.empty<Uint8Array>(), size: 0 }, (state, chunk) => {
+      const size = state.size + chunk.byteLength
+      return size > maxBytes
+        ? Effect.fail(
+          new TransportError({
+            ...facts,
+            reason: "Body",
+            message: `the upstream response is larger than ${maxBytes} bytes`
+          })
+        )
+        : Effect.succeed({ chunks: Chunk.append(state.chunks, chunk), size })
+    }),
+    Effect.map(({ chunks, size }) => {
+      if (Chunk.size(chunks) === 1) return Chunk.unsafeGet(chunks, 0)
+      const out = new Uint8Array(size)
+      let at = 0
+      for (const chunk of chunks) {
+        out.set(chunk, at)
+        at += chunk.byteLength
       }
-      chunks.push(chunk)
+      return out
     })
-    body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-    body.once("error", (error) =>
-      reject(new UpstreamFailure("connection", `the upstream response was cut off (${error.message})`)))
-    body.once("close", () => {
-      if (!body.readableEnded) {
-        reject(new UpstreamFailure("connection", "the upstream response was cut off"))
-      }
-    })
-  })
+  )
+}

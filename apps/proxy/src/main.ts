@@ -18,8 +18,6 @@ import * as Keys from "./Keys.js"
 import * as LiveConfig from "./LiveConfig.js"
 import * as Log from "./Log.js"
 import { Metrics } from "./Metrics.js"
-import * as RedisCache from "./RedisCache.js"
-import * as RedisRateLimit from "./RedisRateLimit.js"
 import * as RedisStore from "./RedisStore.js"
 import * as Server from "./Server.js"
 import * as Upstream from "./Upstream.js"
@@ -141,13 +139,13 @@ const run = async (): Promise<void> => {
   }
   const store = storeSettings === undefined ? undefined : RedisStore.make(storeSettings)
   const keys = LiveConfig.makeLiveKeyRing(config.keys)
-  const shared = store === undefined
-    ? {}
-    : { store, rateLimits: RedisRateLimit.make(store), cache: RedisCache.make(store, config.cache) }
 
   let proxy: Server.RunningProxy
   try {
-    proxy = await Server.start({ config, upstream, metrics, keys, ...shared }, { port, host })
+    proxy = await Server.start({ config, upstream, metrics, keys, ...(store === undefined ? {} : { store }) }, {
+      port,
+      host
+    })
   } catch (error) {
     await store?.close()
     await closeMock()

@@ -1,45 +1,96 @@
-import { Readable } from "node:stream"
+import type { HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
+import { Effect, Redacted } from "effect"
 import { type AppDeps, type LogEntry, makeApp } from "../src/App.js"
 import type { ProxyConfig } from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
 import { Metrics } from "../src/Metrics.js"
-import * as Redact from "../src/Redact.js"
-import type { Upstream, UpstreamRequest, UpstreamResponse } from "../src/Upstream.js"
-import { UpstreamFailure } from "../src/Upstream.js"
+import * as Upstream from "../src/Upstream.js"
 
 export type FakeAnswer =
   | {
     readonly status: number
-    /** A string is sent as it is, anything else as JSON; an array of strings is sent as that many chunks. */
+    /** A string is sent as it is, anything else as JSON. */
     readonly body?: unknown
+    /** The body as these chunks, one after the other. */
     readonly chunks?: ReadonlyArray<string>
     readonly headers?: Record<string, string>
   }
-  | UpstreamFailure
+  /** No answer: undici's headers timeout, or a refused connection. */
+  | { readonly fail: "timeout" | "refused" }
+
+/** What reached the fake upstream. */
+export interface FakeCall {
+  readonly method: string
+  /** Path and query, e.g. `/api/v1/deployments?limit=5`. */
+  readonly path: string
+  readonly body: string | undefined
+  readonly headers: Readonly<Record<string, string>>
+}
 
 /** The real key the fake upstream stands for: it must never reach a caller. */
 export const upstreamKey = "sk-REAL-upstream-key-0123"
 
-/** An in-memory upstream: records what reached it and answers from `handler`. */
-export const fakeUpstream = (handler: (request: UpstreamRequest) => FakeAnswer) => {
-  const calls: Array<UpstreamRequest> = []
-  const upstream: Upstream = {
-    origin: "http://upstream.test",
-    send: async (request) => {
-      calls.push(request)
-      const answer = handler(request)
-      if (answer instanceof UpstreamFailure) throw answer
-      const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {})
-      const response: UpstreamResponse = {
-        status: answer.status,
-        headers: { "content-type": "application/json", ...answer.headers },
-        body: Readable.from((answer.chunks ?? [text]).map((chunk) => Buffer.from(chunk)))
+const bodyText = (request: HttpClientRequest.HttpClientRequest): string | undefined =>
+  request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : undefined
+
+/**
+ * The proxy's real upstream (core's transport: auth, retries, error mapping)
+ * over an in-memory HTTP client that records what reached it and answers from `handler`.
+ */
+export const fakeUpstream = (
+  handler: (request: FakeCall) => FakeAnswer,
+  options: { readonly retries?: number } = {}
+) => {
+  const calls: Array<FakeCall> = []
+  const client = HttpClient.make((request, url) =>
+    Effect.suspend(() => {
+      const call: FakeCall = {
+        method: request.method,
+        path: url.pathname + url.search,
+        body: bodyText(request),
+        headers: request.headers
       }
-      return response
+      calls.push(call)
+      const answer = handler(call)
+      if ("fail" in answer) {
+        const code = answer.fail === "timeout" ? "UND_ERR_HEADERS_TIMEOUT" : "ECONNREFUSED"
+        return Effect.fail(
+          new HttpClientError.RequestError({
+            request,
+            reason: "Transport",
+            cause: Object.assign(new Error(code), { code })
+          })
+        )
+      }
+      const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {})
+      const chunks = (answer.chunks ?? [text]).map((chunk) => new TextEncoder().encode(chunk))
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(chunk)
+          controller.close()
+        }
+      })
+      return Effect.succeed(HttpClientResponse.fromWeb(
+        request,
+        new Response(body, {
+          status: answer.status,
+          headers: { "content-type": "application/json", ...answer.headers }
+        })
+      ))
+    })
+  )
+  const upstream = Upstream.make(
+    {
+      url: "http://upstream.test",
+      apiKey: Redacted.make(upstreamKey),
+      timeoutMs: 1000,
+      retries: options.retries ?? 0,
+      retryBaseDelayMs: 1
     },
-    close: () => undefined,
-    redactor: Redact.make(upstreamKey)
-  }
+    {},
+    client
+  )
   return { upstream, calls }
 }
 
@@ -75,7 +126,7 @@ export const key = (
 
 export const harness = (
   config: ProxyConfig,
-  handler: (request: UpstreamRequest) => FakeAnswer,
+  handler: (request: FakeCall) => FakeAnswer,
   options: { now?: () => number } = {}
 ) => {
   const { calls, upstream } = fakeUpstream(handler)

@@ -98,6 +98,14 @@ export const notSentCodes = new Set([
   "UND_ERR_CONNECT_TIMEOUT"
 ])
 
+/** Codes of an HTTP client's own timeouts (undici's connect/headers/body timeouts, a socket's). */
+export const timeoutCodes: ReadonlySet<string> = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT"
+])
+
 /** The first `code` found along an error's `cause` chain (Node, undici and fetch nest them differently). */
 export const errorCode = (error: unknown, depth = 0): string | undefined => {
   if (depth > 5 || typeof error !== "object" || error === null) return undefined
@@ -222,6 +230,17 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
       }
       if (error._tag === "RequestError") {
         const code = errorCode(error.cause)
+        if (code !== undefined && timeoutCodes.has(code)) {
+          // The HTTP client's own per-attempt timeout (e.g. undici's), not a refused connection.
+          return new TransportError({
+            ...facts,
+            reason: "Timeout",
+            notSent: code === "UND_ERR_CONNECT_TIMEOUT",
+            message: `${facts.method} ${facts.path} timed out: no answer within ${
+              Duration.format(timeout)
+            } (per attempt, ${code})`
+          })
+        }
         const notSent = error.reason === "InvalidUrl" || (code !== undefined && notSentCodes.has(code))
         const what = error.reason === "InvalidUrl"
           ? `the URL ${origin} is invalid — check CUBE_API_URL`

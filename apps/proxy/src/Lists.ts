@@ -1,0 +1,190 @@
+/**
+ * Forwarding the two lists, behind the list cache.
+ *
+ * - A key that sees every deployment (or environment) gets the upstream page
+ *   as it came, redacted.
+ * - A key limited to some gets a list the proxy builds: core's
+ *   `Pagination.stream` walks the upstream pages (offsets or cursors,
+ *   whichever the server uses), each page decoded by core's
+ *   `DeploymentList` / `EnvironmentList` (both wire shapes); the visible items
+ *   are kept and the caller's page is cut from them, so `pagination.total`
+ *   counts what this key can see and paging never skips or repeats an item.
+ *   The answer is in the reference shape.
+ *
+ * @since 0.2.0
+ */
+import * as Domain from "@cubeplane/core/Domain"
+import type { ControlPlaneError } from "@cubeplane/core/Errors"
+import { UnexpectedResponse } from "@cubeplane/core/Errors"
+import * as Pagination from "@cubeplane/core/Pagination"
+import { Chunk, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import * as Answer from "./Answer.js"
+import * as Cache from "./Cache.js"
+import { bodyBytes, type Call, headerValue, reply } from "./Call.js"
+import { ProxyMetrics } from "./Metrics.js"
+import type { Authorized } from "./Pipeline.js"
+import * as Policy from "./Policy.js"
+import * as Upstream from "./Upstream.js"
+import type { ListRequest } from "./Validate.js"
+import { queryString } from "./Validate.js"
+
+/** Largest list response read from upstream. */
+const maxListBytes = 8 * 1024 * 1024
+/** Upstream items the proxy looks at, at most, to filter one list (200 pages of 100). */
+const maxScannedItems = 200 * Pagination.defaultPageSize
+
+/** How one kind of list decodes (either wire shape) and encodes (the reference shape). */
+interface Kind<A extends { readonly id: unknown }> {
+  readonly decode: (text: string) => Either.Either<Domain.Page<A>, ParseResult.ParseError>
+  readonly encode: (page: Domain.Page<A>) => Either.Either<unknown, ParseResult.ParseError>
+}
+
+const kind = <A extends { readonly id: unknown }, I>(schema: Schema.Schema<Domain.Page<A>, I>): Kind<A> => ({
+  decode: Schema.decodeUnknownEither(Schema.parseJson(schema)),
+  encode: Schema.encodeEither(schema)
+})
+
+const kinds = {
+  deployments: kind(Domain.DeploymentList),
+  environments: kind(Domain.EnvironmentList)
+}
+
+/** A list answer's body, kept as bytes for the cache. */
+interface ListAnswer {
+  readonly body: Uint8Array
+  readonly contentType: string
+}
+
+type Services = Upstream.ControlPlaneUpstream | Cache.ListCache | ProxyMetrics | Policy.Grants
+
+export const forward = (authorized: Authorized<ListRequest>): Effect.Effect<Response, never, Services> =>
+  Effect.flatMap(
+    Effect.all([Upstream.ControlPlaneUpstream, Cache.ListCache, ProxyMetrics, Policy.Grants]),
+    ([upstream, cache, metrics, grants]) => {
+      const { call, key, request } = authorized
+      const visible = grants.visibility(key, request.access)
+      const answer = (): Effect.Effect<ListAnswer, ControlPlaneError> =>
+        visible === "all"
+          ? passThrough(call, request, upstream)
+          : request.itemsKey === "deployments"
+          ? filtered(call, request, visible, upstream, kinds.deployments)
+          : filtered(call, request, visible, upstream, kinds.environments)
+      const answered = (result: Effect.Effect<ListAnswer, ControlPlaneError>) =>
+        Effect.match(result, {
+          onSuccess: (list) => reply(call, 200, bodyBytes(list.body), { "Content-Type": list.contentType }),
+          onFailure: (error) => Answer.fromError(call, error, upstream.redactor, metrics)
+        })
+      if (!cache.enabled) return answered(answer())
+      const cacheKey = `${request.operation}\n${Policy.scopeName(visible)}\n${request.upstreamPath}`
+      return Effect.flatMap(cache.get(cacheKey), (hit) => {
+        if (hit !== undefined) {
+          metrics.cache.inc([request.operation, "hit"])
+          call.cacheResult = "HIT"
+          return Effect.succeed(
+            reply(call, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" })
+          )
+        }
+        metrics.cache.inc([request.operation, "miss"])
+        call.cacheResult = "MISS"
+        call.headers["X-Cache"] = "MISS"
+        return answered(
+          Effect.tap(
+            answer(),
+            (list) => cache.set(cacheKey, { status: 200, contentType: list.contentType, body: list.body })
+          )
+        )
+      })
+    }
+  )
+
+const get = (call: Call, upstream: Upstream.Upstream, request: ListRequest, path: string) =>
+  Effect.flatMap(
+    upstream.send({
+      operation: request.operation,
+      method: "GET",
+      path,
+      accept: "application/json",
+      requestId: call.requestId
+    }),
+    (response) => {
+      call.upstreamStatus = response.status
+      return Effect.map(Upstream.readBody(response, maxListBytes), (body) => ({ response, body }))
+    }
+  )
+
+/** The upstream page as it came (redacted), for a key that sees everything. */
+const passThrough = (call: Call, request: ListRequest, upstream: Upstream.Upstream) =>
+  Effect.map(get(call, upstream, request, request.upstreamPath), ({ body, response }): ListAnswer => ({
+    body: upstream.redactor.bytes(body),
+    contentType: headerValue(response.headers["content-type"]) ?? "application/json"
+  }))
+
+/** The list as this key sees it: every upstream page walked, visible items kept, the caller's page cut. */
+const filtered = <A extends { readonly id: unknown }>(
+  call: Call,
+  request: ListRequest,
+  visible: ReadonlySet<string>,
+  upstream: Upstream.Upstream,
+  kind: Kind<A>
+): Effect.Effect<ListAnswer, ControlPlaneError> => {
+  const { listBase, page } = request
+  const separator = listBase.includes("?") ? "&" : "?"
+  const fetchPage = (options: Domain.PageOptions) =>
+    Effect.flatMap(
+      get(
+        call,
+        upstream,
+        request,
+        listBase + separator + queryString([
+          ["offset", options.offset],
+          ["limit", options.limit],
+          ["first", options.first],
+          ["after", options.after]
+        ]).slice(1)
+      ),
+      ({ body, response }) => {
+        const decoded = kind.decode(Buffer.from(body).toString("utf8"))
+        return Either.isRight(decoded)
+          ? Effect.succeed(decoded.right)
+          : Effect.fail(unexpected(response.status, request, decoded.left))
+      }
+    )
+  const invalid = (reason: string): ControlPlaneError =>
+    new UnexpectedResponse({
+      message: `the upstream ${request.itemsKey} list cannot be followed: ${reason}`,
+      detail: reason,
+      method: "GET",
+      path: listBase,
+      status: 200
+    })
+  return Pagination.stream(fetchPage, { pageSize: Pagination.defaultPageSize }, invalid).pipe(
+    Stream.take(maxScannedItems),
+    Stream.filter((item) => visible.has(String(item.id))),
+    Stream.take(visible.size),
+    Stream.runCollect,
+    Effect.flatMap((kept) => {
+      const all = Chunk.toReadonlyArray(kept)
+      const encoded = kind.encode({
+        items: all.slice(page.offset, page.offset + page.limit),
+        pagination: { offset: page.offset, limit: page.limit, total: all.length }
+      })
+      return Either.isRight(encoded)
+        ? Effect.succeed({
+          body: upstream.redactor.bytes(Buffer.from(JSON.stringify(encoded.right))),
+          contentType: "application/json"
+        })
+        : Effect.fail(unexpected(200, request, encoded.left))
+    })
+  )
+}
+
+const unexpected = (status: number, request: ListRequest, error: ParseResult.ParseError) =>
+  new UnexpectedResponse({
+    message: `an unexpected ${request.itemsKey} list (${
+      ParseResult.ArrayFormatter.formatErrorSync(error)[0]?.message ?? "does not decode"
+    })`,
+    detail: ParseResult.TreeFormatter.formatErrorSync(error),
+    method: "GET",
+    path: request.listBase,
+    status
+  })

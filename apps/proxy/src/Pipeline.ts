@@ -1,0 +1,143 @@
+/**
+ * The steps every `/api/v1` request passes, in this order:
+ *
+ *   authenticate → rate limit → validate → authorize → (cache →) forward
+ *
+ * Each step is an Effect whose input is the previous step's output, so the
+ * order is enforced by the types: `forward` takes an `Authorized` request,
+ * which only `authorize` makes, from a `Checked` one, which only `check`
+ * makes, from an `Admitted` caller, which only `admit` makes, from an
+ * `Identified` one, which only `authenticate` makes. A step that refuses
+ * fails with `Refused`, carrying the answer (401, 429, 400/413, 403).
+ *
+ * The steps use the services (keys, rate limits, grants, metrics) through
+ * their tags; which store backs them is the layer's business.
+ *
+ * @since 0.2.0
+ */
+import { Clock, Data, Effect } from "effect"
+import type { Call } from "./Call.js"
+import { fail } from "./Call.js"
+import type { KeyConfig } from "./Config.js"
+import * as Keys from "./Keys.js"
+import { ProxyMetrics } from "./Metrics.js"
+import type * as Policy from "./Policy.js"
+import { Grants } from "./Policy.js"
+import * as RateLimit from "./RateLimit.js"
+
+/** A step said no; `response` is the answer. */
+export class Refused extends Data.TaggedError("Refused")<{ readonly response: Response }> {}
+
+export const refuse = (response: Response): Effect.Effect<never, Refused> => Effect.fail(new Refused({ response }))
+
+/** What validation must produce for the policy: the access asked for. */
+export interface Checkable {
+  readonly access: Policy.Access
+}
+
+// The stages are classes this module alone constructs (only their types are exported).
+class IdentifiedCaller {
+  constructor(readonly call: Call, readonly key: KeyConfig) {}
+}
+class AdmittedCaller {
+  readonly admitted = true
+  constructor(readonly call: Call, readonly key: KeyConfig) {}
+}
+class CheckedRequest<R extends Checkable> {
+  readonly checked = true
+  constructor(readonly call: Call, readonly key: KeyConfig, readonly request: R) {}
+}
+class AuthorizedRequest<R extends Checkable> {
+  readonly authorized = true
+  constructor(
+    readonly call: Call,
+    readonly key: KeyConfig,
+    readonly request: R,
+    /** For tokens: the `expires_in` to send when the request left it out and the grant caps it. */
+    readonly defaultExpiresIn: number | undefined
+  ) {}
+}
+export type Identified = IdentifiedCaller
+export type Admitted = AdmittedCaller
+export type Checked<R extends Checkable> = CheckedRequest<R>
+export type Authorized<R extends Checkable> = AuthorizedRequest<R>
+
+const unauthorized = { "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\"" }
+
+/** The caller's proxy key, from `Authorization: Bearer <key>` (or `Api-Key <key>`). */
+export const authenticate = (call: Call): Effect.Effect<Identified, Refused, Keys.ProxyKeys> =>
+  Effect.flatMap(Keys.ProxyKeys, (keys) => {
+    const presented = Keys.fromAuthorization(call.header("authorization"))
+    const key = presented === undefined ? undefined : keys.find(presented)
+    if (key === undefined) {
+      return refuse(fail(
+        call,
+        401,
+        presented === undefined
+          ? "missing or malformed Authorization header: send `Authorization: Bearer <proxy key>`"
+          : "unknown proxy key",
+        unauthorized
+      ))
+    }
+    call.keyName = key.name
+    if (key.expiresAt === undefined) return Effect.succeed(new IdentifiedCaller(call, key))
+    const expiresAt = key.expiresAt
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      now >= expiresAt
+        ? refuse(fail(call, 401, `key expired: "${key.name}" expired at ${new Date(expiresAt).toISOString()}`, {
+          "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
+        }))
+        : Effect.succeed(new IdentifiedCaller(call, key)))
+  })
+
+/** The key's rate limit, if it has one: 429 with `Retry-After` when spent. */
+export const admit = (
+  caller: Identified
+): Effect.Effect<Admitted, Refused, RateLimit.RateLimits | ProxyMetrics> => {
+  const { call, key } = caller
+  const limit = key.rateLimit
+  if (limit === undefined) return Effect.succeed(new AdmittedCaller(call, key))
+  return Effect.flatMap(RateLimit.RateLimits, (limits) =>
+    Effect.flatMap(limits.take(key.name, limit), (result) => {
+      // The shared store could not count: its layer decided (store.on_store_error); no window to report.
+      if (result.unavailable === true) {
+        return result.allowed ? Effect.succeed(new AdmittedCaller(call, key)) : refuse(fail(
+          call,
+          503,
+          "the rate-limit store is unreachable, and this proxy refuses rate-limited keys while it is (store.on_store_error: deny); retry shortly",
+          { "Retry-After": "1" }
+        ))
+      }
+      RateLimit.setHeaders(call.headers, result)
+      if (result.allowed) return Effect.succeed(new AdmittedCaller(call, key))
+      return Effect.flatMap(ProxyMetrics, (metrics) => {
+        metrics.rateLimited.inc([key.name])
+        return refuse(fail(
+          call,
+          429,
+          `key "${key.name}" is rate limited to ${result.limit} requests per ${limit.windowSeconds} s; retry in ${result.resetSeconds} s`,
+          { "Retry-After": String(result.resetSeconds) }
+        ))
+      })
+    }))
+}
+
+/** Runs a validation (query, path ids, body with core's schemas) on an admitted caller. */
+export const check =
+  <R extends Checkable, Env>(validate: (call: Call) => Effect.Effect<R, Refused, Env>) =>
+  (caller: Admitted): Effect.Effect<Checked<R>, Refused, Env> =>
+    Effect.map(validate(caller.call), (request) => new CheckedRequest(caller.call, caller.key, request))
+
+/** The key's grants on the validated request: 403 naming the rule that refused. */
+export const authorize = <R extends Checkable>(
+  checked: Checked<R>
+): Effect.Effect<Authorized<R>, Refused, Grants> =>
+  Effect.flatMap(Grants, (grants) => {
+    const decision = grants.authorize(checked.key, checked.request.access)
+    if (!decision.allowed) {
+      return refuse(fail(checked.call, 403, decision.message, undefined, { rule: decision.rule }))
+    }
+    return Effect.succeed(
+      new AuthorizedRequest(checked.call, checked.key, checked.request, decision.defaultExpiresIn)
+    )
+  })
