@@ -150,7 +150,10 @@ export const StoreSettings = Schema.Struct({
   /** `redis://[:password@]host:port/db` (or `rediss://`); `CUBEPLANE_PROXY_STORE` overrides it. */
   url: Schema.optional(Schema.String),
   /** What a rate-limited key gets while the store cannot answer: `deny` (503, default) or `allow`. */
-  onStoreError: Schema.optionalWith(Schema.Literal("deny", "allow"), { default: () => "deny" as const }).pipe(
+  onStoreError: Schema.optionalWith(
+    Schema.Literal("deny", "allow").annotations({ message: () => ({ message: "Expected deny or allow", override: true }) }),
+    { default: () => "deny" as const }
+  ).pipe(
     Schema.fromKey("on_store_error")
   ),
   /** Longest wait for one store command before it counts as a store error (default 1000). */

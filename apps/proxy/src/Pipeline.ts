@@ -20,6 +20,7 @@ import type { Call } from "./Call.js"
 import { fail } from "./Call.js"
 import type { KeyConfig } from "./Config.js"
 import * as Keys from "./Keys.js"
+import * as LiveConfig from "./LiveConfig.js"
 import { ProxyMetrics } from "./Metrics.js"
 import type * as Policy from "./Policy.js"
 import { Grants } from "./Policy.js"
@@ -83,7 +84,7 @@ export const authenticate = (call: Call): Effect.Effect<Identified, Refused, Key
     if (key.expiresAt === undefined) return Effect.succeed(new IdentifiedCaller(call, key))
     const expiresAt = key.expiresAt
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      now >= expiresAt
+      LiveConfig.isExpired(key, now)
         ? refuse(fail(call, 401, `key expired: "${key.name}" expired at ${new Date(expiresAt).toISOString()}`, {
           "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
         }))
