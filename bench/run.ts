@@ -15,7 +15,8 @@ const benchmarks: Record<string, () => Promise<{ run: () => Promise<string> }>> 
   pagination: () => import("./pagination.js"),
   "mock-export": () => import("./mock-export.js"),
   "cli-startup": () => import("./cli-startup.js"),
-  proxy: () => import("./proxy.js")
+  proxy: () => import("./proxy.js"),
+  "proxy-store": () => import("./proxy-store.js")
 }
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"))
