@@ -79,7 +79,9 @@ export async function run(): Promise<string> {
     const shared = await startProxy({ upstream: upstream.url, configPath, store: redis.url })
     children.push(shared.child)
 
-    console.error(`  measuring (50 connections, 2 s warm-up, then ${rounds} interleaved rounds, ${durationSeconds} s each)`)
+    console.error(
+      `  measuring (50 connections, 2 s warm-up, then ${rounds} interleaved rounds, ${durationSeconds} s each)`
+    )
     const targets = [{ name: "in-memory store", url: memory.url }, { name: "Redis store", url: shared.url }]
     for (const target of targets) await load(target.url, 2)
     const runs = targets.map(() => [] as Array<Measured>)
@@ -114,7 +116,9 @@ export async function run(): Promise<string> {
       row(inMemory),
       row(redisStore),
       "",
-      `The shared store serves ${ratio(redisStore.rps, inMemory.rps)} of the in-memory store's requests/s, p99 ${redisStore.p99} ms vs ${inMemory.p99} ms: the price of one limit for every replica.`
+      `The shared store serves ${
+        ratio(redisStore.rps, inMemory.rps)
+      } of the in-memory store's requests/s, p99 ${redisStore.p99} ms vs ${inMemory.p99} ms: the price of one limit for every replica.`
     ].join("\n")
   } finally {
     await Promise.all(children.map(stop))

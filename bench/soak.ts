@@ -36,9 +36,18 @@ const config = (withRotating: boolean) =>
     "cache:",
     "  ttl_seconds: 2",
     "keys:",
-    ...keyLines("steady", ["    rate_limit: { requests: 100000000, window_seconds: 60 }"], "listDeployments, listEnvironments"),
+    ...keyLines(
+      "steady",
+      ["    rate_limit: { requests: 100000000, window_seconds: 60 }"],
+      "listDeployments, listEnvironments"
+    ),
     ...keyLines("limited", ["    rate_limit: { requests: 100, window_seconds: 10 }"], "listDeployments"),
-    ...keyLines("scoped", ["    rate_limit: { requests: 100000000, window_seconds: 60 }"], "listDeployments", "\"123\", \"124\""),
+    ...keyLines(
+      "scoped",
+      ["    rate_limit: { requests: 100000000, window_seconds: 60 }"],
+      "listDeployments",
+      "\"123\", \"124\""
+    ),
     ...keyLines("admin", [], "\"*\""),
     ...(withRotating ? keyLines("rotating", ["    expires_at: 2999-01-01T00:00:00Z"], "listDeployments") : []),
     ""

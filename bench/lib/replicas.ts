@@ -39,7 +39,11 @@ export const waitFor = async (url: string, headers: Record<string, string> = {})
 }
 
 export const spawnNode = (args: ReadonlyArray<string>, env: Record<string, string>): ChildProcess =>
-  spawn(process.execPath, [...args], { cwd: here, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] })
+  spawn(process.execPath, [...args], {
+    cwd: here,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"]
+  })
 
 export const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
@@ -52,7 +56,16 @@ export const stop = (child: ChildProcess) =>
 /** A `redis-server` on a free port; resolves once it answers PING. */
 export const startRedis = async (): Promise<{ readonly url: string; readonly child: ChildProcess }> => {
   const port = await freePort()
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const child = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no"
+  ], {
     stdio: "ignore"
   })
   const deadline = Date.now() + 20_000
@@ -67,7 +80,9 @@ export const startRedis = async (): Promise<{ readonly url: string; readonly chi
       })
     })
     if (pong) return { url: `redis://127.0.0.1:${port}/0`, child }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error("redis-server did not start (is it installed?)")
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error("redis-server did not start (is it installed?)")
+    }
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }

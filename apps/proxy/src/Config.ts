@@ -151,7 +151,9 @@ export const StoreSettings = Schema.Struct({
   url: Schema.optional(Schema.String),
   /** What a rate-limited key gets while the store cannot answer: `deny` (503, default) or `allow`. */
   onStoreError: Schema.optionalWith(
-    Schema.Literal("deny", "allow").annotations({ message: () => ({ message: "Expected deny or allow", override: true }) }),
+    Schema.Literal("deny", "allow").annotations({
+      message: () => ({ message: "Expected deny or allow", override: true })
+    }),
     { default: () => "deny" as const }
   ).pipe(
     Schema.fromKey("on_store_error")

@@ -106,9 +106,10 @@ export const make = (settings: Settings, log: (entry: Log.LogEntry) => void = Lo
   })
   let state: StoreState = "connecting"
   let lastError: string | undefined
+  let closing = false
   const failures = new Map<string, number>()
   const note = (next: StoreState, extra: Record<string, unknown> = {}) => {
-    if (next === state) return
+    if (next === state || closing) return
     state = next
     log({
       time: Log.timestamp(),
@@ -138,6 +139,7 @@ export const make = (settings: Settings, log: (entry: Log.LogEntry) => void = Lo
     failed: (operation) => failures.set(operation, (failures.get(operation) ?? 0) + 1),
     failures: () => failures,
     close: async () => {
+      closing = true
       try {
         await client.quit()
       } catch {

@@ -15,7 +15,9 @@ import type { LogEntry } from "../src/Log.js"
 import { until } from "./redis.js"
 
 const keyText = (name: string, extra = "") =>
-  `  - name: ${name}\n    hash: sha256:${Keys.hash(`cpk_${name}`)}${extra}\n    grants:\n      - operations: [listDeployments]\n`
+  `  - name: ${name}\n    hash: sha256:${
+    Keys.hash(`cpk_${name}`)
+  }${extra}\n    grants:\n      - operations: [listDeployments]\n`
 
 const problemsOf = (text: string): ReadonlyArray<string> => {
   try {
@@ -109,7 +111,10 @@ describe("LiveConfig.watch", () => {
   it("refuses a broken file with one warning and keeps the keys in force", async () => {
     const { applied, ring } = begin(`keys:\n${keyText("old")}`)
     save(`keys:\n  - name: old\n    hash: nope\n    grants: []\n`)
-    await until(() => logs.some((entry) => entry["msg"] === "config reload refused: the old config stays in force"), "the refusal")
+    await until(
+      () => logs.some((entry) => entry["msg"] === "config reload refused: the old config stays in force"),
+      "the refusal"
+    )
     const refusals = logs.filter((entry) => String(entry["msg"]).startsWith("config reload refused"))
     expect(refusals).toHaveLength(1)
     expect(String(refusals[0]?.["error"])).toContain("keys[0].hash")

@@ -119,7 +119,12 @@ describe.skipIf(!hasRedis)("the Redis store", () => {
     expect(() => RedisStore.parseUrl("redis://127.0.0.1:6379/abc")).toThrow(/database must be a number/)
     expect(RedisStore.parseUrl("redis://:s3cret-pass@10.0.0.5:6380/2")).toBe("redis://10.0.0.5:6380/2")
     expect(RedisStore.settingsOf(undefined, undefined)).toBeUndefined()
-    expect(RedisStore.settingsOf({ url: "redis://a:1/0", onStoreError: "allow", timeoutMs: 100, keyPrefix: "p:" }, "redis://b:2/1"))
+    expect(
+      RedisStore.settingsOf(
+        { url: "redis://a:1/0", onStoreError: "allow", timeoutMs: 100, keyPrefix: "p:" },
+        "redis://b:2/1"
+      )
+    )
       .toMatchObject({ url: "redis://b:2/1", onStoreError: "allow" })
   })
 })

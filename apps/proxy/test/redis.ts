@@ -14,7 +14,9 @@ export const hasRedis = (() => {
     return true
   } catch {
     if (process.env["CI"] === "true") throw new Error("redis-server is not installed: .ci/run should have installed it")
-    process.stderr.write("redis-server is not installed: skipping the shared-store tests (apt-get install redis-server)\n")
+    process.stderr.write(
+      "redis-server is not installed: skipping the shared-store tests (apt-get install redis-server)\n"
+    )
     return false
   }
 })()

@@ -78,7 +78,12 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
         const line = stdout.split("\n").find((l) => l.includes("\"msg\":\"listening\""))
         if (line === undefined) return
         child.stdout?.off("data", check)
-        const replica = { child, url: String(JSON.parse(line).url), stdout: () => stdout, alive: () => child.exitCode === null }
+        const replica = {
+          child,
+          url: String(JSON.parse(line).url),
+          stdout: () => stdout,
+          alive: () => child.exitCode === null
+        }
         replicas.push(replica)
         resolve(replica)
       }
@@ -159,7 +164,10 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
     const pids = replicas.map((replica) => replica.child.pid)
 
     writeConfig(`keys:\n${baseKeys()}${keyBlock("newcomer")}`)
-    await until(async () => (await get(a!, "doomed")).status === 401 && (await get(b!, "doomed")).status === 401, "both replicas to refuse the removed key")
+    await until(
+      async () => (await get(a!, "doomed")).status === 401 && (await get(b!, "doomed")).status === 401,
+      "both replicas to refuse the removed key"
+    )
     expect((await get(a!, "newcomer")).status).toBe(200)
     expect((await get(b!, "newcomer")).status).toBe(200)
     expect(JSON.parse((await get(b!, "doomed")).text).error).toBe("unknown proxy key")
@@ -169,7 +177,10 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
     expect(replicas.map((replica) => replica.child.pid)).toEqual(pids)
     expect(replicas.every((replica) => replica.alive())).toBe(true)
     // Log lines are written in batches: wait for the line rather than expect it already there.
-    await until(() => replicas.every((replica) => replica.stdout().includes("\"msg\":\"config reloaded\"")), "a \"config reloaded\" line from each replica")
+    await until(
+      () => replicas.every((replica) => replica.stdout().includes("\"msg\":\"config reloaded\"")),
+      "a \"config reloaded\" line from each replica"
+    )
   })
 
   it("refuses a key past its expires_at on both replicas with 401 \"key expired\"", async () => {
@@ -184,14 +195,18 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
       const result = await get(replica, "lapsed")
       return result.status === 401 && /^key expired/.test(String(JSON.parse(result.text).error))
     }
-    await until(async () => (await expired(a!)) && (await expired(b!)), "both replicas to refuse the lapsed key as expired")
+    await until(
+      async () => (await expired(a!)) && (await expired(b!)),
+      "both replicas to refuse the lapsed key as expired"
+    )
     expect((await get(a!, "current")).status).toBe(200)
     expect((await get(b!, "current")).status).toBe(200)
   })
 
   it("refuses a broken file with one log line and keeps the rules in force", async () => {
     const [a, b] = replicas
-    const refusals = () => replicas.map((replica) => replica.stdout().split("\n").filter((l) => l.includes("config reload refused")).length)
+    const refusals = () =>
+      replicas.map((replica) => replica.stdout().split("\n").filter((l) => l.includes("config reload refused")).length)
     const before = refusals()
     writeConfig(`keys:\n  - name: admin\n    hash: not-a-hash\n    grants: []\n`)
     await until(() => refusals().every((count, i) => count === before[i]! + 1), "each replica to log one refusal")
@@ -212,7 +227,9 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
       while (loading) {
         const result = await get(replica, "steady")
         statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1)
-        if (result.status !== 200 && !(result.status === 503 && result.text.includes("rate-limit store is unreachable"))) {
+        if (
+          result.status !== 200 && !(result.status === 503 && result.text.includes("rate-limit store is unreachable"))
+        ) {
           unexpected.push(`${result.status} ${result.text}`)
         }
       }
@@ -221,7 +238,10 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
     await until(() => (statuses.get(200) ?? 0) >= 20, "load to flow")
 
     await redis.stop(true)
-    await until(async () => (await get(a!, "steady")).status === 503 && (await get(b!, "steady")).status === 503, "both replicas to deny while Redis is down")
+    await until(
+      async () => (await get(a!, "steady")).status === 503 && (await get(b!, "steady")).status === 503,
+      "both replicas to deny while Redis is down"
+    )
     const ready = await fetch(`${a!.url}/readyz`)
     expect(ready.status).toBe(503)
     expect(JSON.parse(await ready.text()).store.status).not.toBe("ready")
@@ -230,7 +250,10 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
 
     await redis.restart()
     const okBefore = statuses.get(200) ?? 0
-    await until(async () => (await get(a!, "steady")).status === 200 && (await get(b!, "steady")).status === 200, "both replicas to recover")
+    await until(
+      async () => (await get(a!, "steady")).status === 200 && (await get(b!, "steady")).status === 200,
+      "both replicas to recover"
+    )
     await until(() => (statuses.get(200) ?? 0) > okBefore + 20, "load to flow again")
     await until(async () => (await fetch(`${b!.url}/readyz`)).status === 200, "readyz to be ready again")
     loading = false
@@ -239,6 +262,9 @@ describe.skipIf(!hasRedis)("two replicas sharing one Redis", () => {
     expect(unexpected).toEqual([])
     expect(statuses.get(503) ?? 0).toBeGreaterThan(0)
     expect(replicas.every((replica) => replica.alive())).toBe(true)
-    await until(() => replicas.every((replica) => replica.stdout().includes("\"msg\":\"store unreachable: retrying\"")), "a \"store unreachable\" line from each replica")
+    await until(
+      () => replicas.every((replica) => replica.stdout().includes("\"msg\":\"store unreachable: retrying\"")),
+      "a \"store unreachable\" line from each replica"
+    )
   })
 })
