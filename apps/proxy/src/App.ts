@@ -68,6 +68,8 @@ export const layer = (deps: AppDeps, metrics: Metrics) => {
   const now = deps.now ?? Date.now
   const shared = deps.store === undefined ? undefined : Layer.succeed(RedisStore.Store, deps.store)
   return Layer.mergeAll(
+    // No tracer is installed in the proxy: spans would only cost allocations.
+    Layer.setTracerEnabled(false),
     deps.keys === undefined ? Keys.layer(deps.config.keys) : Layer.succeed(Keys.ProxyKeys, deps.keys),
     shared === undefined ? RateLimit.layerMemory(now) : RedisRateLimit.layer.pipe(Layer.provide(shared)),
     Policy.layer,
@@ -145,10 +147,8 @@ export const makeApp = (deps: AppDeps) => {
     return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
   }
 
-  // The default log gets the access line as text, built without an intermediate object.
-  const writeAccess = deps.log === undefined
-    ? (access: Log.Access) => Log.writeJson(Log.accessText(Log.timestamp(), access))
-    : (access: Log.Access) => log(Log.accessEntry(Log.timestamp(), access))
+  // The access log and the metrics are the layers' services, resolved once for the wrapper below.
+  const accessLog = runtime.runSync(Log.AccessLog)
 
   /** request id → access log → metrics, around every handler. */
   const observed =
@@ -160,7 +160,7 @@ export const makeApp = (deps: AppDeps) => {
         metrics.inFlight--
         const seconds = (performance.now() - started) / 1000
         const operation = call.operation ?? "other"
-        writeAccess({
+        accessLog.access({
           requestId: call.requestId,
           key: call.keyName ?? null,
           operation: call.operation ?? null,

@@ -14,7 +14,7 @@
  * @since 0.2.0
  */
 import * as Domain from "@cubeplane/core/Domain"
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { Context, Effect, Either, ParseResult, Schema } from "effect"
 import * as Answer from "./Answer.js"
 import { bodyBytes, headerValue, reply } from "./Call.js"
 import * as Export from "./Export.js"
@@ -46,99 +46,99 @@ const expiresAtOf = (bytes: Uint8Array): unknown => {
 }
 
 export const token = (authorized: Authorized<TokenRequest>): Effect.Effect<Response, never, Services> =>
-  Effect.flatMap(
-    Effect.all([Upstream.ControlPlaneUpstream, ProxyMetrics, Log.AccessLog]),
-    ([upstream, metrics, log]) => {
-      const { call, defaultExpiresIn, key, request } = authorized
-      const checked: Domain.MetaSyncTokenInput = defaultExpiresIn === undefined
-        ? request.body
-        : { ...request.body, expiresIn: defaultExpiresIn }
-      const wire = encodeTokenInput(checked)
-      if (Either.isLeft(wire)) {
-        return Effect.succeed(Answer.badRequest(call, ParseResult.TreeFormatter.formatErrorSync(wire.left)))
-      }
-      return upstream.send({
-        operation: "createMetaSyncToken",
-        method: "POST",
-        path: request.upstreamPath,
-        accept: "application/json",
-        requestId: call.requestId,
-        body: JSON.stringify(wire.right)
-      }).pipe(
-        Effect.flatMap((response) => {
-          call.upstreamStatus = response.status
-          return Effect.map(Upstream.readBody(response, maxTokenBytes), (body) => {
-            const bytes = upstream.redactor.bytes(body)
-            metrics.tokensMinted.inc([key.name])
-            log.event({
-              time: Log.timestamp(),
-              level: "info",
-              msg: "meta-sync token minted",
-              audit: "token_minted",
-              request_id: call.requestId,
-              key: key.name,
-              deployment_id: request.access.deploymentId,
-              environment_id: request.access.environmentId,
-              security_context: checked.securityContext,
-              expires_in: checked.expiresIn ?? null,
-              expires_at: expiresAtOf(bytes)
-            })
-            return reply(call, response.status, bodyBytes(bytes), {
-              "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
-            })
-          })
-        }),
-        Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
-      )
+  Effect.flatMap(Effect.context<Services>(), (context) => {
+    const upstream = Context.get(context, Upstream.ControlPlaneUpstream)
+    const metrics = Context.get(context, ProxyMetrics)
+    const log = Context.get(context, Log.AccessLog)
+    const { call, defaultExpiresIn, key, request } = authorized
+    const checked: Domain.MetaSyncTokenInput = defaultExpiresIn === undefined
+      ? request.body
+      : { ...request.body, expiresIn: defaultExpiresIn }
+    const wire = encodeTokenInput(checked)
+    if (Either.isLeft(wire)) {
+      return Effect.succeed(Answer.badRequest(call, ParseResult.TreeFormatter.formatErrorSync(wire.left)))
     }
-  )
+    return upstream.send({
+      operation: "createMetaSyncToken",
+      method: "POST",
+      path: request.upstreamPath,
+      accept: "application/json",
+      requestId: call.requestId,
+      body: JSON.stringify(wire.right)
+    }).pipe(
+      Effect.flatMap((response) => {
+        call.upstreamStatus = response.status
+        return Effect.map(Upstream.readBody(response, maxTokenBytes), (body) => {
+          const bytes = upstream.redactor.bytes(body)
+          metrics.tokensMinted.inc([key.name])
+          log.event({
+            time: Log.timestamp(),
+            level: "info",
+            msg: "meta-sync token minted",
+            audit: "token_minted",
+            request_id: call.requestId,
+            key: key.name,
+            deployment_id: request.access.deploymentId,
+            environment_id: request.access.environmentId,
+            security_context: checked.securityContext,
+            expires_in: checked.expiresIn ?? null,
+            expires_at: expiresAtOf(bytes)
+          })
+          return reply(call, response.status, bodyBytes(bytes), {
+            "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
+          })
+        })
+      }),
+      Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
+    )
+  })
 
 export const auditLog = (authorized: Authorized<ExportRequest>): Effect.Effect<Response, never, Services> =>
-  Effect.flatMap(
-    Effect.all([Upstream.ControlPlaneUpstream, ProxyMetrics, Log.AccessLog]),
-    ([upstream, metrics, log]) => {
-      const { call, request } = authorized
-      return upstream.send({
-        operation: "exportAuditLog",
-        method: "GET",
-        path: request.upstreamPath,
-        accept: "text/csv",
-        requestId: call.requestId
-      }).pipe(
-        Effect.map((response) => {
-          call.upstreamStatus = response.status
-          const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
-            metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
-            log.event({
-              time: Log.timestamp(),
-              level: "warn",
-              msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
-              request_id: call.requestId,
-              error: upstream.redactor.text(error.message)
-            })
-            // Under Node, cut the caller's connection ourselves: the transfer ends without its
-            // final chunk, which every HTTP client reports as an error.
-            const incoming = call.c.env?.incoming
-            if (incoming === undefined) return "error the stream"
-            incoming.socket.destroy()
-            return "socket destroyed"
-          }
-          const converter = Redact.after(
-            request.format === "ndjson" ? Export.ndjsonConverter() : Export.csvChecker(),
-            upstream.redactor
-          )
-          const body = Export.streamBody(response.stream, converter, onCutOff)
-          if (request.format === "ndjson") {
-            return reply(call, 200, body, { "Content-Type": "application/x-ndjson; charset=utf-8" })
-          }
-          const headers: Record<string, string> = {
-            "Content-Type": headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
-          }
-          const disposition = headerValue(response.headers["content-disposition"])
-          if (disposition !== undefined) headers["Content-Disposition"] = disposition
-          return reply(call, 200, body, headers)
-        }),
-        Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
-      )
-    }
-  )
+  Effect.flatMap(Effect.context<Services>(), (context) => {
+    const upstream = Context.get(context, Upstream.ControlPlaneUpstream)
+    const metrics = Context.get(context, ProxyMetrics)
+    const log = Context.get(context, Log.AccessLog)
+    const { call, request } = authorized
+    return upstream.send({
+      operation: "exportAuditLog",
+      method: "GET",
+      path: request.upstreamPath,
+      accept: "text/csv",
+      requestId: call.requestId
+    }).pipe(
+      Effect.map((response) => {
+        call.upstreamStatus = response.status
+        const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
+          metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
+          log.event({
+            time: Log.timestamp(),
+            level: "warn",
+            msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
+            request_id: call.requestId,
+            error: upstream.redactor.text(error.message)
+          })
+          // Under Node, cut the caller's connection ourselves: the transfer ends without its
+          // final chunk, which every HTTP client reports as an error.
+          const incoming = call.c.env?.incoming
+          if (incoming === undefined) return "error the stream"
+          incoming.socket.destroy()
+          return "socket destroyed"
+        }
+        const converter = Redact.after(
+          request.format === "ndjson" ? Export.ndjsonConverter() : Export.csvChecker(),
+          upstream.redactor
+        )
+        const body = Export.streamBody(response.stream, converter, onCutOff)
+        if (request.format === "ndjson") {
+          return reply(call, 200, body, { "Content-Type": "application/x-ndjson; charset=utf-8" })
+        }
+        const headers: Record<string, string> = {
+          "Content-Type": headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
+        }
+        const disposition = headerValue(response.headers["content-disposition"])
+        if (disposition !== undefined) headers["Content-Disposition"] = disposition
+        return reply(call, 200, body, headers)
+      }),
+      Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
+    )
+  })

@@ -54,9 +54,6 @@ const byteForms = (code: number): string => {
 /** The longest any one byte's form can be: four backslashes, `u`, four hex digits. */
 const maxFormLength = 9
 
-/** The characters that can start a key in any of its forms. */
-const leadBytes = (first: number): ReadonlyArray<number> => [first, 0x5c, 0x25]
-
 export const make = (key: string): Redactor => {
   const keyBytes = Buffer.from(key, "utf8")
   if (keyBytes.length === 0) {
@@ -70,14 +67,19 @@ export const make = (key: string): Redactor => {
   const source = [...keyBytes].map(byteForms).join("")
   const pattern = new RegExp(source, "g")
   const holdBack = keyBytes.length * maxFormLength - 1
-  const leads = leadBytes(keyBytes[0]!)
+  // Any form of the key contains one of these: its first bytes written literally, or an
+  // escape (`\` or `%`) among them. A body without any cannot hold the key.
+  const markers = [keyBytes.subarray(0, Math.min(3, keyBytes.length)), Buffer.from("\\"), Buffer.from("%")]
+  const mayHoldKey = (bytes: Uint8Array): boolean => {
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    return markers.some((marker) => view.includes(marker))
+  }
 
   /** `latin1` text with every form of the key replaced. */
   const replaceLatin1 = (text: string): string => {
     pattern.lastIndex = 0
     return pattern.test(text) ? text.replace(pattern, replacement) : text
   }
-  const mayHoldKey = (bytes: Uint8Array): boolean => leads.some((lead) => bytes.includes(lead))
 
   const bytes = (input: Uint8Array): Uint8Array => {
     if (!mayHoldKey(input)) return input
@@ -89,32 +91,38 @@ export const make = (key: string): Redactor => {
   const text = (input: string): string => Buffer.from(bytes(Buffer.from(input, "utf8"))).toString("utf8")
 
   const stream = (): StreamRedactor => {
-    // The unsent end of the previous chunks, as latin1 text: at most `holdBack` characters.
-    let carry = ""
+    // The unsent end of the previous chunks: at most `holdBack` bytes.
+    let carry: Buffer = Buffer.alloc(0)
     return {
       push: (chunk) => {
-        if (carry === "" && !mayHoldKey(chunk)) return chunk
-        const all = carry + Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1")
+        const view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        const all = carry.length === 0 ? view : Buffer.concat([carry, view])
         // Everything before `cut` is final: a key starting there would fit wholly in `all`.
-        // A match that runs past `cut` is kept whole on the side that is sent.
         let cut = Math.max(0, all.length - holdBack)
+        if (!mayHoldKey(all)) {
+          // No key starts before `cut` (it would show a marker): pass the bytes on as they are.
+          carry = Buffer.from(all.subarray(cut))
+          return cut === 0 ? undefined : all.subarray(0, cut)
+        }
+        const text = all.toString("latin1")
+        // A match that runs past `cut` is kept whole on the side that is sent.
         let out = ""
         let from = 0
         pattern.lastIndex = 0
-        for (let match = pattern.exec(all); match !== null; match = pattern.exec(all)) {
+        for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
           if (match.index >= cut) break
-          out += all.slice(from, match.index) + replacement
+          out += text.slice(from, match.index) + replacement
           from = match.index + match[0].length
           if (from > cut) cut = from
         }
-        out += all.slice(from, cut)
-        carry = all.slice(cut)
+        out += text.slice(from, cut)
+        carry = Buffer.from(text.slice(cut), "latin1")
         return out === "" ? undefined : Buffer.from(out, "latin1")
       },
       end: () => {
         const rest = carry
-        carry = ""
-        return rest === "" ? undefined : Buffer.from(replaceLatin1(rest), "latin1")
+        carry = Buffer.alloc(0)
+        return rest.length === 0 ? undefined : bytes(rest)
       }
     }
   }

@@ -95,11 +95,15 @@ const undiciClient = (options: UpstreamOptions): { client: HttpClient.HttpClient
     connections: 256,
     pipelining: 1,
     keepAliveTimeout: 4_000,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
     connect: { timeout: options.timeoutMs }
   })
-  return { client: NodeHttpClient.makeUndici(pool), close: () => void pool.destroy().catch(() => undefined) }
+  // @effect/platform's undici client turns undici's own timeouts off per request; put them back:
+  // to the response headers, then each gap between body chunks (a body paused by a slow caller
+  // is not a gap: undici only counts while it wants data).
+  const timed = pool.compose((dispatch) => (request, handler) =>
+    dispatch({ ...request, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs }, handler)
+  )
+  return { client: NodeHttpClient.makeUndici(timed), close: () => void pool.destroy().catch(() => undefined) }
 }
 
 /**
@@ -149,6 +153,8 @@ export const make = (
       // Retries and their waits included; a stuck attempt is cut by `timeout` first.
       deadline: Duration.millis(options.timeoutMs * (options.retries + 1) + maxRetryAfterMs * options.retries),
       userAgent: "cubeplane-proxy/0.2.0",
+      // undici bounds each attempt (see `undiciClient`); test clients answer at once.
+      clientTimeouts: true,
       retry: {
         maxRetries: options.retries,
         baseDelay: Duration.millis(options.retryBaseDelayMs ?? 200),
@@ -195,6 +201,17 @@ export const readBody = (
   maxBytes: number
 ): Effect.Effect<Uint8Array, TransportError> => {
   const facts = { method: response.request.method, path: response.request.url }
+  const declared = Number(response.headers["content-length"] ?? Number.NaN)
+  if (Number.isInteger(declared) && declared <= maxBytes) {
+    // A length within bounds: read it in one go (cheaper than a stream of chunks).
+    return Effect.map(
+      Effect.mapError(
+        response.arrayBuffer,
+        () => new TransportError({ ...facts, reason: "Body", message: "the upstream response was cut off" })
+      ),
+      (buffer) => new Uint8Array(buffer)
+    )
+  }
   return response.stream.pipe(
     Stream.mapError(() =>
       new TransportError({ ...facts, reason: "Body", message: "the upstream response was cut off" })

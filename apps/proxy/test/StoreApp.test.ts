@@ -16,7 +16,7 @@ import { hasRedis, type RunningRedis, startRedis, until } from "./redis.js"
 describe.skipIf(!hasRedis)("the app on a shared store", () => {
   let redis: RunningRedis
   const stores: Array<RedisStore.RedisStore> = []
-  const lists = [{ operations: ["listDeployments" as const] }]
+  const lists = [{ operations: ["listDeployments"] as const }]
   const keys = [
     key("limited", lists, { requests: 2, windowSeconds: 60 }),
     key("free", lists),

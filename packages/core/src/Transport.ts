@@ -15,7 +15,7 @@
  */
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
 import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Clock, Duration, Effect, Either, ParseResult, Redacted, Schema } from "effect"
+import { Clock, Duration, Effect, Either, identity, ParseResult, Redacted, Schema } from "effect"
 import { ErrorBody } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
 import { BadRequest, fromResponse, TransportError } from "./Errors.js"
@@ -37,6 +37,14 @@ export interface Options {
   readonly deadline?: Duration.DurationInput
   /** Default: `cubeplane-core`. */
   readonly userAgent?: string
+  /**
+   * `true` when the `HttpClient` bounds each attempt itself — connecting, the response
+   * headers and each gap in the body (undici's timeouts, whose `UND_ERR_*_TIMEOUT` codes
+   * become `TransportError`s with reason `Timeout`) — so the transport adds no timer of its
+   * own per attempt nor an overall deadline (retries are bounded by the retry policy).
+   * Default: `false`.
+   */
+  readonly clientTimeouts?: boolean
 }
 
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
@@ -291,7 +299,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
             ? onOk(response)
             : Effect.flatMap(statusError(facts, response), Effect.fail)
         ),
-        Effect.timeoutFail({
+        options.clientTimeouts === true ? identity : Effect.timeoutFail({
           duration: timeout,
           onTimeout: () =>
             new TransportError({
@@ -322,7 +330,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
         )
         : attempt(request, facts, onOk).pipe(Retry.retry(retryPolicy, idempotency))
       return attempts.pipe(
-        Effect.timeoutFail({
+        options.clientTimeouts === true ? identity : Effect.timeoutFail({
           duration: deadline,
           onTimeout: () =>
             new TransportError({
@@ -335,7 +343,9 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
         }),
         withAuthorizationRedacted,
         Effect.withSpan(`ControlPlane ${facts.method} ${stripQuery(facts.path)}`, {
-          attributes: { "http.request.method": facts.method }
+          attributes: { "http.request.method": facts.method },
+          // The span's name says where it is; a stack trace per request costs more than it tells.
+          captureStackTrace: false
         })
       )
     }
