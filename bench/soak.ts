@@ -6,6 +6,10 @@
  * (401) — while the config is rewritten every 15 s (a key added, then
  * removed: live reloads under load). Samples each replica's RSS every 10 s.
  *
+ * `SOAK_STORE=memory` runs the same replicas without Redis (each counts
+ * its own limits): the peer that says how much of the memory figure is the
+ * proxy's own and how much the store's.
+ *
  * Passes when no answer is a 5xx and neither replica's RSS grew by more than
  * 25% from the first sample after the warm-up minute to the end. Not part of
  * `pnpm test`: it takes minutes.
@@ -19,6 +23,7 @@ import { join } from "node:path"
 import { proxyEntry, startProxy, startRedis, startUpstream, stop } from "./lib/replicas.js"
 
 const seconds = Number(process.env["SOAK_SECONDS"] ?? 300)
+const withRedis = process.env["SOAK_STORE"] !== "memory"
 const warmupSeconds = Math.min(60, Math.floor(seconds / 5))
 const sha = (key: string) => createHash("sha256").update(key).digest("hex")
 
@@ -86,9 +91,10 @@ export async function run(): Promise<string> {
     const upstream = await startUpstream()
     children.push(upstream.child)
     save(config(true))
+    const store = withRedis ? { store: redis.url } : {}
     const replicas = [
-      await startProxy({ upstream: upstream.url, configPath, store: redis.url }),
-      await startProxy({ upstream: upstream.url, configPath, store: redis.url })
+      await startProxy({ upstream: upstream.url, configPath, ...store }),
+      await startProxy({ upstream: upstream.url, configPath, ...store })
     ]
     children.push(...replicas.map((replica) => replica.child))
 
@@ -133,9 +139,13 @@ export async function run(): Promise<string> {
     const passed = fiveXx === 0 && errors === 0 && alive && growth.every((g) => g <= 0.25)
     const mb = (value: number) => value.toFixed(1)
     return [
-      "## Proxy soak: two replicas on one Redis",
+      withRedis
+        ? "## Proxy soak: two replicas on one Redis"
+        : "## Proxy soak: two replicas, in-memory stores (the peer)",
       "",
-      `${seconds} s of mixed traffic (8 request kinds: in-limit, over-limit, scoped, per-deployment environments, no-limit, a key that comes and goes, an unknown key; list cache 2 s TTL in Redis) from autocannon, 20 connections to each of two replicas, ${reloads} live config reloads, on ${cpus().length} cores shared by everything.`,
+      `${seconds} s of mixed traffic (8 request kinds: in-limit, over-limit, scoped, per-deployment environments, no-limit, a key that comes and goes, an unknown key; list cache 2 s TTL${
+        withRedis ? " in Redis" : ""
+      }) from autocannon, 20 connections to each of two replicas, ${reloads} live config reloads, on ${cpus().length} cores shared by everything.`,
       "",
       "| | replica A | replica B |",
       "|---|---:|---:|",
