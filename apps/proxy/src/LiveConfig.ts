@@ -1,7 +1,9 @@
 /**
  * Keys that change without a restart: the config file is read again on
  * SIGHUP and whenever it changes on disk (watched through its folder, so an
- * editor's save-by-rename is seen too; changes within 100 ms are read once).
+ * editor's save-by-rename and a ConfigMap's symlink swap are seen too;
+ * changes within 100 ms are read once, and a read that finds the same text
+ * does nothing).
  *
  * A file that validates replaces the keys, their grants and their rate
  * limits at once: the next request is checked against the new set. A request
@@ -17,7 +19,7 @@
  */
 import { Layer } from "effect"
 import { readFileSync, watch as watchFolder } from "node:fs"
-import { basename, dirname } from "node:path"
+import { dirname } from "node:path"
 import type { KeyConfig, ProxyConfig } from "./Config.js"
 import * as Config from "./Config.js"
 import * as Keys from "./Keys.js"
@@ -45,7 +47,7 @@ export const layerKeys = (ring: LiveKeyRing): Layer.Layer<Keys.ProxyKeys> => Lay
 export const isExpired = (key: KeyConfig, now: number): boolean => key.expiresAt !== undefined && now >= key.expiresAt
 
 export interface Watcher {
-  /** Reads the file now (what SIGHUP does); resolves when applied or refused. */
+  /** Reads the file now and applies or refuses it (what SIGHUP does). */
   readonly reload: (reason: string) => void
   readonly close: () => void
 }
@@ -144,10 +146,9 @@ export const watch = (options: {
       reload("file changed")
     }, debounceMs)
   }
-  const name = basename(options.path)
-  const watcher = watchFolder(dirname(options.path), (_event, file) => {
-    if (file === null || file === name) schedule()
-  })
+  // Any change in the folder is read (at most once per debounce): a Kubernetes ConfigMap update
+  // swaps a `..data` symlink, so the event never names the file itself. Unchanged text is ignored.
+  const watcher = watchFolder(dirname(options.path), () => schedule())
   watcher.on("error", (error) =>
     log({
       time: Log.timestamp(),

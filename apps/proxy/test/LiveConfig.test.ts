@@ -4,7 +4,7 @@
  * and refuses a broken file. Waits on conditions (the watcher's callback),
  * never on the clock.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
@@ -106,6 +106,22 @@ describe("LiveConfig.watch", () => {
       removed: ["old"],
       changed: ["kept"]
     })
+  })
+
+  it("sees a Kubernetes-style ConfigMap update (a `..data` symlink swapped, the file itself untouched)", async () => {
+    mkdirSync(join(dir, "v1"))
+    mkdirSync(join(dir, "v2"))
+    writeFileSync(join(dir, "v1", "proxy.yaml"), `keys:\n${keyText("old")}`)
+    writeFileSync(join(dir, "v2", "proxy.yaml"), `keys:\n${keyText("new")}`)
+    symlinkSync("v1", join(dir, "..data"))
+    symlinkSync(join("..data", "proxy.yaml"), path)
+    const initial = Config.parse(readFileSync(path, "utf8"), path)
+    const ring = LiveConfig.makeLiveKeyRing(initial.keys)
+    watcher = LiveConfig.watch({ path, initial, apply: (next) => ring.replace(next.keys), log: (e) => logs.push(e) })
+    symlinkSync("v2", join(dir, "..data_tmp"))
+    renameSync(join(dir, "..data_tmp"), join(dir, "..data"))
+    await until(() => ring.find("cpk_new") !== undefined, "the swapped ConfigMap to be applied")
+    expect(ring.find("cpk_old")).toBeUndefined()
   })
 
   it("refuses a broken file with one warning and keeps the keys in force", async () => {
