@@ -8,7 +8,8 @@
  */
 import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
-import { Effect, Either, Schema, Stream } from "effect"
+import { Either, Schema } from "effect"
+import type { Readable } from "node:stream"
 
 const decodeCsvEvent = Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)
 const encodeEvent = Schema.encodeEither(Domain.AuditLogEvent)
@@ -57,28 +58,63 @@ export const ndjsonConverter = (): Converter => {
 }
 
 /**
- * The upstream body as a web stream with backpressure: the upstream is read
- * only as fast as the caller reads, so a slow caller slows the upstream
- * transfer instead of filling the proxy's memory. An upstream cut-off or a
- * conversion error aborts the caller's response (see `onCutOff`).
+ * The upstream body as a web stream with backpressure: the upstream socket is
+ * paused whenever a few chunks wait unread, so a slow caller slows the
+ * upstream transfer instead of filling the proxy's memory. An upstream cut-off
+ * or a conversion error aborts the caller's response (see `onCutOff`).
  */
-export const streamBody = <E>(
-  source: Stream.Stream<Uint8Array, E>,
+export const streamBody = (
+  source: Readable,
   converter: Converter,
   onCutOff: (error: Error) => "socket destroyed" | "error the stream"
 ): ReadableStream<Uint8Array> => {
-  const failure = (error: unknown): Error =>
-    error instanceof Error ? error : new Error("the upstream closed the export before its end")
-  const convert = (run: () => Uint8Array | undefined) => Effect.try({ try: run, catch: (error) => failure(error) })
-  const converted = Stream.concat(
-    Stream.mapEffect(
-      Stream.mapError(source, failure),
-      (chunk) => convert(() => converter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)))
-    ),
-    Stream.fromEffect(convert(() => converter.end()))
-  ).pipe(
-    Stream.filter((chunk): chunk is Uint8Array => chunk !== undefined && chunk.byteLength > 0),
-    Stream.catchAll((error) => onCutOff(error) === "socket destroyed" ? Stream.empty : Stream.fail(error))
+  let done = false
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const failWith = (error: Error) => {
+          if (done) return
+          done = true
+          source.destroy()
+          if (onCutOff(error) === "socket destroyed") controller.close()
+          else controller.error(error)
+        }
+        source.on("data", (chunk: Buffer) => {
+          if (done) return
+          try {
+            const out = converter.push(chunk)
+            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
+          } catch (error) {
+            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
+            return
+          }
+          if ((controller.desiredSize ?? 1) <= 0) source.pause()
+        })
+        source.once("end", () => {
+          if (done) return
+          try {
+            const out = converter.end()
+            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
+          } catch (error) {
+            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
+            return
+          }
+          done = true
+          controller.close()
+        })
+        source.once("error", (error) => failWith(error))
+        source.once("close", () => {
+          if (!source.readableEnded) failWith(new Error("the upstream closed the export before its end"))
+        })
+      },
+      pull() {
+        source.resume()
+      },
+      cancel() {
+        done = true
+        source.destroy()
+      }
+    },
+    { highWaterMark: 4 }
   )
-  return Stream.toReadableStream(converted, { strategy: { highWaterMark: 4 } })
 }

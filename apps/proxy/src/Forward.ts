@@ -128,7 +128,7 @@ export const auditLog = (authorized: Authorized<ExportRequest>): Effect.Effect<R
           request.format === "ndjson" ? Export.ndjsonConverter() : Export.csvChecker(),
           upstream.redactor
         )
-        const body = Export.streamBody(response.stream, converter, onCutOff)
+        const body = Export.streamBody(response.body, converter, onCutOff)
         if (request.format === "ndjson") {
           return reply(call, 200, body, { "Content-Type": "application/x-ndjson; charset=utf-8" })
         }

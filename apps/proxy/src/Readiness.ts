@@ -29,7 +29,7 @@ export const make = (upstream: Upstream, now: () => number): () => Promise<Readi
         accept: "application/json",
         requestId: `readyz-${randomUUID()}`,
         retry: false
-      }).pipe(Effect.tap((response) => Effect.ignore(response.text)))
+      }).pipe(Effect.tap((response) => Effect.sync(() => response.discard())))
     ))
     const latency = Math.round(performance.now() - started)
     const at = now()

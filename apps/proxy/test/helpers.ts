@@ -1,6 +1,6 @@
-import type { HttpClientRequest } from "@effect/platform"
-import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Effect, Redacted } from "effect"
+import type * as Transport from "@cubeplane/core/Transport"
+import { Redacted } from "effect"
+import { Readable } from "node:stream"
 import { type AppDeps, type LogEntry, makeApp } from "../src/App.js"
 import type { ProxyConfig } from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
@@ -31,55 +31,40 @@ export interface FakeCall {
 /** The real key the fake upstream stands for: it must never reach a caller. */
 export const upstreamKey = "sk-REAL-upstream-key-0123"
 
-const bodyText = (request: HttpClientRequest.HttpClientRequest): string | undefined =>
-  request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : undefined
-
 /**
  * The proxy's real upstream (core's transport: auth, retries, error mapping)
- * over an in-memory HTTP client that records what reached it and answers from `handler`.
+ * over an in-memory exchange that records what reached it and answers from `handler`.
  */
 export const fakeUpstream = (
   handler: (request: FakeCall) => FakeAnswer,
   options: { readonly retries?: number } = {}
 ) => {
   const calls: Array<FakeCall> = []
-  const client = HttpClient.make((request, url) =>
-    Effect.suspend(() => {
-      const call: FakeCall = {
-        method: request.method,
-        path: url.pathname + url.search,
-        body: bodyText(request),
-        headers: request.headers
-      }
-      calls.push(call)
-      const answer = handler(call)
-      if ("fail" in answer) {
-        const code = answer.fail === "timeout" ? "UND_ERR_HEADERS_TIMEOUT" : "ECONNREFUSED"
-        return Effect.fail(
-          new HttpClientError.RequestError({
-            request,
-            reason: "Transport",
-            cause: Object.assign(new Error(code), { code })
-          })
-        )
-      }
-      const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {})
-      const chunks = (answer.chunks ?? [text]).map((chunk) => new TextEncoder().encode(chunk))
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (const chunk of chunks) controller.enqueue(chunk)
-          controller.close()
-        }
-      })
-      return Effect.succeed(HttpClientResponse.fromWeb(
-        request,
-        new Response(body, {
-          status: answer.status,
-          headers: { "content-type": "application/json", ...answer.headers }
-        })
-      ))
-    })
-  )
+  const exchange: Transport.Exchange<Readable> = async (request) => {
+    const url = new URL(request.url)
+    const call: FakeCall = {
+      method: request.method,
+      path: url.pathname + url.search,
+      body: request.body,
+      headers: request.headers
+    }
+    calls.push(call)
+    const answer = handler(call)
+    if ("fail" in answer) {
+      const code = answer.fail === "timeout" ? "UND_ERR_HEADERS_TIMEOUT" : "ECONNREFUSED"
+      throw Object.assign(new Error(code), { code })
+    }
+    const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {})
+    const chunks = answer.chunks ?? [text]
+    const body = Readable.from(chunks.map((chunk) => Buffer.from(chunk)))
+    return {
+      status: answer.status,
+      headers: { "content-type": "application/json", ...answer.headers },
+      body,
+      text: async () => chunks.join(""),
+      discard: () => void body.resume()
+    }
+  }
   const upstream = Upstream.make(
     {
       url: "http://upstream.test",
@@ -89,7 +74,7 @@ export const fakeUpstream = (
       retryBaseDelayMs: 1
     },
     {},
-    client
+    exchange
   )
   return { upstream, calls }
 }

@@ -200,6 +200,54 @@ export interface Transport {
 
 const decodeErrorBody = Schema.decodeUnknownEither(Schema.parseJson(ErrorBody))
 
+/**
+ * A request that got no answer, as the `TransportError` a caller can act on:
+ * the HTTP client's own timeouts are `Timeout`, the rest `Connection`
+ * (`notSent` when the connection was never made). `cause` is what the client
+ * threw or failed with; its `code` (along the `cause` chain) decides.
+ */
+export const connectionError = (
+  facts: RequestFacts,
+  cause: unknown,
+  origin: string,
+  timeout: Duration.Duration
+): TransportError => {
+  const code = errorCode(cause)
+  if (code !== undefined && timeoutCodes.has(code)) {
+    // The HTTP client's own per-attempt timeout (e.g. undici's), not a refused connection.
+    return new TransportError({
+      ...facts,
+      reason: "Timeout",
+      notSent: code === "UND_ERR_CONNECT_TIMEOUT",
+      message: `${facts.method} ${facts.path} timed out: no answer within ${
+        Duration.format(timeout)
+      } (per attempt, ${code})`
+    })
+  }
+  return new TransportError({
+    ...facts,
+    reason: "Connection",
+    notSent: code !== undefined && notSentCodes.has(code),
+    message: `Could not reach the Control Plane API at ${origin} (${facts.method} ${facts.path}): ${describeCode(code)}`
+  })
+}
+
+/** A non-2xx answer as core's typed error, with the server's `{"error"}` text, request id and `Retry-After`. */
+export const statusError = (
+  facts: RequestFacts,
+  status: number,
+  headers: Readonly<Record<string, string | undefined>>,
+  body: string,
+  nowMillis: number
+): ControlPlaneError =>
+  fromResponse({
+    ...facts,
+    status,
+    serverMessage: Either.getOrUndefined(decodeErrorBody(body))?.error,
+    requestId: headers["x-request-id"],
+    retryAfterMillis: Retry.retryAfterMillis(headers, nowMillis)
+  })
+
 /** The transport; `HttpClient.HttpClient` stays a requirement. */
 export const make = (options: Options): Effect.Effect<Transport, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
@@ -236,30 +284,16 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
           message: `Invalid request body for ${facts.method} ${facts.path} (not sent)`
         })
       }
-      if (error._tag === "RequestError") {
-        const code = errorCode(error.cause)
-        if (code !== undefined && timeoutCodes.has(code)) {
-          // The HTTP client's own per-attempt timeout (e.g. undici's), not a refused connection.
-          return new TransportError({
-            ...facts,
-            reason: "Timeout",
-            notSent: code === "UND_ERR_CONNECT_TIMEOUT",
-            message: `${facts.method} ${facts.path} timed out: no answer within ${
-              Duration.format(timeout)
-            } (per attempt, ${code})`
-          })
-        }
-        const notSent = error.reason === "InvalidUrl" || (code !== undefined && notSentCodes.has(code))
-        const what = error.reason === "InvalidUrl"
-          ? `the URL ${origin} is invalid — check CUBE_API_URL`
-          : describeCode(code)
+      if (error._tag === "RequestError" && error.reason === "InvalidUrl") {
         return new TransportError({
           ...facts,
           reason: "Connection",
-          notSent,
-          message: `Could not reach the Control Plane API at ${origin} (${facts.method} ${facts.path}): ${what}`
+          notSent: true,
+          message:
+            `Could not reach the Control Plane API at ${origin} (${facts.method} ${facts.path}): the URL ${origin} is invalid — check CUBE_API_URL`
         })
       }
+      if (error._tag === "RequestError") return connectionError(facts, error.cause, origin, timeout)
       return bodyError(facts)(error)
     }
 
@@ -272,19 +306,12 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
         }`
       })
 
-    const statusError = (facts: RequestFacts, response: HttpClientResponse.HttpClientResponse) =>
-      Effect.gen(function*() {
-        const body = yield* Effect.orElseSucceed(response.text, () => "")
-        const serverMessage = Either.getOrUndefined(decodeErrorBody(body))?.error
-        const now = yield* Clock.currentTimeMillis
-        return fromResponse({
-          ...facts,
-          status: response.status,
-          serverMessage,
-          requestId: response.headers["x-request-id"],
-          retryAfterMillis: Retry.retryAfterMillis(response.headers, now)
-        })
-      })
+    const responseError = (facts: RequestFacts, response: HttpClientResponse.HttpClientResponse) =>
+      Effect.zipWith(
+        Effect.orElseSucceed(response.text, () => ""),
+        Clock.currentTimeMillis,
+        (body, now) => statusError(facts, response.status, response.headers, body, now)
+      )
 
     /** One attempt: send, check the status, then `onOk`; all within the per-attempt timeout. */
     const attempt = <A>(
@@ -297,7 +324,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
         Effect.flatMap((response) =>
           response.status >= 200 && response.status < 300
             ? onOk(response)
-            : Effect.flatMap(statusError(facts, response), Effect.fail)
+            : Effect.flatMap(responseError(facts, response), Effect.fail)
         ),
         options.clientTimeouts === true ? identity : Effect.timeoutFail({
           duration: timeout,
@@ -363,3 +390,102 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
 
     return { origin, run, send, bodyError }
   })
+
+// ---------------------------------------------------------------------------
+// Pass-through on a caller's own HTTP client
+// ---------------------------------------------------------------------------
+
+/** One attempt as an `Exchange` makes it: an absolute URL and the headers to send, auth included. */
+export interface ExchangeRequest {
+  readonly method: "GET" | "POST"
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: string
+}
+
+/** An answer with its body unread: `B` is the client's own body (a Node stream, a web stream, …). */
+export interface ExchangeResponse<B> {
+  readonly status: number
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: B
+  /** The body as text, at most `maxBytes` (error bodies). */
+  readonly text: (maxBytes: number) => Promise<string>
+  /** Drops the body (a discarded retryable answer). */
+  readonly discard: () => void
+}
+
+/**
+ * The HTTP client of a pass-through caller, bounding each attempt itself
+ * (connect, headers, body gaps); a failure rejects with the client's error,
+ * whose `code` `connectionError` reads. The proxy gives undici here, which
+ * keeps its hot path off the generic `HttpClient` (see bench/proxy.ts).
+ */
+export type Exchange<B> = (request: ExchangeRequest) => Promise<ExchangeResponse<B>>
+
+export interface RawTransport<B> {
+  readonly origin: string
+  /**
+   * The 2xx answer to `request`, its body unread; any other answer is the
+   * `ControlPlaneError` its status maps to, after core's retry policy (GETs;
+   * a POST only when it certainly never reached the server).
+   */
+  readonly send: (request: RawRequest) => Effect.Effect<ExchangeResponse<B>, ControlPlaneError>
+}
+
+/** Largest error body read for its `{"error"}` text. */
+const maxErrorBodyBytes = 64 * 1024
+
+/**
+ * The transport on `exchange`: the same base URL, `Authorization`, retry
+ * policy and status → error mapping as `make`, for callers that pass bodies
+ * through. Timeouts are the exchange's (`options.timeout` only names them in errors).
+ */
+export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTransport<B> => {
+  const baseUrl = options.url.replace(/\/+$/, "")
+  const origin = new URL(baseUrl).origin
+  const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+  const retryPolicy = Retry.policy(options.retry)
+  const fixed = {
+    authorization: authorizationValue(options.authScheme ?? defaultAuthScheme, options.apiKey),
+    "user-agent": options.userAgent ?? defaultUserAgent
+  }
+
+  const attempt = (raw: RawRequest, facts: RequestFacts): Effect.Effect<ExchangeResponse<B>, ControlPlaneError> =>
+    Effect.flatMap(
+      Effect.tryPromise({
+        try: () =>
+          exchange({
+            method: raw.method,
+            url: baseUrl + raw.path,
+            headers: raw.body === undefined
+              ? { ...raw.headers, ...fixed, accept: raw.accept }
+              : { ...raw.headers, ...fixed, accept: raw.accept, "content-type": "application/json" },
+            ...(raw.body === undefined ? {} : { body: raw.body })
+          }),
+        catch: (cause) => connectionError(facts, cause, origin, timeout)
+      }),
+      (response) =>
+        response.status >= 200 && response.status < 300
+          ? Effect.succeed(response)
+          : Effect.flatMap(
+            Effect.zipWith(
+              Effect.promise(() => response.text(maxErrorBodyBytes).catch(() => "")),
+              Clock.currentTimeMillis,
+              (body, now) => statusError(facts, response.status, response.headers, body, now)
+            ),
+            Effect.fail
+          )
+    )
+
+  return {
+    origin,
+    send: (raw) => {
+      const facts: RequestFacts = { method: raw.method, path: raw.path }
+      const once = attempt(raw, facts)
+      return raw.retry === false
+        ? once
+        : Retry.retry(retryPolicy, raw.method === "GET" ? "idempotent" : "unsafe")(once)
+    }
+  }
+}
