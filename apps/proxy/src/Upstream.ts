@@ -115,10 +115,9 @@ export const undiciExchange = (
     connect: { timeout: options.timeoutMs }
   })
   const exchange: Transport.Exchange<Readable> = async (request) => {
-    const url = new URL(request.url)
     const response = await pool.request({
       method: request.method,
-      path: url.pathname + url.search,
+      path: request.path,
       headers: request.headers,
       body: request.body ?? null
     })

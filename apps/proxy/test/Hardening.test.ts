@@ -3,11 +3,13 @@
  * metrics key and listener, and a YAML alias bomb refused at start-up by the
  * real binary (`dist/main.js`, built before `test`).
  */
+import { Effect } from "effect"
 import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Config from "../src/Config.js"
@@ -56,6 +58,41 @@ describe("server timeouts", () => {
     await closedByServer(kept)
     expect(answer).toContain("HTTP/1.1 200")
     expect(answer.toLowerCase()).toContain("x-content-type-options: nosniff")
+  })
+})
+
+describe("streaming exports and the request timeout", () => {
+  it("an export that streams longer than request_timeout_ms is not cut (the bound is on receiving the request)", async () => {
+    const header = "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"
+    const row = (i: number) => `${i},2024-01-15T10:30:00.000Z,Logged in,a@example.com,123,Prod,10.0.0.1,{}\r\n`
+    const { upstream } = fakeUpstream(() => ({ status: 200, body: "" }))
+    // An upstream whose export trickles: a row every 60 ms, well past the 200 ms request bound.
+    const slow: typeof upstream = {
+      ...upstream,
+      send: (request) =>
+        Effect.map(upstream.send(request), (response) => ({
+          ...response,
+          body: Readable.from((async function*() {
+            yield Buffer.from(header)
+            for (let i = 1; i <= 8; i++) {
+              await new Promise((resolve) => setTimeout(resolve, 60))
+              yield Buffer.from(row(i))
+            }
+          })())
+        }))
+    }
+    const config = {
+      ...baseConfig([key("auditor", [{ operations: ["exportAuditLog"] }])]),
+      server: { headersTimeoutMs: 200, requestTimeoutMs: 200, idleTimeoutMs: 60_000 }
+    }
+    const proxy = await Server.start({ config, upstream: slow, log: () => undefined }, { port: 0, host: "127.0.0.1" })
+    running.push(proxy)
+    const response = await fetch(`${proxy.url}/api/v1/audit-logs/export`, {
+      headers: { Authorization: "Bearer key-auditor" }
+    })
+    expect(response.status).toBe(200)
+    const text = await response.text()
+    expect(text).toBe(header + Array.from({ length: 8 }, (_, i) => row(i + 1)).join(""))
   })
 })
 

@@ -399,6 +399,9 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
 export interface ExchangeRequest {
   readonly method: "GET" | "POST"
   readonly url: string
+  /** The URL's origin, and its path with the query (for clients bound to an origin, like a connection pool). */
+  readonly origin: string
+  readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly body?: string
 }
@@ -444,6 +447,7 @@ const maxErrorBodyBytes = 64 * 1024
 export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTransport<B> => {
   const baseUrl = options.url.replace(/\/+$/, "")
   const origin = new URL(baseUrl).origin
+  const basePath = baseUrl.slice(origin.length)
   const timeout = Duration.decode(options.timeout ?? defaultTimeout)
   const retryPolicy = Retry.policy(options.retry)
   const fixed = {
@@ -458,6 +462,8 @@ export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTranspor
           exchange({
             method: raw.method,
             url: baseUrl + raw.path,
+            origin,
+            path: basePath + raw.path,
             headers: raw.body === undefined
               ? { ...raw.headers, ...fixed, accept: raw.accept }
               : { ...raw.headers, ...fixed, accept: raw.accept, "content-type": "application/json" },

@@ -89,3 +89,66 @@ describe("Transport.send (raw pass-through)", () => {
     expect(seen).toHaveLength(1)
   })
 })
+
+describe("Transport.makeRaw (a caller's own HTTP exchange)", () => {
+  const rawWith = (answers: Array<{ status: number; body?: string; headers?: Record<string, string> } | "refused">) => {
+    const seen: Array<Transport.ExchangeRequest> = []
+    const exchange: Transport.Exchange<string> = async (request) => {
+      seen.push(request)
+      const answer = answers.shift() ?? { status: 200, body: "" }
+      if (answer === "refused") throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+      return {
+        status: answer.status,
+        headers: answer.headers ?? {},
+        body: answer.body ?? "",
+        text: async () => answer.body ?? "",
+        discard: () => undefined
+      }
+    }
+    const transport = Transport.makeRaw({
+      url: "https://acme.cubecloud.dev/",
+      apiKey: Redacted.make("sk-secret"),
+      authScheme: "api-key",
+      retry: { baseDelay: 1, jitter: false, maxRetries: 2 }
+    }, exchange)
+    return { seen, transport }
+  }
+
+  it("sends to the base URL with the auth header, and hands back the body unread", async () => {
+    const { seen, transport } = rawWith([{ status: 200, body: "the body" }])
+    const response = await Effect.runPromise(
+      transport.send({ method: "POST", path: "/api/v1/t", accept: "application/json", body: "{\"a\":1}" })
+    )
+    expect(response.body).toBe("the body")
+    expect(seen).toEqual([{
+      method: "POST",
+      url: "https://acme.cubecloud.dev/api/v1/t",
+      origin: "https://acme.cubecloud.dev",
+      path: "/api/v1/t",
+      headers: {
+        accept: "application/json",
+        authorization: "Api-Key sk-secret",
+        "user-agent": "cubeplane-core",
+        "content-type": "application/json"
+      },
+      body: "{\"a\":1}"
+    }])
+  })
+
+  it("retries a GET after a refused connection and a 503, then maps a 401 with the server's text", async () => {
+    const { seen, transport } = rawWith(["refused", { status: 503 }, { status: 401, body: "{\"error\":\"bad key\"}" }])
+    const failed = await Effect.runPromise(Effect.either(transport.send({ method: "GET", path: "/x", accept: "*/*" })))
+    expect(seen).toHaveLength(3)
+    expect(Either.isLeft(failed) && failed.left._tag).toBe("Unauthorized")
+    expect(Either.isLeft(failed) && "serverMessage" in failed.left && failed.left.serverMessage).toBe("bad key")
+  })
+
+  it("a POST is retried only when the connection was never made", async () => {
+    const { seen, transport } = rawWith(["refused", { status: 502 }, { status: 200 }])
+    const failed = await Effect.runPromise(
+      Effect.either(transport.send({ method: "POST", path: "/t", accept: "*/*", body: "{}" }))
+    )
+    expect(seen).toHaveLength(2)
+    expect(Either.isLeft(failed) && failed.left._tag).toBe("ServerError")
+  })
+})
