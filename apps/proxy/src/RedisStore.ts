@@ -16,7 +16,7 @@
  * @since 0.2.0
  */
 import { Context, Effect, Layer } from "effect"
-import { Redis } from "ioredis"
+import type { Redis } from "ioredis"
 import type { StoreSettings } from "./Config.js"
 import * as Log from "./Log.js"
 
@@ -91,9 +91,13 @@ export const parseUrl = (url: string): string => {
   return `${parsed.protocol}//${parsed.hostname}:${parsed.port || "6379"}/${db === "" ? "0" : db}`
 }
 
-/** Connects (in the background) and returns at once: the proxy starts even while Redis is down. */
-export const make = (settings: Settings, log: (entry: Log.LogEntry) => void = Log.write): RedisStore => {
+/**
+ * Connects (in the background) and returns at once: the proxy starts even while Redis is down.
+ * The client library is loaded here, so a proxy without a store never loads it.
+ */
+export const make = async (settings: Settings, log: (entry: Log.LogEntry) => void = Log.write): Promise<RedisStore> => {
   const location = parseUrl(settings.url)
+  const { Redis } = await import("ioredis")
   const client = new Redis(settings.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -218,4 +222,7 @@ export class Store extends Context.Tag("cubeplane-proxy/RedisStore")<Store, Redi
 
 /** Connects on build, quits when the scope closes. */
 export const layer = (settings: Settings): Layer.Layer<Store> =>
-  Layer.scoped(Store, Effect.acquireRelease(Effect.sync(() => make(settings)), (store) => Effect.promise(store.close)))
+  Layer.scoped(
+    Store,
+    Effect.acquireRelease(Effect.promise(() => make(settings)), (store) => Effect.promise(store.close))
+  )

@@ -137,7 +137,7 @@ const run = async (): Promise<void> => {
     await closeMock()
     throw new StartupError(`CUBEPLANE_PROXY_STORE / store.url: ${error instanceof Error ? error.message : "invalid"}`)
   }
-  const store = storeSettings === undefined ? undefined : RedisStore.make(storeSettings)
+  const store = storeSettings === undefined ? undefined : await RedisStore.make(storeSettings)
   const keys = LiveConfig.makeLiveKeyRing(config.keys)
 
   let proxy: Server.RunningProxy

@@ -18,7 +18,7 @@ describe.skipIf(!hasRedis)("the Redis store", () => {
   const logs: Array<LogEntry> = []
 
   const connect = async (overrides: Partial<RedisStore.Settings> = {}, prefix = `t${stores.length}:`) => {
-    const store = RedisStore.make(
+    const store = await RedisStore.make(
       { url: redis.url, onStoreError: "deny", timeoutMs: 250, keyPrefix: prefix, ...overrides },
       (entry) => logs.push(entry)
     )

@@ -24,7 +24,7 @@ describe.skipIf(!hasRedis)("the app on a shared store", () => {
   ]
 
   const appOn = async (onStoreError: "deny" | "allow", prefix: string) => {
-    const store = RedisStore.make(
+    const store = await RedisStore.make(
       { url: redis.url, onStoreError, timeoutMs: 1000, keyPrefix: prefix },
       (_entry: LogEntry) => undefined
     )
