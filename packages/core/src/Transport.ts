@@ -1,21 +1,25 @@
 /**
- * The one HTTP transport to the Control Plane, shared by the typed client
- * (`HttpControlPlane`) and by callers that pass bodies through (the proxy):
- * the base URL, the `Authorization` header (`authorizationValue`, default
- * scheme `defaultAuthScheme`, redacted from spans), a per-attempt timeout,
- * retries per `Retry`, an overall deadline, and the status → error mapping of
- * `Errors.fromResponse` with the server's `{"error"}` text.
+ * The HTTP transport to the Control Plane, in one place: the base URL, the
+ * `Authorization` header (`authorizationValue`, default scheme
+ * `defaultAuthScheme`, redacted from spans), a per-attempt timeout, retries
+ * per `Retry`, an overall deadline, and the status → error mapping of
+ * `Errors.fromResponse` with the server's `{"error"}` text
+ * (`connectionError`, `statusError`).
  *
- * `run` is what the typed client builds its operations on; `send` hands back
- * the raw 2xx response with its body still unread (a stream), for callers
- * that forward it. Any runtime: the `HttpClient` is a requirement (fetch,
- * Node, undici — the caller picks).
+ * - `make` runs on an `HttpClient` (fetch, Node, undici — the caller picks):
+ *   the typed client (`HttpControlPlane`) is built on its `run`; its `send`
+ *   hands back a raw 2xx response with the body unread.
+ * - `makeRaw` applies the same header, retry policy and error mapping over a
+ *   caller's own `Exchange` — for pass-through callers whose hot path should
+ *   not pay for a generic client (the proxy gives undici's request API).
+ *
+ * Core stays runtime-neutral: no Node API here.
  *
  * @since 0.2.0
  */
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
 import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Clock, Duration, Effect, Either, identity, ParseResult, Redacted, Schema } from "effect"
+import { Clock, Duration, Effect, Either, ParseResult, Redacted, Schema } from "effect"
 import { ErrorBody } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
 import { BadRequest, fromResponse, TransportError } from "./Errors.js"
@@ -37,14 +41,6 @@ export interface Options {
   readonly deadline?: Duration.DurationInput
   /** Default: `cubeplane-core`. */
   readonly userAgent?: string
-  /**
-   * `true` when the `HttpClient` bounds each attempt itself — connecting, the response
-   * headers and each gap in the body (undici's timeouts, whose `UND_ERR_*_TIMEOUT` codes
-   * become `TransportError`s with reason `Timeout`) — so the transport adds no timer of its
-   * own per attempt nor an overall deadline (retries are bounded by the retry policy).
-   * Default: `false`.
-   */
-  readonly clientTimeouts?: boolean
 }
 
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
@@ -326,7 +322,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
             ? onOk(response)
             : Effect.flatMap(responseError(facts, response), Effect.fail)
         ),
-        options.clientTimeouts === true ? identity : Effect.timeoutFail({
+        Effect.timeoutFail({
           duration: timeout,
           onTimeout: () =>
             new TransportError({
@@ -357,7 +353,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
         )
         : attempt(request, facts, onOk).pipe(Retry.retry(retryPolicy, idempotency))
       return attempts.pipe(
-        options.clientTimeouts === true ? identity : Effect.timeoutFail({
+        Effect.timeoutFail({
           duration: deadline,
           onTimeout: () =>
             new TransportError({
