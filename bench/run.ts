@@ -17,7 +17,8 @@ const benchmarks: Record<string, () => Promise<{ run: () => Promise<string> }>> 
   "mock-export": () => import("./mock-export.js"),
   export: () => import("./export.js"),
   "cli-startup": () => import("./cli-startup.js"),
-  proxy: () => import("./proxy.js")
+  proxy: () => import("./proxy.js"),
+  "proxy-store": () => import("./proxy-store.js")
 }
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"))

@@ -38,6 +38,9 @@ import { admit, authenticate, authorize, check } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Readiness from "./Readiness.js"
+import * as RedisCache from "./RedisCache.js"
+import * as RedisRateLimit from "./RedisRateLimit.js"
+import * as RedisStore from "./RedisStore.js"
 import type { Upstream } from "./Upstream.js"
 import * as UpstreamModule from "./Upstream.js"
 import * as Validate from "./Validate.js"
@@ -54,18 +57,25 @@ export interface AppDeps {
   /** Where log lines go. Default: one JSON line per entry on stdout. */
   readonly log?: (entry: LogEntry) => void
   readonly metrics?: Metrics
+  /** The keys; default: a fixed ring of `config.keys`. `LiveConfig.makeLiveKeyRing` gives one that reloads. */
+  readonly keys?: Keys.KeyRing
+  /** A store shared by every replica: rate limits and the list cache live there, `/readyz` reports it. */
+  readonly store?: RedisStore.RedisStore
 }
 
-/** The services of the proxy, in memory: one layer each. */
+/** The services of the proxy: in memory, or rate limits and cache in the shared store when there is one. */
 export const layer = (deps: AppDeps, metrics: Metrics) => {
   const now = deps.now ?? Date.now
+  const shared = deps.store === undefined ? undefined : Layer.succeed(RedisStore.Store, deps.store)
   return Layer.mergeAll(
     // No tracer is installed in the proxy: spans would only cost allocations.
     Layer.setTracerEnabled(false),
-    Keys.layer(deps.config.keys),
-    RateLimit.layerMemory(now),
+    deps.keys === undefined ? Keys.layer(deps.config.keys) : Layer.succeed(Keys.ProxyKeys, deps.keys),
+    shared === undefined ? RateLimit.layerMemory(now) : RedisRateLimit.layer.pipe(Layer.provide(shared)),
     Policy.layer,
-    Cache.layerMemory(deps.config.cache, now),
+    shared === undefined
+      ? Cache.layerMemory(deps.config.cache, now)
+      : RedisCache.layer(deps.config.cache).pipe(Layer.provide(shared)),
     MetricsModule.layer(metrics),
     Log.layer(deps.log),
     UpstreamModule.layer(deps.upstream)
@@ -114,6 +124,8 @@ export const makeApp = (deps: AppDeps) => {
   const docsHeaders = { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": docsPolicy(docsPage) }
   const metricsEndpoint = MetricsEndpoint.make(config.metrics, metrics)
   const readiness = Readiness.make(upstream, deps.now ?? Date.now)
+  const store = deps.store
+  if (store !== undefined) metrics.sources.push((out) => RedisStore.renderMetrics(store, out))
 
   const app = new Hono<AppEnv>()
 
@@ -162,6 +174,7 @@ export const makeApp = (deps: AppDeps) => {
         })
         metrics.requests.inc3(operation, String(response.status), call.keyName ?? "")
         metrics.duration.observe(operation, seconds)
+        if (call.keyName !== undefined) metrics.countKey(call.keyName, response.status)
         return response
       }
       const failed = (error: unknown): Response => done(internalError(call, error))
@@ -212,7 +225,8 @@ export const makeApp = (deps: AppDeps) => {
   app.get(
     "/readyz",
     observed(async (call) => {
-      const state = await readiness()
+      const upstreamState = await readiness()
+      const state = store === undefined ? upstreamState : RedisStore.withStore(upstreamState, store)
       return reply(call, state.ok ? 200 : 503, JSON.stringify(state.body), jsonType)
     })
   )

@@ -69,6 +69,20 @@ export const RateLimit = Schema.Struct({
 })
 export type RateLimit = typeof RateLimit.Type
 
+/** An ISO 8601 instant with a time zone (`Z` or `+02:00`), decoded to epoch milliseconds. */
+export const ExpiresAt = Schema.transformOrFail(Schema.String, Schema.Number, {
+  strict: true,
+  decode: (text, _, ast) => {
+    const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN
+    return Number.isFinite(at)
+      ? ParseResult.succeed(at)
+      : ParseResult.fail(
+        new ParseResult.Type(ast, text, "Expected an ISO 8601 instant with a time zone, e.g. 2026-12-31T00:00:00Z")
+      )
+  },
+  encode: (at) => ParseResult.succeed(new Date(at).toISOString())
+})
+
 export const KeyConfig = Schema.Struct({
   name: Schema.String.pipe(
     Schema.pattern(/^[A-Za-z0-9_.@-]{1,64}$/, {
@@ -77,6 +91,8 @@ export const KeyConfig = Schema.Struct({
   ),
   hash: KeyHash,
   rateLimit: Schema.optional(RateLimit).pipe(Schema.fromKey("rate_limit")),
+  /** After this instant the key is refused with 401 "key expired" (ISO 8601, e.g. `2026-12-31T00:00:00Z`). */
+  expiresAt: Schema.optional(ExpiresAt).pipe(Schema.fromKey("expires_at")),
   grants: Schema.Array(Grant)
 })
 export type KeyConfig = typeof KeyConfig.Type
@@ -126,8 +142,34 @@ export const MetricsSettings = Schema.Struct({
 })
 export type MetricsSettings = typeof MetricsSettings.Type
 
+/**
+ * Where rate-limit windows and cached lists live: this process's memory (no `store`), or a Redis
+ * shared by every replica (see `RedisStore.ts`).
+ */
+export const StoreSettings = Schema.Struct({
+  /** `redis://[:password@]host:port/db` (or `rediss://`); `CUBEPLANE_PROXY_STORE` overrides it. */
+  url: Schema.optional(Schema.String),
+  /** What a rate-limited key gets while the store cannot answer: `deny` (503, default) or `allow`. */
+  onStoreError: Schema.optionalWith(
+    Schema.Literal("deny", "allow").annotations({
+      message: () => ({ message: "Expected deny or allow", override: true })
+    }),
+    { default: () => "deny" as const }
+  ).pipe(
+    Schema.fromKey("on_store_error")
+  ),
+  /** Longest wait for one store command before it counts as a store error (default 1000). */
+  timeoutMs: Schema.optionalWith(PositiveInt, { default: () => 1000 }).pipe(Schema.fromKey("timeout_ms")),
+  /** Prefix of every Redis key the proxy writes (default `cubeplane-proxy:`). */
+  keyPrefix: Schema.optionalWith(Schema.String, { default: () => "cubeplane-proxy:" }).pipe(
+    Schema.fromKey("key_prefix")
+  )
+})
+export type StoreSettings = typeof StoreSettings.Type
+
 export const ProxyConfig = Schema.Struct({
   server: Schema.optional(ServerSettings),
+  store: Schema.optional(StoreSettings),
   metrics: Schema.optional(MetricsSettings),
   upstream: Schema.optionalWith(UpstreamSettings, { default: () => ({ timeoutMs: 10_000, retries: 2 }) }),
   cache: Schema.optionalWith(CacheConfig, { default: () => ({ ttlSeconds: 0, maxEntries: 1000 }) }),

@@ -119,7 +119,23 @@ export class Metrics {
   readonly tokensMinted = new Counter("cubeplane_proxy_tokens_minted_total", "Meta-sync tokens minted, by key.", [
     "key"
   ])
+  readonly keyRequests = new Counter("cubeplane_proxy_key_requests_total", "API requests by an identified key.", [
+    "key"
+  ])
+  readonly keyRefusals = new Counter(
+    "cubeplane_proxy_key_refusals_total",
+    "Refused API requests of an identified key, by status (401 expired, 400/413 invalid, 403 forbidden, 429 rate limited, 503 store unavailable).",
+    ["key", "status"]
+  )
   inFlight = 0
+  /** Renders metrics of other parts (the shared store) after the proxy's own. */
+  readonly sources: Array<(out: Array<string>) => void> = []
+
+  /** Counts one answer to the API request of key `key`. */
+  countKey(key: string, status: number): void {
+    this.keyRequests.inc([key])
+    if ((status >= 400 && status < 500) || status === 503) this.keyRefusals.inc([key, String(status)])
+  }
 
   render(): string {
     const out: Array<string> = []
@@ -130,11 +146,14 @@ export class Metrics {
     this.cache.render(out)
     this.rateLimited.render(out)
     this.tokensMinted.render(out)
+    this.keyRequests.render(out)
+    this.keyRefusals.render(out)
     out.push(
       "# HELP cubeplane_proxy_requests_in_flight Requests being answered now.",
       "# TYPE cubeplane_proxy_requests_in_flight gauge",
       `cubeplane_proxy_requests_in_flight ${this.inFlight}`
     )
+    for (const source of this.sources) source(out)
     return out.join("\n") + "\n"
   }
 }

@@ -15,11 +15,12 @@
  *
  * @since 0.2.0
  */
-import { Data, Effect } from "effect"
+import { Clock, Data, Effect } from "effect"
 import type { Call } from "./Call.js"
 import { fail } from "./Call.js"
 import type { KeyConfig } from "./Config.js"
 import * as Keys from "./Keys.js"
+import * as LiveConfig from "./LiveConfig.js"
 import { ProxyMetrics } from "./Metrics.js"
 import type * as Policy from "./Policy.js"
 import { Grants } from "./Policy.js"
@@ -80,7 +81,14 @@ export const authenticate = (call: Call): Effect.Effect<Identified, Refused, Key
       ))
     }
     call.keyName = key.name
-    return Effect.succeed(new IdentifiedCaller(call, key))
+    if (key.expiresAt === undefined) return Effect.succeed(new IdentifiedCaller(call, key))
+    const expiresAt = key.expiresAt
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      LiveConfig.isExpired(key, now)
+        ? refuse(fail(call, 401, `key expired: "${key.name}" expired at ${new Date(expiresAt).toISOString()}`, {
+          "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
+        }))
+        : Effect.succeed(new IdentifiedCaller(call, key)))
   })
 
 /** The key's rate limit, if it has one: 429 with `Retry-After` when spent. */
@@ -92,6 +100,15 @@ export const admit = (
   if (limit === undefined) return Effect.succeed(new AdmittedCaller(call, key))
   return Effect.flatMap(RateLimit.RateLimits, (limits) =>
     Effect.flatMap(limits.take(key.name, limit), (result) => {
+      // The shared store could not count: its layer decided (store.on_store_error); no window to report.
+      if (result.unavailable === true) {
+        return result.allowed ? Effect.succeed(new AdmittedCaller(call, key)) : refuse(fail(
+          call,
+          503,
+          "the rate-limit store is unreachable, and this proxy refuses rate-limited keys while it is (store.on_store_error: deny); retry shortly",
+          { "Retry-After": "1" }
+        ))
+      }
       RateLimit.setHeaders(call.headers, result)
       if (result.allowed) return Effect.succeed(new AdmittedCaller(call, key))
       return Effect.flatMap(ProxyMetrics, (metrics) => {

@@ -17,6 +17,8 @@ export interface RateLimitResult {
   readonly remaining: number
   /** Whole seconds until the window resets (at least 1). */
   readonly resetSeconds: number
+  /** The shared store could not count this request: `allowed` is the `on_store_error` decision. */
+  readonly unavailable?: true
 }
 
 export interface RateLimiter {

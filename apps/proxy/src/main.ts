@@ -16,8 +16,10 @@ import { readFileSync } from "node:fs"
 import * as Config from "./Config.js"
 import * as Embedded from "./Embedded.js"
 import * as Keys from "./Keys.js"
+import * as LiveConfig from "./LiveConfig.js"
 import * as Log from "./Log.js"
 import { Metrics } from "./Metrics.js"
+import * as RedisStore from "./RedisStore.js"
 import * as Server from "./Server.js"
 import * as Upstream from "./Upstream.js"
 
@@ -36,6 +38,9 @@ Environment:
   PORT                    default 8080
   HOST                    default 0.0.0.0 (demo mode: 127.0.0.1)
   SHUTDOWN_TIMEOUT_MS     how long requests in flight may take to finish on SIGTERM (default 10000)
+  CUBEPLANE_PROXY_STORE   redis://host:port/db: rate limits and list cache shared by every replica (default: in memory)
+
+SIGHUP (or saving the config file) reloads the keys without a restart.
 `
 
 class StartupError extends Error {}
@@ -129,20 +134,40 @@ const run = async (forceDemo: boolean): Promise<void> => {
     }
   )
 
+  let storeSettings: RedisStore.Settings | undefined
+  try {
+    storeSettings = RedisStore.settingsOf(config.store, process.env["CUBEPLANE_PROXY_STORE"])
+  } catch (error) {
+    await closeMock()
+    throw new StartupError(`CUBEPLANE_PROXY_STORE / store.url: ${error instanceof Error ? error.message : "invalid"}`)
+  }
+  const store = storeSettings === undefined ? undefined : await RedisStore.make(storeSettings)
+  const keys = LiveConfig.makeLiveKeyRing(config.keys)
+
   let proxy: Server.RunningProxy
   try {
-    proxy = await Server.start({ config, upstream, metrics }, { port, host })
+    proxy = await Server.start({ config, upstream, metrics, keys, ...(store === undefined ? {} : { store }) }, {
+      port,
+      host
+    })
   } catch (error) {
+    await store?.close()
     await closeMock()
     throw error
   }
+  // Keys reload live from the file (SIGHUP or a save); the demo's built-in keys have no file.
+  const watcher = configPath === undefined
+    ? undefined
+    : LiveConfig.watch({ path: configPath, initial: config, apply: (next) => keys.replace(next.keys) })
 
   info("listening", {
     url: proxy.url,
     upstream: upstream.origin,
     demo,
     keys: config.keys.map((key) => key.name),
-    cache_ttl_seconds: config.cache.ttlSeconds
+    cache_ttl_seconds: config.cache.ttlSeconds,
+    store: store === undefined ? "memory" : store.location,
+    ...(store === undefined ? {} : { on_store_error: store.onStoreError })
   })
   if (demo) process.stderr.write(`\n${Embedded.banner(proxy.url, mockUrl)}\n`)
 
@@ -155,7 +180,9 @@ const run = async (forceDemo: boolean): Promise<void> => {
     }
     stopping = true
     info("shutting down: finishing requests in flight", { signal, grace_ms: graceMs })
+    watcher?.close()
     void proxy.close(graceMs).then(async (inTime) => {
+      await store?.close()
       await closeMock()
       info(inTime ? "stopped" : "stopped: requests still running at the deadline were cut", { in_time: inTime })
       Log.flush()
