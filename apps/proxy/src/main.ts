@@ -11,7 +11,8 @@
  *
  * @since 0.1.0
  */
-import { Redacted } from "effect"
+import * as Domain from "@cubeplane/core/Domain"
+import { Either, Redacted, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import * as Config from "./Config.js"
 import * as Embedded from "./Embedded.js"
@@ -39,6 +40,8 @@ Environment:
   HOST                    default 0.0.0.0 (demo mode: 127.0.0.1)
   SHUTDOWN_TIMEOUT_MS     how long requests in flight may take to finish on SIGTERM (default 10000)
   CUBEPLANE_PROXY_STORE   redis://host:port/db: rate limits and list cache shared by every replica (default: in memory)
+  CUBEPLANE_DEMO_SHAPE    demo mode: the wire shape the embedded mock answers in, reference (default) or platform
+                          (Cube's published API document: flat lists, cursors, integer ids)
 
 SIGHUP (or saving the config file) reloads the keys without a restart.
 `
@@ -76,6 +79,16 @@ const authScheme = (): "bearer" | "api-key" | undefined => {
   throw new StartupError(`CUBE_AUTH_SCHEME must be bearer or api-key, got "${scheme}"`)
 }
 
+/** `CUBEPLANE_DEMO_SHAPE`, checked with core's schema of the wire shapes. */
+const demoShape = (): Domain.WireShape | undefined => {
+  const value = process.env["CUBEPLANE_DEMO_SHAPE"]?.trim().toLowerCase() || undefined
+  if (value === undefined) return undefined
+  return Either.getOrThrowWith(
+    Schema.decodeUnknownEither(Domain.WireShape)(value),
+    () => new StartupError(`CUBEPLANE_DEMO_SHAPE must be reference or platform, got "${value}"`)
+  )
+}
+
 const run = async (forceDemo: boolean): Promise<void> => {
   const port = integerEnv("PORT", 8080, 0, 65535)
   const graceMs = integerEnv("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000)
@@ -90,8 +103,9 @@ const run = async (forceDemo: boolean): Promise<void> => {
   let mockUrl = ""
   if (demo) {
     config = configPath === undefined ? Embedded.demoConfig() : loadConfigFile(configPath)
+    const shape = demoShape()
     const { Launch } = await import("@cubeplane/testing")
-    const mock = await Launch.run({ port: 0, host: "127.0.0.1" })
+    const mock = await Launch.run({ port: 0, host: "127.0.0.1", ...(shape !== undefined ? { shape } : {}) })
     upstreamUrl = mock.url
     mockUrl = mock.url
     apiKey = Embedded.mockAdminKey

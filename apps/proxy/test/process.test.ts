@@ -3,7 +3,9 @@
  * configuration from the environment and one file. Needs `dist/` (turbo
  * builds it before `test`; locally: `pnpm build` or `npx tsc -p tsconfig.build.json`).
  */
+import * as Domain from "@cubeplane/core/Domain"
 import { MockServer, Seed } from "@cubeplane/testing"
+import { Schema } from "effect"
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -297,6 +299,37 @@ describe("the embedded default (pnpm start)", () => {
       proxy.child.kill("SIGTERM")
       expect(await proxy.exited).toBe(0)
     }
+  })
+})
+
+describe("demo mode in Cube's platform shape (CUBEPLANE_DEMO_SHAPE)", () => {
+  it("the embedded mock answers as Cube's published document says; a scoped key's list still filters", async () => {
+    const proxy = await startProxy({ CUBEPLANE_DEMO_SHAPE: "platform" })
+    try {
+      const admin = await fetch(`${proxy.url}/api/v1/deployments?limit=2`, {
+        headers: { Authorization: "Bearer cpk_demo_admin" }
+      })
+      const body = await admin.json()
+      expect(body.items.map((d: { id: number }) => d.id)).toEqual([123, 124])
+      expect(body.pageInfo.hasNextPage).toBe(true)
+      const viewer = await fetch(`${proxy.url}/api/v1/deployments`, {
+        headers: { Authorization: "Bearer cpk_demo_viewer" }
+      })
+      expect(viewer.status).toBe(200)
+      const visible = Schema.decodeUnknownSync(Domain.DeploymentList)(await viewer.json())
+      expect(visible.items.map((d) => d.id)).toEqual(["123"])
+    } finally {
+      proxy.child.kill("SIGTERM")
+      expect(await proxy.exited).toBe(0)
+    }
+  })
+
+  it("a shape it does not know is refused at start, saying which are", async () => {
+    const bad = await runMain([], { CUBEPLANE_DEMO_SHAPE: "openapi" })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain(
+      "refusing to start: CUBEPLANE_DEMO_SHAPE must be reference or platform, got \"openapi\""
+    )
   })
 })
 
