@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import * as Api from "@cubeplane/core/Api"
+import * as Dates from "@cubeplane/core/Dates"
 import { Either, ParseResult, Schema } from "effect"
 import { LineCounter, parseDocument } from "yaml"
 
@@ -69,17 +70,26 @@ export const RateLimit = Schema.Struct({
 })
 export type RateLimit = typeof RateLimit.Type
 
-/** An ISO 8601 instant with a time zone (`Z` or `+02:00`), decoded to epoch milliseconds. */
+const instantExample = "Expected an ISO 8601 instant with a time zone, e.g. 2026-12-31T00:00:00Z"
+
+/**
+ * An ISO 8601 instant with a time zone (`Z` or `+02:00`), decoded to epoch
+ * milliseconds. Whether it names a real day and time is core's one date rule
+ * (`Dates.parse`); the proxy adds only that an expiry must say its zone.
+ */
 export const ExpiresAt = Schema.transformOrFail(Schema.String, Schema.Number, {
   strict: true,
-  decode: (text, _, ast) => {
-    const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN
-    return Number.isFinite(at)
-      ? ParseResult.succeed(at)
-      : ParseResult.fail(
-        new ParseResult.Type(ast, text, "Expected an ISO 8601 instant with a time zone, e.g. 2026-12-31T00:00:00Z")
-      )
-  },
+  decode: (text, _, ast) =>
+    Either.match(Dates.parse(text), {
+      onLeft: (reason) =>
+        ParseResult.fail(
+          new ParseResult.Type(ast, text, reason === "not a date" ? instantExample : `${instantExample} (${reason})`)
+        ),
+      onRight: (bound) =>
+        bound.dateOnly || !/(Z|[+-]\d{2}:?\d{2})$/i.test(text)
+          ? ParseResult.fail(new ParseResult.Type(ast, text, instantExample))
+          : ParseResult.succeed(bound.millis)
+    }),
   encode: (at) => ParseResult.succeed(new Date(at).toISOString())
 })
 

@@ -48,6 +48,10 @@ describe("the store and key lifecycle in the config file", () => {
     expect(problemsOf(`keys:\n${keyText("a", "\n    expires_at: 2026-12-31")}`)).toEqual([
       "line 4, column 17: keys[0].expires_at: Expected an ISO 8601 instant with a time zone, e.g. 2026-12-31T00:00:00Z"
     ])
+    // A day the calendar does not have is refused by core's one date rule, not rolled over into March.
+    expect(problemsOf(`keys:\n${keyText("a", "\n    expires_at: 2026-02-30T00:00:00Z")}`)).toEqual([
+      "line 4, column 17: keys[0].expires_at: Expected an ISO 8601 instant with a time zone, e.g. 2026-12-31T00:00:00Z (February 2026 has 28 days)"
+    ])
     const [problem] = problemsOf(`store:\n  on_store_error: maybe\nkeys: []\n`)
     expect(problem).toBe("line 2, column 19: store.on_store_error: Expected deny or allow")
   })
