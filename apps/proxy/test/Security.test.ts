@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import * as Redact from "../src/Redact.js"
-import { baseConfig, harness, key, post, upstreamKey } from "./helpers.js"
+import { baseConfig, catalogKey, harness, key, post, upstreamKey } from "./helpers.js"
 
 const tokenPath = "/api/v1/deployments/123/environments/456/tokens-for-meta-sync"
 const tokenAnswer = {
@@ -10,12 +10,7 @@ const tokenAnswer = {
 
 const config = baseConfig([
   key("admin", [{ operations: ["*"] }]),
-  key("catalog", [{
-    operations: ["createMetaSyncToken"],
-    deployments: ["123"],
-    environments: ["456"],
-    token: { maxExpiresIn: 3600, securityContext: { tenant_id: "acme" } }
-  }]),
+  catalogKey(),
   key("auditor", [{ operations: ["exportAuditLog"] }])
 ])
 

@@ -109,6 +109,15 @@ export const key = (
   ...(rateLimit === undefined ? {} : { rateLimit })
 })
 
+/** The data catalog's key: meta-sync tokens for environment 456 of deployment 123, tenant `acme`, at most an hour. */
+export const catalogKey = () =>
+  key("catalog", [{
+    operations: ["createMetaSyncToken"],
+    deployments: ["123"],
+    environments: ["456"],
+    token: { maxExpiresIn: 3600, securityContext: { tenant_id: "acme" } }
+  }])
+
 export const harness = (
   config: ProxyConfig,
   handler: (request: FakeCall) => FakeAnswer,

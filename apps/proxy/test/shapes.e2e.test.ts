@@ -14,7 +14,7 @@ import type { ProxyConfig } from "../src/Config.js"
 import { Metrics } from "../src/Metrics.js"
 import * as Server from "../src/Server.js"
 import * as Upstream from "../src/Upstream.js"
-import { key, keyOf } from "./helpers.js"
+import { catalogKey, key, keyOf } from "./helpers.js"
 
 const realKey = "sk-REAL-UPSTREAM-KEY-shapes-51d0"
 
@@ -30,12 +30,7 @@ const config: ProxyConfig = {
   cache: { ttlSeconds: 0, maxEntries: 100 },
   keys: [
     key("admin", [{ operations: ["*"] }]),
-    key("catalog", [{
-      operations: ["createMetaSyncToken"],
-      deployments: ["123"],
-      environments: ["456"],
-      token: { maxExpiresIn: 3600, securityContext: { tenant_id: "acme" } }
-    }]),
+    catalogKey(),
     key("viewer", [{ operations: ["listDeployments", "listEnvironments"], deployments: ["123", "1258"] }])
   ]
 }
