@@ -19,10 +19,10 @@ import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import * as net from "node:net"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { freePort, waitFor } from "./lib/net.js"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
 const proxyEntry = join(here, "../apps/proxy/dist/main.js")
@@ -44,38 +44,12 @@ interface Measured {
   readonly errors: number
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-    server.on("error", reject)
-  })
-
 const spawnServer = (args: ReadonlyArray<string>, env: Record<string, string>): ChildProcess =>
   spawn(process.execPath, [...args], {
     cwd: here,
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"]
   })
-
-const waitFor = async (url: string, headers: Record<string, string> = {}) => {
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    try {
-      const response = await fetch(url, { headers })
-      await response.arrayBuffer()
-      if (response.ok) return
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 const load = async (name: string, url: string, headers: Record<string, string>, seconds: number): Promise<Measured> => {
   const result = await autocannon({ url, connections, duration: seconds, headers })
