@@ -105,11 +105,16 @@ describe.each(["reference", "platform"] as const)("the proxy on a mock in the %s
     expect((await mint({ tenant_id: "evil" })).status).toBe(403)
   })
 
-  it("converts the export to NDJSON", async () => {
-    const response = await call("/api/v1/audit-logs/export?format=ndjson", "admin")
-    expect(response.status).toBe(200)
-    const events = response.text.trimEnd().split("\n").map((line) => JSON.parse(line))
+  it("converts the export to NDJSON: one event per CSV row, same ids in the same order", async () => {
+    const csv = await call("/api/v1/audit-logs/export", "admin")
+    const ndjson = await call("/api/v1/audit-logs/export?format=ndjson", "admin")
+    expect(ndjson.status).toBe(200)
+    const events: Array<{ id: string; event_name: string }> = ndjson.text.trimEnd().split("\n").map((line) =>
+      JSON.parse(line)
+    )
+    const csvIds = csv.text.trimEnd().split("\r\n").slice(1).map((row) => row.slice(0, row.indexOf(",")))
     expect(events.length).toBeGreaterThan(0)
-    expect(events[0]).toHaveProperty("event_name")
+    expect(events.map((event) => event.id)).toEqual(csvIds)
+    expect(events.every((event) => typeof event.event_name === "string" && event.event_name !== "")).toBe(true)
   })
 })

@@ -94,6 +94,6 @@ describe.each(["reference", "platform"] as const)("against the mock in the %s sh
     const result = await cli.run(["environments", "list", "999"], { env })
     expect(result.code).toBe(1)
     expect(result.stderr.trimEnd().split("\n")).toHaveLength(1)
-    expect(result.stderr).toContain("999")
+    expect(result.stderr).toContain("Deployment 999 not found — list deployments to see the ids this key can use")
   })
 })
