@@ -198,6 +198,46 @@ export const makeCsvDecoder = (): CsvEventDecoder => {
   }
 }
 
+/**
+ * `makeCsvDecoder` for a reader that wants the events before a bad row
+ * first: `push` and `end` return the events completed up to a failure, which
+ * is then kept in `failure` (and nothing more is read).
+ *
+ * @internal
+ */
+export interface CsvEventReader {
+  push(chunk: Uint8Array): Array<AuditLogEvent>
+  end(): Array<AuditLogEvent>
+  readonly failure: Csv.CsvError | AuditLogRowError | undefined
+}
+
+/** @internal */
+export const makeCsvEventReader = (): CsvEventReader => {
+  const sink = makeSink()
+  const parser = new CsvParser(sink, ",", true)
+  let failure: Csv.CsvError | AuditLogRowError | undefined
+  const take = (step: () => ReturnType<typeof parser.end>): Array<AuditLogEvent> => {
+    if (failure !== undefined) return []
+    try {
+      const stopped = step()
+      if (stopped !== undefined) failure = new Csv.CsvError(stopped)
+    } catch (thrown) {
+      if (!(thrown instanceof AuditLogRowError)) throw thrown
+      failure = thrown
+    }
+    const out = sink.out
+    sink.out = []
+    return out
+  }
+  return {
+    push: (chunk) => take(() => parser.write(chunk)),
+    end: () => take(() => parser.end()),
+    get failure() {
+      return failure
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // events → JSON form
 // ---------------------------------------------------------------------------

@@ -65,24 +65,34 @@ export interface ControlPlanePrimitives {
   readonly exportAuditLog: ControlPlaneService["exportAuditLog"]
 }
 
-/** A malformed export (`CsvError`, `AuditLogRowError`) as an `UnexpectedResponse` saying where. */
-const malformedAuditLog = (path: string) => {
-  const unexpected = (detail: string) =>
-    new UnexpectedResponse({
-      message: `Unexpected response from GET ${path}: the audit-log CSV is malformed (${detail})`,
-      method: "GET",
-      path,
-      status: 200,
-      detail
-    })
-  return <A, R>(
-    stream: Stream.Stream<A, ControlPlaneError | Csv.CsvError | AuditLog.AuditLogRowError, R>
-  ): Stream.Stream<A, ControlPlaneError, R> =>
-    Stream.catchTags(stream, {
-      CsvError: (error) => Stream.fail(unexpected(`row ${error.row}, column ${error.column}: ${error.message}`)),
-      AuditLogRowError: (error) => Stream.fail(unexpected(`event ${JSON.stringify(error.id)}: ${error.detail}`))
-    })
+/**
+ * A malformed export (a `CsvError` or an `AuditLogRowError`) as the
+ * `UnexpectedResponse` of the request, saying where.
+ */
+export const malformedAuditLogError = (
+  path: string,
+  error: Csv.CsvError | AuditLog.AuditLogRowError
+): UnexpectedResponse => {
+  const detail = error._tag === "CsvError"
+    ? `row ${error.row}, column ${error.column}: ${error.message}`
+    : `event ${JSON.stringify(error.id)}: ${error.detail}`
+  return new UnexpectedResponse({
+    message: `Unexpected response from GET ${path}: the audit-log CSV is malformed (${detail})`,
+    method: "GET",
+    path,
+    status: 200,
+    detail
+  })
 }
+
+const malformedAuditLog = (path: string) =>
+<A, R>(
+  stream: Stream.Stream<A, ControlPlaneError | Csv.CsvError | AuditLog.AuditLogRowError, R>
+): Stream.Stream<A, ControlPlaneError, R> =>
+  Stream.catchTags(stream, {
+    CsvError: (error) => Stream.fail(malformedAuditLogError(path, error)),
+    AuditLogRowError: (error) => Stream.fail(malformedAuditLogError(path, error))
+  })
 
 /**
  * Parses a CSV export into events (with `AuditLog.decodeCsv`: the Domain

@@ -221,7 +221,9 @@ describe("AuditLog.csvToNdjson: the schema path's NDJSON, byte for byte", () => 
   it("other headers (another order, extra or missing columns) and malformed CSV: the parser decides", () => {
     const reordered = [...Domain.auditLogColumns].reverse()
     same(utf8.encode([reordered, [...record()].reverse()].map((fields) => Csv.encodeRow(fields)).join("")))
-    same(utf8.encode([[...Domain.auditLogColumns, "region"], [...record(), "eu"]].map((f) => Csv.encodeRow(f)).join("")))
+    same(
+      utf8.encode([[...Domain.auditLogColumns, "region"], [...record(), "eu"]].map((f) => Csv.encodeRow(f)).join(""))
+    )
     const valid = file([record({ id: "a" }), record({ id: "b" })])
     for (
       const broken of [
@@ -344,8 +346,10 @@ describe("AuditLog.csvToNdjson: the schema path's NDJSON, byte for byte", () => 
     Effect.gen(function*() {
       const counts: Array<number> = []
       const bytes = utf8.encode(file(Array.from({ length: 50 }, (_, k) => record({ id: `e${k}` }))))
-      const pieces = Array.from({ length: Math.ceil(bytes.length / 512) }, (_, k) => bytes.subarray(512 * k, 512 * k + 512))
-      yield* AuditLog.csvToNdjson(Stream.fromIterable(pieces).pipe(Stream.rechunk(1)), (rows) => counts.push(rows))
+      const pieces = Array.from({ length: Math.ceil(bytes.length / 512) }, (_, k) =>
+        bytes.subarray(512 * k, 512 * k + 512))
+      yield* AuditLog.csvToNdjson(Stream.fromIterable(pieces).pipe(Stream.rechunk(1)), (rows) =>
+        counts.push(rows))
         .pipe(Stream.runDrain)
       expect(counts.at(-1)).toBe(50)
       expect(counts).toStrictEqual([...counts].sort((a, b) => a - b))

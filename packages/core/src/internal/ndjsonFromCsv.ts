@@ -177,7 +177,8 @@ const canonicalStringEnd = (bytes: Uint8Array, at: number, end: number): number 
       // \u00XX for a control character without a short escape (not \b \t \n \f \r).
       if (
         e === 117 && i + 5 < end && bytes[i + 2] === 48 && bytes[i + 3] === 48 && (bytes[i + 4] === 48 ||
-          bytes[i + 4] === 49) && isHexLower(bytes[i + 5]!)
+          bytes[i + 4] === 49) &&
+        isHexLower(bytes[i + 5]!)
       ) {
         const h = bytes[i + 5]!
         const code = (bytes[i + 4] === 49 ? 16 : 0) + (h <= 57 ? h - 48 : h - 87)
@@ -221,7 +222,8 @@ const isCanonicalNumber = (bytes: Uint8Array, at: number, end: number): boolean 
   return /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text) && String(Number(text)) === text
 }
 
-const isNumberByte = (b: number): boolean => (b >= 48 && b <= 57) || b === 45 || b === 43 || b === 46 || b === 101 || b === 69
+const isNumberByte = (b: number): boolean =>
+  (b >= 48 && b <= 57) || b === 45 || b === 43 || b === 46 || b === 101 || b === 69
 
 /** A key `JSON.parse` would not keep in place or as is: an array index (all digits) or `__proto__`. */
 const isAwkwardKey = (bytes: Uint8Array, start: number, end: number): boolean => {
@@ -301,14 +303,22 @@ const canonicalValueEnd = (bytes: Uint8Array, at: number, end: number, depth: nu
     }
   }
   if (b === QUOTE) return canonicalStringEnd(bytes, at, end)
-  if (b === 116) return at + 4 <= end && bytes[at + 1] === 114 && bytes[at + 2] === 117 && bytes[at + 3] === 101 ? at + 4 : -1
+  if (b === 116) {
+    return at + 4 <= end && bytes[at + 1] === 114 && bytes[at + 2] === 117 && bytes[at + 3] === 101
+      ? at + 4
+      : -1
+  }
   if (b === 102) {
     return at + 5 <= end && bytes[at + 1] === 97 && bytes[at + 2] === 108 && bytes[at + 3] === 115 &&
         bytes[at + 4] === 101
       ? at + 5
       : -1
   }
-  if (b === 110) return at + 4 <= end && bytes[at + 1] === 117 && bytes[at + 2] === 108 && bytes[at + 3] === 108 ? at + 4 : -1
+  if (b === 110) {
+    return at + 4 <= end && bytes[at + 1] === 117 && bytes[at + 2] === 108 && bytes[at + 3] === 108
+      ? at + 4
+      : -1
+  }
   if (b === 45 || (b >= 48 && b <= 57)) {
     let i = at + 1
     while (i < end && isNumberByte(bytes[i]!)) i++
@@ -616,7 +626,9 @@ export class NdjsonFromCsv<A> {
               i++
             }
             // Unquoted, only `{}` (or nothing) is an object in canonical form.
-            if (i === fieldStart || (i === fieldStart + 2 && bytes[fieldStart] === 123 && bytes[fieldStart + 1] === 125)) {
+            if (
+              i === fieldStart || (i === fieldStart + 2 && bytes[fieldStart] === 123 && bytes[fieldStart + 1] === 125)
+            ) {
               out[pos++] = 123
               out[pos++] = 125
             } else slow = true
