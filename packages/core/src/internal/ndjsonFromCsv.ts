@@ -51,7 +51,13 @@ const prefixes = [
   ",\"ip_address\":",
   ",\"attributes\":"
 ].map(ascii)
-const nullBytes = ascii("null")
+/** The prefixes as little-endian 32-bit words (written four bytes at a time), and the 0–3 bytes left over. */
+const prefixWords = prefixes.map((bytes) =>
+  Array.from({ length: bytes.length >> 2 }, (_, k) => new DataView(bytes.buffer).getUint32(4 * k, true))
+)
+const prefixTails = prefixes.map((bytes) => bytes.subarray(bytes.length & ~3))
+/** `null` as one little-endian word. */
+const nullWord = new DataView(ascii("null").buffer).getUint32(0, true)
 const lineEnd = ascii("}\n")
 
 // What a byte is to a text field: copied as is, the end of an unquoted field, a quote, a character JSON
@@ -365,6 +371,8 @@ export class NdjsonFromCsv<A> {
   /** Bytes of a row the last chunk cut (fast path only). */
   private pending: Uint8Array | undefined = undefined
   private out = new Uint8Array(0)
+  /** `out`, to write four bytes at a time. */
+  private outView = new DataView(this.out.buffer)
   private pos = 0
   private stop = 0
   /** A row error the slow path threw (what the row decoder throws), or a CSV failure. */
@@ -405,6 +413,7 @@ export class NdjsonFromCsv<A> {
   push(chunk: Uint8Array): Uint8Array {
     if (this.failed) return new Uint8Array(0)
     this.out = new Uint8Array(2 * (chunk.length + (this.pending?.length ?? 0)) + 4096)
+    this.outView = new DataView(this.out.buffer)
     this.pos = 0
     try {
       let rest = chunk
@@ -454,6 +463,7 @@ export class NdjsonFromCsv<A> {
   end(): Uint8Array {
     if (this.failed) return new Uint8Array(0)
     this.out = new Uint8Array(4096)
+    this.outView = new DataView(this.out.buffer)
     this.pos = 0
     try {
       const pending = this.pending
@@ -498,6 +508,7 @@ export class NdjsonFromCsv<A> {
     const grown = new Uint8Array(Math.max(2 * this.out.length, this.pos + room + 4096))
     grown.set(this.out.subarray(0, this.pos))
     this.out = grown
+    this.outView = new DataView(grown.buffer)
   }
 
   /**
@@ -507,18 +518,25 @@ export class NdjsonFromCsv<A> {
    */
   private scan(bytes: Uint8Array, start: number, n: number): number {
     const { jsonObject, timestamp, utf8SequenceLength } = this.proofs
+    const input = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     let rowStart = start
     while (rowStart < n) {
       // A row's line is at most its bytes plus the keys and nulls.
       this.ensure(n - rowStart + 256)
       const out = this.out
+      const view = this.outView
       const rowPos = this.pos
       let pos = rowPos
       let i = rowStart
       let slow = false
       for (let c = 0; c < 8; c++) {
-        const prefix = prefixes[c]!
-        for (let k = 0; k < prefix.length; k++) out[pos++] = prefix[k]!
+        const words = prefixWords[c]!
+        for (let k = 0; k < words.length; k++) {
+          view.setUint32(pos, words[k]!, true)
+          pos += 4
+        }
+        const tail = prefixTails[c]!
+        for (let k = 0; k < tail.length; k++) out[pos++] = tail[k]!
         if (i >= n) {
           this.stop = rowStart
           return CUT
@@ -591,7 +609,8 @@ export class NdjsonFromCsv<A> {
             if (c === TIMESTAMP) slow = true
             else if (c >= firstNullable && pos === valueStart + 1) {
               pos = valueStart
-              for (let k = 0; k < 4; k++) out[pos++] = nullBytes[k]!
+              view.setUint32(pos, nullWord, true)
+              pos += 4
             } else out[pos++] = QUOTE
           }
         } else {
@@ -600,7 +619,8 @@ export class NdjsonFromCsv<A> {
           if (c === TIMESTAMP) {
             if (i + 24 <= n && timestamp(bytes, i)) {
               out[pos++] = QUOTE
-              for (let k = 0; k < 24; k++) out[pos++] = bytes[i + k]!
+              for (let k = 0; k < 24; k += 4) view.setUint32(pos + k, input.getUint32(i + k, true), true)
+              pos += 24
               out[pos++] = QUOTE
               i += 24
             } else {
@@ -633,13 +653,10 @@ export class NdjsonFromCsv<A> {
               out[pos++] = 125
             } else slow = true
           } else {
-            const valueStart = pos
-            out[pos++] = QUOTE
+            // Checked first, then copied as it is, four bytes at a time (a row found slow is written again).
             while (i < n) {
-              const b = bytes[i]!
-              const kind = byteClass[b]!
+              const kind = byteClass[bytes[i]!]!
               if (kind === PLAIN) {
-                out[pos++] = b
                 i++
                 continue
               }
@@ -649,10 +666,7 @@ export class NdjsonFromCsv<A> {
                 if (length === 0) {
                   slow = true
                   i++
-                } else {
-                  for (let k = 0; k < length; k++) out[pos++] = bytes[i + k]!
-                  i += length
-                }
+                } else i += length
                 continue
               }
               if (kind === QUOTE_BYTE) {
@@ -661,12 +675,20 @@ export class NdjsonFromCsv<A> {
               }
               // ESCAPED
               slow = true
-              out[pos++] = b
               i++
             }
+            const valueStart = pos
+            out[pos++] = QUOTE
+            let k = fieldStart
+            for (; k + 4 <= i; k += 4) {
+              view.setUint32(pos, input.getUint32(k, true), true)
+              pos += 4
+            }
+            for (; k < i; k++) out[pos++] = bytes[k]!
             if (c >= firstNullable && pos === valueStart + 1) {
               pos = valueStart
-              for (let k = 0; k < 4; k++) out[pos++] = nullBytes[k]!
+              view.setUint32(pos, nullWord, true)
+              pos += 4
             } else out[pos++] = QUOTE
           }
         }
