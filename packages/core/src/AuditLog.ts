@@ -12,7 +12,9 @@
  * timestamp format, columns added or missing, `attributes` that are not a
  * JSON object, any value the schema would reject — goes through the schema
  * itself, so the two cannot disagree on what an event is; the tests check
- * that they give the same events.
+ * that they give the same events. `csvToNdjson` goes one step further for
+ * NDJSON output: rows whose bytes prove the line the schemas would give are
+ * copied into it without being decoded at all (see `internal/ndjsonFromCsv`).
  *
  * @since 0.2.0
  */
