@@ -6,7 +6,7 @@ import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Schema, Stream } from "effect"
-import { copyCsv } from "../src/handlers/audit-logs.js"
+import { copyCsv, ndjson } from "../src/handlers/audit-logs.js"
 import * as Output from "../src/Output.js"
 import * as Progress from "../src/Progress.js"
 import * as Views from "../src/Views.js"
@@ -79,5 +79,40 @@ describe("audit-logs export --format ndjson", () => {
       )).pipe(Chunk.join(""))
       const encode = Schema.encodeSync(Domain.AuditLogEvent)
       expect(text).toBe(events.map((event) => JSON.stringify(encode(event)) + "\n").join(""))
+    }))
+
+  it.effect("from the CSV bytes: the schema's lines byte for byte, however the bytes arrive, and every row counted", () =>
+    Effect.gen(function*() {
+      const decoder = Csv.makeDecoder()
+      const encode = Schema.encodeSync(Domain.AuditLogEvent)
+      const expected = [...decoder.push(bytes), ...decoder.end()].map((record) =>
+        JSON.stringify(encode(Either.getOrThrow(Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)(record))))
+        + "\n"
+      ).join("")
+      for (const [size, perChunk] of [[1, 7], [97, 1], [4096, 3], [bytes.length, 1]] as const) {
+        const updates: Array<number> = []
+        const out = yield* ndjson(pieces(size, perChunk), (rows) => Effect.sync(() => updates.push(rows))).pipe(
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray)
+        )
+        expect(Buffer.concat(out).toString("utf8")).toBe(expected)
+        expect(updates.at(-1)).toBe(300)
+        for (let k = 1; k < updates.length; k++) expect(updates[k]!).toBeGreaterThanOrEqual(updates[k - 1]!)
+      }
+    }))
+
+  it.effect("a malformed row: the lines before it, then the export's UnexpectedResponse naming the event", () =>
+    Effect.gen(function*() {
+      const broken = csv.replace("2024-01-01T00:00:05.000Z", "yesterday")
+      const out = yield* ndjson(Stream.make(utf8.encode(broken)), () => Effect.void).pipe(
+        Stream.either,
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
+      const lines = Buffer.concat(out.filter(Either.isRight).map((item) => item.right)).toString("utf8")
+      expect(lines.split("\n").filter((line) => line !== "")).toHaveLength(5)
+      const error = out.find(Either.isLeft)?.left
+      expect(error?._tag).toBe("UnexpectedResponse")
+      expect(error?.message).toContain("the audit-log CSV is malformed (event \"evt_5\"")
     }))
 })

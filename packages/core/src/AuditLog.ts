@@ -12,14 +12,17 @@
  * timestamp format, columns added or missing, `attributes` that are not a
  * JSON object, any value the schema would reject — goes through the schema
  * itself, so the two cannot disagree on what an event is; the tests check
- * that they give the same events.
+ * that they give the same events. `csvToNdjson` goes one step further for
+ * NDJSON output: rows whose bytes prove the line the schemas would give are
+ * copied into it without being decoded at all (see `internal/ndjsonFromCsv`).
  *
  * @since 0.2.0
  */
-import { Cause, Channel, Either, Predicate, Schema, type Stream } from "effect"
+import { Cause, Channel, Chunk, Either, Predicate, Schema, Stream } from "effect"
 import * as Csv from "./Csv.js"
 import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"
 import { CsvParser, KeyedRowsSink, makeRecordBuilder } from "./internal/csvParser.js"
+import { NdjsonFromCsv, type Proofs } from "./internal/ndjsonFromCsv.js"
 
 /**
  * A row of the export that is valid CSV but not a valid event (a timestamp
@@ -197,6 +200,46 @@ export const makeCsvDecoder = (): CsvEventDecoder => {
   }
 }
 
+/**
+ * `makeCsvDecoder` for a reader that wants the events before a bad row
+ * first: `push` and `end` return the events completed up to a failure, which
+ * is then kept in `failure` (and nothing more is read).
+ *
+ * @internal
+ */
+export interface CsvEventReader {
+  push(chunk: Uint8Array): Array<AuditLogEvent>
+  end(): Array<AuditLogEvent>
+  readonly failure: Csv.CsvError | AuditLogRowError | undefined
+}
+
+/** @internal */
+export const makeCsvEventReader = (): CsvEventReader => {
+  const sink = makeSink()
+  const parser = new CsvParser(sink, ",", true)
+  let failure: Csv.CsvError | AuditLogRowError | undefined
+  const take = (step: () => ReturnType<typeof parser.end>): Array<AuditLogEvent> => {
+    if (failure !== undefined) return []
+    try {
+      const stopped = step()
+      if (stopped !== undefined) failure = new Csv.CsvError(stopped)
+    } catch (thrown) {
+      if (!(thrown instanceof AuditLogRowError)) throw thrown
+      failure = thrown
+    }
+    const out = sink.out
+    sink.out = []
+    return out
+  }
+  return {
+    push: (chunk) => take(() => parser.write(chunk)),
+    end: () => take(() => parser.end()),
+    get failure() {
+      return failure
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // events → JSON form
 // ---------------------------------------------------------------------------
@@ -282,6 +325,91 @@ export const ndjsonLines = (events: Iterable<AuditLogEvent>): string => {
   for (const event of events) text += JSON.stringify(toJson(event)) + "\n"
   return text
 }
+
+// ---------------------------------------------------------------------------
+// CSV → NDJSON
+// ---------------------------------------------------------------------------
+
+/** One event's NDJSON line: what `ndjsonLines` writes for it. */
+const ndjsonLine = (event: AuditLogEvent): string => JSON.stringify(toJson(event)) + "\n"
+
+/** @internal */
+export const makeNdjsonFromCsv = (proofs?: Proofs): NdjsonFromCsv<AuditLogEvent> =>
+  new NdjsonFromCsv(
+    (onHeader) =>
+      new KeyedRowsSink<AuditLogEvent>((header) => {
+        onHeader(header)
+        return compileRowDecoder(header)
+      }),
+    ndjsonLine,
+    proofs
+  )
+
+/**
+ * The export's CSV bytes as NDJSON bytes: the same lines as `decodeCsv`
+ * then `ndjsonLines` (the Domain schemas' events in their JSON form), one
+ * output chunk per input chunk, in bounded memory. Rows whose bytes provably
+ * give the same line (the export's columns, canonical timestamps,
+ * `attributes` already in `JSON.stringify`'s form, text that needs no
+ * escape) are copied field by field into the line without being decoded;
+ * every other row goes through the decoder and the schemas. Fails as
+ * `decodeCsv` does, after the lines of the rows before the bad one.
+ * `onRows`, if given, is told how many events were written so far after
+ * each output chunk (the lines before a failure included).
+ *
+ * @since 0.2.0
+ */
+export const csvToNdjson = <E, R>(
+  self: Stream.Stream<Uint8Array, E, R>,
+  /** Told the number of events written so far, after each output chunk (for a progress line). */
+  onRows?: (rows: number) => void
+): Stream.Stream<Uint8Array, E | Csv.CsvError | AuditLogRowError, R> =>
+  Stream.pipeThroughChannel(
+    self,
+    Channel.suspend(() => {
+      const transcoder = makeNdjsonFromCsv()
+      const emit = (
+        out: Array<Uint8Array>
+      ): Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, Csv.CsvError | AuditLogRowError, unknown, void, unknown> => {
+        // Rows counted include the header.
+        onRows?.(Math.max(0, transcoder.rowCount - 1))
+        const written = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
+        if (transcoder.failure !== undefined) {
+          return Channel.zipRight(written, Channel.fail(new Csv.CsvError(transcoder.failure)))
+        }
+        const thrown = transcoder.thrown
+        if (thrown === undefined) return written
+        return Channel.zipRight(
+          written,
+          thrown instanceof AuditLogRowError ? Channel.fail(thrown) : Channel.failCause(Cause.die(thrown))
+        )
+      }
+      const loop: Channel.Channel<
+        Chunk.Chunk<Uint8Array>,
+        Chunk.Chunk<Uint8Array>,
+        E | Csv.CsvError | AuditLogRowError,
+        E,
+        void,
+        unknown
+      > = Channel.readWithCause({
+        onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
+          const out: Array<Uint8Array> = []
+          for (const bytes of chunk) {
+            const lines = transcoder.push(bytes)
+            if (lines.length > 0) out.push(lines)
+            if (transcoder.failed) break
+          }
+          return transcoder.failed ? emit(out) : Channel.flatMap(emit(out), () => loop)
+        },
+        onFailure: Channel.failCause,
+        onDone: () => {
+          const lines = transcoder.end()
+          return emit(lines.length > 0 ? [lines] : [])
+        }
+      })
+      return loop
+    })
+  )
 
 // ---------------------------------------------------------------------------
 // events → CSV

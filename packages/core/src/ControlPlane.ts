@@ -9,6 +9,7 @@
  */
 import { Context, type Effect, Stream } from "effect"
 import * as AuditLog from "./AuditLog.js"
+import type * as Csv from "./Csv.js"
 import type {
   AuditLogEvent,
   AuditLogFilter,
@@ -65,29 +66,54 @@ export interface ControlPlanePrimitives {
 }
 
 /**
+ * A malformed export (a `CsvError` or an `AuditLogRowError`) as the
+ * `UnexpectedResponse` of the request, saying where.
+ */
+export const malformedAuditLogError = (
+  path: string,
+  error: Csv.CsvError | AuditLog.AuditLogRowError
+): UnexpectedResponse => {
+  const detail = error._tag === "CsvError"
+    ? `row ${error.row}, column ${error.column}: ${error.message}`
+    : `event ${JSON.stringify(error.id)}: ${error.detail}`
+  return new UnexpectedResponse({
+    message: `Unexpected response from GET ${path}: the audit-log CSV is malformed (${detail})`,
+    method: "GET",
+    path,
+    status: 200,
+    detail
+  })
+}
+
+const malformedAuditLog = (path: string) =>
+<A, R>(
+  stream: Stream.Stream<A, ControlPlaneError | Csv.CsvError | AuditLog.AuditLogRowError, R>
+): Stream.Stream<A, ControlPlaneError, R> =>
+  Stream.catchTags(stream, {
+    CsvError: (error) => Stream.fail(malformedAuditLogError(path, error)),
+    AuditLogRowError: (error) => Stream.fail(malformedAuditLogError(path, error))
+  })
+
+/**
  * Parses a CSV export into events (with `AuditLog.decodeCsv`: the Domain
  * schemas, compiled once per file); a malformed file or row is an
  * `UnexpectedResponse` saying where.
  */
 export const parseAuditLog =
   (path: string) =>
-  <R>(bytes: Stream.Stream<Uint8Array, ControlPlaneError, R>): Stream.Stream<AuditLogEvent, ControlPlaneError, R> => {
-    const unexpected = (detail: string) =>
-      new UnexpectedResponse({
-        message: `Unexpected response from GET ${path}: the audit-log CSV is malformed (${detail})`,
-        method: "GET",
-        path,
-        status: 200,
-        detail
-      })
-    return bytes.pipe(
-      AuditLog.decodeCsv,
-      Stream.catchTags({
-        CsvError: (error) => Stream.fail(unexpected(`row ${error.row}, column ${error.column}: ${error.message}`)),
-        AuditLogRowError: (error) => Stream.fail(unexpected(`event ${JSON.stringify(error.id)}: ${error.detail}`))
-      })
-    )
-  }
+  <R>(bytes: Stream.Stream<Uint8Array, ControlPlaneError, R>): Stream.Stream<AuditLogEvent, ControlPlaneError, R> =>
+    malformedAuditLog(path)(AuditLog.decodeCsv(bytes))
+
+/**
+ * A CSV export as NDJSON bytes (with `AuditLog.csvToNdjson`: the lines of
+ * the events `parseAuditLog` gives, in their JSON form); a malformed file or
+ * row is an `UnexpectedResponse` saying where, after the lines before it;
+ * `onRows` is told the events written so far after each chunk.
+ */
+export const auditLogNdjson =
+  (path: string, onRows?: (rows: number) => void) =>
+  <R>(bytes: Stream.Stream<Uint8Array, ControlPlaneError, R>): Stream.Stream<Uint8Array, ControlPlaneError, R> =>
+    malformedAuditLog(path)(AuditLog.csvToNdjson(bytes, onRows))
 
 /** A server's paging that cannot be followed (a repeated cursor, …): an `UnexpectedResponse` for that list. */
 const brokenPaging = (path: string) => (reason: string) =>

@@ -17,7 +17,8 @@
 import { FetchHttpClient } from "@effect/platform"
 import type { Duration } from "effect"
 import { Cause, Chunk, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Scope, Stream } from "effect"
-import { ControlPlane } from "./ControlPlane.js"
+import * as AuditLog from "./AuditLog.js"
+import { ControlPlane, malformedAuditLogError } from "./ControlPlane.js"
 import type {
   AuditLogEvent,
   AuditLogFilter,
@@ -33,6 +34,7 @@ import type {
 import type * as Errors from "./Errors.js"
 import type { AuthScheme } from "./HttpControlPlane.js"
 import * as HttpControlPlane from "./HttpControlPlane.js"
+import { paths } from "./Paths.js"
 import type { RetryOptions } from "./Retry.js"
 
 export type { AuditLogEvent, AuditLogFilter, Deployment, Environment, Page }
@@ -344,6 +346,69 @@ export const createClient = (options: ClientOptions): Client => {
     }
   })
 
+  /**
+   * The audit log's events. The CSV bytes come through the service like
+   * every stream here (retries, errors, `close`); they are decoded in this
+   * iterator, with the decoder `auditLogEvents` uses, rather than pulled as
+   * events out of the Effect stream: measured on 1,000,000 events, that took
+   * this iterator's peak RSS from 344–754 MiB to about 240 MiB and its CPU
+   * time from 4.8 s to 3.5 s (less garbage reaching V8's old generation).
+   * A malformed export throws the `UnexpectedResponseError` that
+   * `auditLogEvents` fails with, after the events before the bad row.
+   */
+  const auditLogEvents = (filter: AuditLogFilter | undefined): AsyncIterable<AuditLogEvent> => ({
+    [Symbol.asyncIterator]: () => {
+      const bytes = reader((cp) => cp.exportAuditLog(filter))
+      const decoder = AuditLog.makeCsvEventReader()
+      let events: Array<AuditLogEvent> = []
+      let index = 0
+      let ended = false
+      const finished: IteratorResult<AuditLogEvent, undefined> = { done: true, value: undefined }
+
+      const readOne = async (): Promise<IteratorResult<AuditLogEvent, undefined>> => {
+        while (index >= events.length) {
+          const failure = decoder.failure
+          if (failure !== undefined) {
+            ended = true
+            events = []
+            index = 0
+            await bytes.close()
+            throw fromEffectError(malformedAuditLogError(paths.auditLogExport, failure))
+          }
+          if (ended) return finished
+          const next = await bytes.read()
+          if (next.done === true) ended = true
+          events = next.done === true ? decoder.end() : decoder.push(next.value)
+          index = 0
+        }
+        return { done: false, value: events[index++]! }
+      }
+
+      let queue: Promise<unknown> = Promise.resolve()
+      let queued = 0
+      const settled = () => {
+        queued--
+      }
+      return {
+        next: () => {
+          // The common case, an event already decoded and no read waiting before this one: no queueing.
+          if (queued === 0 && index < events.length) return Promise.resolve({ done: false, value: events[index++]! })
+          queued++
+          const result = queue.then(readOne)
+          queue = result.then(settled, settled)
+          return result
+        },
+        return: async () => {
+          ended = true
+          events = []
+          index = 0
+          await bytes.close()
+          return finished
+        }
+      }
+    }
+  })
+
   return {
     deployments: {
       list: (page) => run((cp) => cp.listDeployments(page)),
@@ -384,7 +449,7 @@ export const createClient = (options: ClientOptions): Client => {
           cancel: () => close()
         }, { highWaterMark: 0 }) // nothing is fetched before the first read
       },
-      events: (filter) => iterable((cp) => cp.auditLogEvents(filter))
+      events: auditLogEvents
     },
     close: async () => {
       await Promise.all([...openReaders].map((closeReader) => closeReader()))

@@ -1,6 +1,7 @@
 /**
  * `cubeplane audit-logs export` and `audit-logs follow`, loaded when they run.
  */
+import { auditLogNdjson } from "@cubeplane/core/ControlPlane"
 import * as Csv from "@cubeplane/core/Csv"
 import type { AuditLogEvent, AuditLogFilter } from "@cubeplane/core/Domain"
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
@@ -68,6 +69,25 @@ export const copyCsv = (
     return Stream.concat(counted, end)
   })
 
+/**
+ * NDJSON straight from the CSV bytes (core's `auditLogNdjson`: the lines of
+ * the typed events, without building them where the bytes prove the line),
+ * with the rows written so far for the progress line.
+ */
+export const ndjson = (
+  bytes: Stream.Stream<Uint8Array, ControlPlaneError>,
+  onProgress: (rows: number, bytes: number) => Effect.Effect<void>
+): Stream.Stream<Uint8Array, ControlPlaneError> =>
+  Stream.suspend(() => {
+    let rows = 0
+    return bytes.pipe(
+      auditLogNdjson(paths.auditLogExport, (written) => {
+        rows = written
+      }),
+      Stream.mapChunksEffect((chunk) => Effect.as(onProgress(rows, 0), chunk))
+    )
+  })
+
 export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
   Session.run(flags, ({ controlPlane }) =>
     Effect.gen(function*() {
@@ -77,6 +97,8 @@ export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
       const progress = Progress.make(Stdio.stderrIsTTY() && (out !== undefined || !Stdio.stdoutIsTTY()))
       const body: Stream.Stream<string | Uint8Array, ControlPlaneError | CliFailure> = flags.format === "csv"
         ? copyCsv(controlPlane.exportAuditLog(filter), progress.update)
+        : flags.format === "ndjson"
+        ? ndjson(controlPlane.exportAuditLog(filter), progress.update)
         : Stream.suspend(() => {
           let rows = 0
           return controlPlane.auditLogEvents(filter).pipe(

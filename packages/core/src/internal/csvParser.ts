@@ -47,6 +47,9 @@ const QUOTED = 2 // inside a quoted field; `buf` holds its raw text so far
 const QUOTED_QUOTE = 3 // a quote inside a quoted field was the last character: closing or first of `""`?
 const AFTER_CR = 4 // a row ended with CR as the last character: skip an LF that may follow
 
+/** Bytes decoded to text at a time (at most 32 KiB of two-byte text: a young-generation string). */
+const decodePiece = 16 * 1024
+
 /** @internal */
 export const validateDelimiter = (delimiter: string): string => {
   if (delimiter.length !== 1 || delimiter === "\"" || delimiter === "\r" || delimiter === "\n") {
@@ -55,6 +58,16 @@ export const validateDelimiter = (delimiter: string): string => {
     )
   }
   return delimiter
+}
+
+/** The bytes end with the start of a multi-byte UTF-8 sequence that is not complete (or may not be). */
+const endsInsideSequence = (bytes: Uint8Array): boolean => {
+  for (let k = 1; k <= 3 && k <= bytes.length; k++) {
+    const b = bytes[bytes.length - k]!
+    if (b < 0x80) return false
+    if (b >= 0xc0) return (b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2) > k
+  }
+  return false
 }
 
 /** @internal */
@@ -74,6 +87,8 @@ export class CsvParser<A> {
   /** Empty lines seen but not yet emitted: they are rows only if more data follows. */
   private blankLines = 0
   private failure: CsvFailure | undefined = undefined
+  /** The last bytes fed may have ended inside a UTF-8 sequence, which the decoder then holds. */
+  private decoderMayHold = false
 
   constructor(readonly sink: RowSink<A>, delimiter: string, strictQuotes: boolean) {
     this.delimiter = validateDelimiter(delimiter)
@@ -81,11 +96,46 @@ export class CsvParser<A> {
     this.strictQuotes = strictQuotes
   }
 
+  /** Rows completed so far (the header is row 1). */
+  get rowCount(): number {
+    return this.rows
+  }
+
+  /**
+   * Counts rows another reader handled (so that the row numbers of later
+   * errors stay right). Only between rows (`atRowBoundary`).
+   */
+  skipRows(count: number): void {
+    this.rows += count
+  }
+
+  /**
+   * True when the last bytes fed ended a row and nothing is pending (no field,
+   * no blank line, no CR waiting for its LF, no failure): the next byte starts a row.
+   */
+  atRowBoundary(): boolean {
+    return this.col === 0 && this.mode === FIELD_START && this.blankLines === 0 && this.failure === undefined &&
+      !this.decoderMayHold
+  }
+
   /** Feeds bytes; completed rows go to `sink`. Returns the failure, if any (and keeps returning it). */
   write(bytes: Uint8Array): CsvFailure | undefined {
     if (this.failure !== undefined) return this.failure
-    const text = this.decoder.decode(bytes, { stream: true })
-    return text.length === 0 ? undefined : (this.failure = this.scan(text))
+    // Decoded a piece at a time: a 64 KiB chunk with one non-ASCII character is a 128 KiB two-byte string,
+    // which V8 allocates in its large-object space, outside the young generation, so every chunk's text
+    // would stay in memory until a full collection (hundreds of MiB on a fast download).
+    for (let at = 0; at < bytes.length; at += decodePiece) {
+      const text = this.decoder.decode(
+        at === 0 && bytes.length <= decodePiece ? bytes : bytes.subarray(at, at + decodePiece),
+        { stream: true }
+      )
+      if (text.length > 0) {
+        const failure = this.scan(text)
+        if (failure !== undefined) return (this.failure = failure)
+      }
+    }
+    if (bytes.length > 0) this.decoderMayHold = endsInsideSequence(bytes)
+    return undefined
   }
 
   /** End of input: completes the last row, or fails if the input ended inside quotes. */
