@@ -32,5 +32,21 @@ export default tseslint.config(
         }
       ]
     }
+  },
+  {
+    // The client's modules load only the @effect/platform modules they use: the package's index loads
+    // HttpApi, OpenApi and the rest (about 35 MB of RSS in every process that imports the client).
+    files: ["packages/core/src/**/*.ts"],
+    ignores: ["packages/core/src/Api.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": ["error", {
+        paths: [{
+          name: "@effect/platform",
+          message:
+            "import the module itself (e.g. @effect/platform/HttpClient): the index loads all of @effect/platform",
+          allowTypeImports: true
+        }]
+      }]
+    }
   }
 )

@@ -23,7 +23,9 @@
  * @since 0.1.0
  */
 import type { HttpClientResponse } from "@effect/platform"
-import { HttpClient, HttpClientRequest, UrlParams } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as UrlParams from "@effect/platform/UrlParams"
 import { Config, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import type * as ConfigError from "effect/ConfigError"
 import type { ControlPlaneService } from "./ControlPlane.js"

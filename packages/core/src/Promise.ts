@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type { Duration } from "effect"
 import { Cause, Chunk, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Scope, Stream } from "effect"
 import * as AuditLog from "./AuditLog.js"

@@ -18,7 +18,9 @@
  * @since 0.2.0
  */
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Clock, Duration, Effect, Either, ParseResult, Redacted, Schema } from "effect"
 import { ErrorBody } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
