@@ -20,6 +20,7 @@
  */
 
 export const replacement = "[REDACTED]"
+const replacementBytes = Buffer.from(replacement, "latin1")
 
 export interface Redactor {
   /** Whether there is a key to redact at all. */
@@ -30,9 +31,12 @@ export interface Redactor {
   readonly stream: () => StreamRedactor
 }
 
+/** Where a streaming step puts its output: zero, one or more pieces per input chunk, in order. */
+export type Emit = (bytes: Uint8Array) => void
+
 export interface StreamRedactor {
-  readonly push: (chunk: Uint8Array) => Uint8Array | undefined
-  readonly end: () => Uint8Array | undefined
+  readonly push: (chunk: Uint8Array, emit: Emit) => void
+  readonly end: (emit: Emit) => void
 }
 
 const hex2 = (code: number): string => code.toString(16).padStart(2, "0")
@@ -61,7 +65,7 @@ export const make = (key: string): Redactor => {
       active: false,
       text: (text) => text,
       bytes: (bytes) => bytes,
-      stream: () => ({ push: (chunk) => chunk, end: () => undefined })
+      stream: () => ({ push: (chunk, emit) => emit(chunk), end: () => undefined })
     }
   }
   const source = [...keyBytes].map(byteForms).join("")
@@ -90,39 +94,117 @@ export const make = (key: string): Redactor => {
 
   const text = (input: string): string => Buffer.from(bytes(Buffer.from(input, "utf8"))).toString("utf8")
 
+  const BACKSLASH = 0x5c
+  const PERCENT = 0x25
+  const prefix = keyBytes.subarray(0, Math.min(3, keyBytes.length))
+  const hasSlash = keyBytes.includes(0x2f)
+  const sticky = new RegExp(source, "y")
+  const isHex = (byte: number | undefined) =>
+    byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66))
+
+  /**
+   * Where in `chunk` a form of the key may start, ascending (duplicates possible), among
+   * `[from, to)`. A form whose first three bytes are written literally starts with `prefix`;
+   * any other has an escape (`\` or `%`) among its first three bytes, so it starts 0–2 bytes
+   * before that escape. An escape is kept only if what follows can continue one (`\u00`,
+   * `\/`, `%` and a hex digit): the `\n` of ordinary JSON text is not. Everything else is
+   * skipped by native searches, never looked at byte by byte.
+   */
+  const candidates = (chunk: Buffer, from: number, to: number): Array<number> => {
+    const out: Array<number> = []
+    for (let at = chunk.indexOf(prefix, from); at !== -1 && at < to; at = chunk.indexOf(prefix, at + 1)) out.push(at)
+    const escapeStart = Math.max(0, from)
+    const escapeEnd = Math.min(chunk.length, to + 2)
+    for (let at = chunk.indexOf(BACKSLASH, escapeStart); at !== -1 && at < escapeEnd;) {
+      let next = at
+      while (chunk[next] === BACKSLASH) next++
+      const after = chunk[next]
+      if ((after === 0x75 && chunk[next + 1] === 0x30 && chunk[next + 2] === 0x30) || (after === 0x2f && hasSlash)) {
+        // The form may begin at any of the last four backslashes of the run.
+        for (let first = Math.max(at, next - 4); first < next; first++) {
+          for (let back = 0; back <= 2; back++) out.push(first - back)
+        }
+      }
+      at = chunk.indexOf(BACKSLASH, next)
+    }
+    for (
+      let at = chunk.indexOf(PERCENT, escapeStart);
+      at !== -1 && at < escapeEnd;
+      at = chunk.indexOf(PERCENT, at + 1)
+    ) {
+      if (isHex(chunk[at + 1])) { for (let back = 0; back <= 2; back++) out.push(at - back) }
+    }
+    return out.sort((a, b) => a - b)
+  }
+
+  /** The length of a form of the key starting exactly at `at` (it ends before `limit`), or 0. */
+  const matchAt = (chunk: Buffer, at: number, limit: number): number => {
+    sticky.lastIndex = 0
+    const match = sticky.exec(chunk.toString("latin1", at, Math.min(limit, at + holdBack + 1)))
+    return match === null ? 0 : match[0].length
+  }
+
+  /** `all` as it would be sent: forms starting before `cut` replaced; returns the new cut (past a match that runs over it). */
+  const redactWhole = (all: Buffer, cut: number, emit: Emit): number => {
+    if (!mayHoldKey(all)) {
+      if (cut > 0) emit(all.subarray(0, cut))
+      return cut
+    }
+    const text = all.toString("latin1")
+    // A match that runs past `cut` is kept whole on the side that is sent.
+    let out = ""
+    let from = 0
+    pattern.lastIndex = 0
+    for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+      if (match.index >= cut) break
+      out += text.slice(from, match.index) + replacement
+      from = match.index + match[0].length
+      if (from > cut) cut = from
+    }
+    out += text.slice(from, cut)
+    if (out !== "") emit(Buffer.from(out, "latin1"))
+    return cut
+  }
+
   const stream = (): StreamRedactor => {
     // The unsent end of the previous chunks: at most `holdBack` bytes.
     let carry: Buffer = Buffer.alloc(0)
     return {
-      push: (chunk) => {
+      push: (chunk, emit) => {
         const view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        const all = carry.length === 0 ? view : Buffer.concat([carry, view])
-        // Everything before `cut` is final: a key starting there would fit wholly in `all`.
-        let cut = Math.max(0, all.length - holdBack)
-        if (!mayHoldKey(all)) {
-          // No key starts before `cut` (it would show a marker): pass the bytes on as they are.
+        if (view.length < 2 * holdBack + 2) {
+          // A short chunk: joined with the carry (a few hundred bytes) and matched whole.
+          const all = carry.length === 0 ? view : Buffer.concat([carry, view])
+          const cut = redactWhole(all, Math.max(0, all.length - holdBack), emit)
           carry = Buffer.from(all.subarray(cut))
-          return cut === 0 ? undefined : all.subarray(0, cut)
+          return
         }
-        const text = all.toString("latin1")
-        // A match that runs past `cut` is kept whole on the side that is sent.
-        let out = ""
-        let from = 0
-        pattern.lastIndex = 0
-        for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-          if (match.index >= cut) break
-          out += text.slice(from, match.index) + replacement
-          from = match.index + match[0].length
+        // A long chunk, passed on in pieces without being copied. First the carry, with any form
+        // that starts in it: it and the chunk's first `holdBack` bytes hold such a form whole.
+        let skip = 0
+        if (carry.length > 0) {
+          const window = Buffer.concat([carry, view.subarray(0, holdBack)])
+          skip = redactWhole(window, carry.length, emit) - carry.length
+        }
+        // Then forms starting in the chunk before its last `holdBack` bytes (those are kept back).
+        let cut = view.length - holdBack
+        let from = skip
+        for (const at of candidates(view, skip, cut)) {
+          if (at < from || at >= cut) continue
+          const length = matchAt(view, at, view.length)
+          if (length === 0) continue
+          if (at > from) emit(view.subarray(from, at))
+          emit(replacementBytes)
+          from = at + length
           if (from > cut) cut = from
         }
-        out += text.slice(from, cut)
-        carry = Buffer.from(text.slice(cut), "latin1")
-        return out === "" ? undefined : Buffer.from(out, "latin1")
+        if (cut > from) emit(view.subarray(from, cut))
+        carry = Buffer.from(view.subarray(cut))
       },
-      end: () => {
+      end: (emit) => {
         const rest = carry
         carry = Buffer.alloc(0)
-        return rest.length === 0 ? undefined : bytes(rest)
+        if (rest.length > 0) emit(bytes(rest))
       }
     }
   }
@@ -132,26 +214,20 @@ export const make = (key: string): Redactor => {
 
 /** A body converter (see `Export.Converter`) whose output is redacted on its way out. */
 export interface Converter {
-  readonly push: (chunk: Buffer) => Uint8Array | undefined
-  readonly end: () => Uint8Array | undefined
+  readonly push: (chunk: Buffer, emit: Emit) => void
+  readonly end: (emit: Emit) => void
 }
 
 /** `converter`, then redaction of what it produced, chunk by chunk. */
 export const after = (converter: Converter, redactor: Redactor): Converter => {
   if (!redactor.active) return converter
   const stream = redactor.stream()
+  const redacted = (emit: Emit): Emit => (bytes) => stream.push(bytes, emit)
   return {
-    push: (chunk) => {
-      const out = converter.push(chunk)
-      return out === undefined ? undefined : stream.push(out)
-    },
-    end: () => {
-      const last = converter.end()
-      const out = last === undefined ? undefined : stream.push(last)
-      const rest = stream.end()
-      if (out === undefined) return rest
-      if (rest === undefined) return out
-      return Buffer.concat([out, rest])
+    push: (chunk, emit) => converter.push(chunk, redacted(emit)),
+    end: (emit) => {
+      converter.end(redacted(emit))
+      stream.end(emit)
     }
   }
 }

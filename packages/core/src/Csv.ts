@@ -181,11 +181,12 @@ const QUOTE = 34
 const LF = 10
 const CR = 13
 
-/** Where a word (4 bytes, any order) holds a quote or a LF: the high bit of such bytes set, maybe more. */
+// Bytes of a 4-byte word, compared all at once: `exactly(word ^ QUOTES)` has the high bit of each
+// byte that is a quote set, and no other bit (no carry crosses a byte: 0x7f + 0x7f < 0x100).
 const QUOTES = 0x22222222
 const LFS = 0x0a0a0a0a
-const ONES = 0x01010101
-const HIGHS = 0x80808080 | 0
+const LOWS = 0x7f7f7f7f
+const zeroBytes = (word: number): number => ~(((word & LOWS) + LOWS) | word | LOWS)
 
 /** Below this many bytes, a chunk is scanned byte by byte (a word view costs more than it saves). */
 const minWordScan = 64
@@ -222,23 +223,33 @@ class RowCounter implements CsvRowCounter {
   push(chunk: Uint8Array): number {
     const length = chunk.length
     // Four bytes at a time where the chunk allows an aligned word view: a word with neither a quote
-    // nor a LF (most of them) changes nothing and is skipped; the others go through `scan`. The
-    // test can flag a byte that is neither (a borrow from a lower byte), never miss one: exact.
+    // nor a LF (most of them) changes nothing; one with quotes but no LF only flips the quote state
+    // by their count's parity; only a word with a LF goes through `scan`, byte by byte.
     const head = Math.min(length, (4 - (chunk.byteOffset & 3)) & 3)
     const count = (length - head) >> 2
     if (length < minWordScan) this.scan(chunk, 0, length)
     else {
       this.scan(chunk, 0, head)
       const words = new Int32Array(chunk.buffer, chunk.byteOffset + head, count)
+      let quoted = this.quoted
       for (let w = 0; w < count; w++) {
         const word = words[w]!
-        const quotes = word ^ QUOTES
-        const lfs = word ^ LFS
-        if ((((quotes - ONES) & ~quotes) | ((lfs - ONES) & ~lfs)) & HIGHS) {
+        if (zeroBytes(word ^ LFS) !== 0) {
+          this.quoted = quoted
           const at = head + (w << 2)
           this.scan(chunk, at, at + 4)
+          quoted = this.quoted
+        } else {
+          const quotes = zeroBytes(word ^ QUOTES)
+          if (quotes !== 0) {
+            let parity = quotes >>> 7
+            parity ^= parity >>> 16
+            parity ^= parity >>> 8
+            quoted ^= parity & 1
+          }
         }
       }
+      this.quoted = quoted
       this.scan(chunk, head + (count << 2), length)
     }
     if (length > 0) this.previous = chunk[length - 1]!
@@ -270,7 +281,7 @@ class RowCounter implements CsvRowCounter {
 /**
  * A `CsvRowCounter`: a line end (LF, or CRLF) outside quotes ends a row;
  * blank lines are not rows. One pass over the bytes, read a 4-byte word at a
- * time (a word without a quote or a LF is skipped whole), no text decoding,
+ * time (only a word with a LF is looked at byte by byte), no text decoding,
  * so it keeps up with the network. It does not check what `decode` checks
  * (field counts, characters after a closing quote, the delimiter): use it
  * where the bytes are passed on as they are. Its `CsvError` names the row;
