@@ -94,10 +94,10 @@ export const make = (key: string): Redactor => {
 
   const text = (input: string): string => Buffer.from(bytes(Buffer.from(input, "utf8"))).toString("utf8")
 
-  const BACKSLASH = 0x5c
   const PERCENT = 0x25
   const prefix = keyBytes.subarray(0, Math.min(3, keyBytes.length))
-  const hasSlash = keyBytes.includes(0x2f)
+  // Every backslash form ends its backslashes with one of these: `\u00` (any byte) or `\/` (a slash).
+  const backslashForms = keyBytes.includes(0x2f) ? [Buffer.from("\\u00"), Buffer.from("\\/")] : [Buffer.from("\\u00")]
   const sticky = new RegExp(source, "y")
   const isHex = (byte: number | undefined) =>
     byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66))
@@ -105,33 +105,24 @@ export const make = (key: string): Redactor => {
   /**
    * Where in `chunk` a form of the key may start, ascending (duplicates possible), among
    * `[from, to)`. A form whose first three bytes are written literally starts with `prefix`;
-   * any other has an escape (`\` or `%`) among its first three bytes, so it starts 0–2 bytes
-   * before that escape. An escape is kept only if what follows can continue one (`\u00`,
-   * `\/`, `%` and a hex digit): the `\n` of ordinary JSON text is not. Everything else is
-   * skipped by native searches, never looked at byte by byte.
+   * any other has an escape among its first three bytes, so it starts 0–2 bytes before that
+   * escape: a `%` and a hex digit, or a run of 1–4 backslashes ending in `\u00` (or `\/`). The
+   * `\n` of ordinary JSON text is none of these. Found by native searches for those few byte
+   * sequences; the bytes in between are never looked at one by one.
    */
   const candidates = (chunk: Buffer, from: number, to: number): Array<number> => {
     const out: Array<number> = []
     for (let at = chunk.indexOf(prefix, from); at !== -1 && at < to; at = chunk.indexOf(prefix, at + 1)) out.push(at)
-    const escapeStart = Math.max(0, from)
-    const escapeEnd = Math.min(chunk.length, to + 2)
-    for (let at = chunk.indexOf(BACKSLASH, escapeStart); at !== -1 && at < escapeEnd;) {
-      let next = at
-      while (chunk[next] === BACKSLASH) next++
-      const after = chunk[next]
-      if ((after === 0x75 && chunk[next + 1] === 0x30 && chunk[next + 2] === 0x30) || (after === 0x2f && hasSlash)) {
-        // The form may begin at any of the last four backslashes of the run.
-        for (let first = Math.max(at, next - 4); first < next; first++) {
+    // An escape that begins at most 2 bytes past `to` can belong to a form starting before `to`;
+    // the backslashes of one may begin 3 bytes before the `\u00` that ends them.
+    for (const form of backslashForms) {
+      for (let at = chunk.indexOf(form, from); at !== -1 && at < to + 5; at = chunk.indexOf(form, at + 1)) {
+        for (let first = at - 3; first <= at; first++) {
           for (let back = 0; back <= 2; back++) out.push(first - back)
         }
       }
-      at = chunk.indexOf(BACKSLASH, next)
     }
-    for (
-      let at = chunk.indexOf(PERCENT, escapeStart);
-      at !== -1 && at < escapeEnd;
-      at = chunk.indexOf(PERCENT, at + 1)
-    ) {
+    for (let at = chunk.indexOf(PERCENT, from); at !== -1 && at < to + 2; at = chunk.indexOf(PERCENT, at + 1)) {
       if (isHex(chunk[at + 1])) { for (let back = 0; back <= 2; back++) out.push(at - back) }
     }
     return out.sort((a, b) => a - b)
