@@ -1,7 +1,8 @@
 /**
- * Streaming the audit-log export through the proxy: the upstream body as a
- * web stream with backpressure, passed on as it came (with a cheap check
- * that it does not end inside a quoted field), or converted to NDJSON on the
+ * Streaming the audit-log export through the proxy: the upstream body with
+ * backpressure — written straight to the Node response, or as a web stream
+ * elsewhere — passed on as it came (with a cheap check that it does not end
+ * inside a quoted field), or converted to NDJSON on the
  * fly by core's `AuditLog` codec, the same typed, schema-checked events the
  * client streams give. Nothing here holds more than a few chunks of the
  * export. Each converter is a self-contained value: the app only picks one.
@@ -24,21 +25,20 @@ export interface Converter {
 }
 
 /**
- * The CSV as it came, byte for byte: core's `Csv.makeRowCounter` follows the
- * quotes as the bytes pass (no decoding), so a file cut inside a quoted field
- * fails the stream and the caller sees an aborted transfer instead of a clean
- * short file. (A cut connection is caught by `streamBody` itself.)
+ * The CSV as it came, byte for byte: core's `Csv.makeQuoteCheck` follows the
+ * quotes as the bytes pass (their parity, nothing decoded, no rows counted),
+ * so a file cut inside a quoted field fails the stream and the caller sees an
+ * aborted transfer instead of a clean short file. (A cut connection is caught
+ * by `streamBody` / `pipeToNode` themselves.)
  */
 export const csvPassthrough = (): Converter => {
-  const counter = Csv.makeRowCounter()
+  const check = Csv.makeQuoteCheck()
   return {
     push: (chunk, emit) => {
-      counter.push(chunk)
+      check.push(chunk)
       emit(chunk)
     },
-    end: () => {
-      counter.end()
-    }
+    end: () => check.end()
   }
 }
 

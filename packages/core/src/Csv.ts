@@ -291,6 +291,63 @@ class RowCounter implements CsvRowCounter {
  */
 export const makeRowCounter = (): CsvRowCounter => new RowCounter()
 
+/**
+ * The end-of-file check of `CsvRowCounter` without the count: whether the
+ * bytes so far end inside a quoted field. For code that passes a CSV on
+ * and wants a file cut inside a field to fail, but shows no progress.
+ *
+ * @since 0.2.0
+ */
+export interface CsvQuoteCheck {
+  /** Feed bytes as they pass (not copied, not kept). */
+  push(chunk: Uint8Array): void
+  /** End of input: throws a `CsvError` (row 0: not counted) if the input ended inside a quoted field. */
+  end(): void
+}
+
+/**
+ * A `CsvQuoteCheck`: the quote state of a CSV is the parity of its quote
+ * characters (a doubled quote flips it twice), so this only needs that
+ * parity: the quote bytes of each 4-byte word are marked and folded
+ * together by XOR, no branch per byte, several times cheaper than counting
+ * rows.
+ *
+ * @since 0.2.0
+ */
+export const makeQuoteCheck = (): CsvQuoteCheck => {
+  let parity = 0
+  const bytewise = (chunk: Uint8Array, from: number, to: number) => {
+    for (let i = from; i < to; i++) if (chunk[i] === QUOTE) parity ^= 1
+  }
+  return {
+    push: (chunk) => {
+      const length = chunk.length
+      if (length < minWordScan) return bytewise(chunk, 0, length)
+      const head = (4 - (chunk.byteOffset & 3)) & 3
+      const count = (length - head) >> 2
+      bytewise(chunk, 0, head)
+      const words = new Int32Array(chunk.buffer, chunk.byteOffset + head, count)
+      // The XOR of every word's quote marks has as many marks, modulo 2, as all of them together.
+      let marks = 0
+      for (let w = 0; w < count; w++) marks ^= zeroBytes(words[w]! ^ QUOTES)
+      marks = marks >>> 7
+      marks ^= marks >>> 16
+      marks ^= marks >>> 8
+      parity ^= marks & 1
+      bytewise(chunk, head + (count << 2), length)
+    },
+    end: () => {
+      if (parity === 1) {
+        throw new CsvError({
+          message: "CSV: the input ended inside a quoted field (missing closing quote; is the file truncated?)",
+          row: 0,
+          column: 0
+        })
+      }
+    }
+  }
+}
+
 // Leading/trailing spaces are quoted too: many readers trim unquoted fields.
 const needsQuotes = /[",\r\n]|^[ \t]|[ \t]$/
 

@@ -519,6 +519,40 @@ describe("Csv.makeRowCounter", () => {
     }
   })
 
+  it("Csv.makeQuoteCheck fails exactly where the row counter does (a file ending inside quotes), at any alignment", () => {
+    const piece = FastCheck.oneof(
+      FastCheck.string({ maxLength: 20 }),
+      FastCheck.constantFrom("\"", "\"\"", "a,\"b\"\r\n", "{\"\"k\"\":1}", "x".repeat(70), "\"".repeat(5))
+    )
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.array(piece, { maxLength: 40 }),
+        FastCheck.nat(7),
+        FastCheck.array(FastCheck.nat(3_000), { maxLength: 5 }),
+        (pieces, shift, cuts) => {
+          const encoded = bytes(pieces.join(""))
+          const backing = new Uint8Array(encoded.length + shift)
+          backing.set(encoded, shift)
+          const input = backing.subarray(shift)
+          const chunks = cut(input, [...cuts].map((n) => n % (input.length + 1)).sort((x, y) => x - y))
+          const check = Csv.makeQuoteCheck()
+          for (const chunk of chunks) check.push(chunk)
+          const quotes = [...input].filter((byte) => byte === 34).length
+          let counted: unknown = undefined
+          try {
+            count(chunks)
+          } catch (error) {
+            counted = error
+          }
+          expect(counted instanceof Csv.CsvError).toBe(quotes % 2 === 1)
+          if (quotes % 2 === 1) expect(() => check.end()).toThrow(/ended inside a quoted field/)
+          else expect(() => check.end()).not.toThrow()
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
   it("reports the records completed so far as bytes pass; blank lines and a header alone are not records", () => {
     const counter = Csv.makeRowCounter()
     expect(counter.push(bytes("id,name\r\n1,a\r\n2,\"b"))).toBe(1)
