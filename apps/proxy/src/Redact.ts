@@ -135,25 +135,23 @@ export const make = (key: string): Redactor => {
     return match === null ? 0 : match[0].length
   }
 
-  /** `all` as it would be sent: forms starting before `cut` replaced; returns the new cut (past a match that runs over it). */
-  const redactWhole = (all: Buffer, cut: number, emit: Emit): number => {
-    if (!mayHoldKey(all)) {
-      if (cut > 0) emit(all.subarray(0, cut))
-      return cut
+  /**
+   * `buffer[from..cut)` as it is sent, in pieces, without copying: every form of the key that
+   * starts in it replaced (a form that runs past `cut` is sent whole). Returns where the sent
+   * bytes end: `cut`, or past it. Forms starting before `cut` must lie wholly in `buffer`.
+   */
+  const redactRange = (buffer: Buffer, from: number, cut: number, emit: Emit): number => {
+    let sent = from
+    for (const at of candidates(buffer, from, cut)) {
+      if (at < sent || at >= cut) continue
+      const length = matchAt(buffer, at, buffer.length)
+      if (length === 0) continue
+      if (at > sent) emit(buffer.subarray(sent, at))
+      emit(replacementBytes)
+      sent = at + length
+      if (sent > cut) cut = sent
     }
-    const text = all.toString("latin1")
-    // A match that runs past `cut` is kept whole on the side that is sent.
-    let out = ""
-    let from = 0
-    pattern.lastIndex = 0
-    for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-      if (match.index >= cut) break
-      out += text.slice(from, match.index) + replacement
-      from = match.index + match[0].length
-      if (from > cut) cut = from
-    }
-    out += text.slice(from, cut)
-    if (out !== "") emit(Buffer.from(out, "latin1"))
+    if (cut > sent) emit(buffer.subarray(sent, cut))
     return cut
   }
 
@@ -164,9 +162,9 @@ export const make = (key: string): Redactor => {
       push: (chunk, emit) => {
         const view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
         if (view.length < 2 * holdBack + 2) {
-          // A short chunk: joined with the carry (a few hundred bytes) and matched whole.
+          // A short chunk: joined with the carry (a few hundred bytes), then the same as below.
           const all = carry.length === 0 ? view : Buffer.concat([carry, view])
-          const cut = redactWhole(all, Math.max(0, all.length - holdBack), emit)
+          const cut = redactRange(all, 0, Math.max(0, all.length - holdBack), emit)
           carry = Buffer.from(all.subarray(cut))
           return
         }
@@ -175,21 +173,10 @@ export const make = (key: string): Redactor => {
         let skip = 0
         if (carry.length > 0) {
           const window = Buffer.concat([carry, view.subarray(0, holdBack)])
-          skip = redactWhole(window, carry.length, emit) - carry.length
+          skip = redactRange(window, 0, carry.length, emit) - carry.length
         }
         // Then forms starting in the chunk before its last `holdBack` bytes (those are kept back).
-        let cut = view.length - holdBack
-        let from = skip
-        for (const at of candidates(view, skip, cut)) {
-          if (at < from || at >= cut) continue
-          const length = matchAt(view, at, view.length)
-          if (length === 0) continue
-          if (at > from) emit(view.subarray(from, at))
-          emit(replacementBytes)
-          from = at + length
-          if (from > cut) cut = from
-        }
-        if (cut > from) emit(view.subarray(from, cut))
+        const cut = redactRange(view, skip, view.length - holdBack, emit)
         carry = Buffer.from(view.subarray(cut))
       },
       end: (emit) => {
