@@ -187,6 +187,13 @@ const QUOTES = 0x22222222
 const LFS = 0x0a0a0a0a
 const LOWS = 0x7f7f7f7f
 const zeroBytes = (word: number): number => ~(((word & LOWS) + LOWS) | word | LOWS)
+/** 1 if `marks` (high bits of bytes only) has an odd number of them. */
+const parity = (marks: number): number => {
+  let folded = marks >>> 7
+  folded ^= folded >>> 16
+  folded ^= folded >>> 8
+  return folded & 1
+}
 
 /** Below this many bytes, a chunk is scanned byte by byte (a word view costs more than it saves). */
 const minWordScan = 64
@@ -222,34 +229,27 @@ class RowCounter implements CsvRowCounter {
 
   push(chunk: Uint8Array): number {
     const length = chunk.length
-    // Four bytes at a time where the chunk allows an aligned word view: a word with neither a quote
-    // nor a LF (most of them) changes nothing; one with quotes but no LF only flips the quote state
-    // by their count's parity; only a word with a LF goes through `scan`, byte by byte.
+    // Four bytes at a time where the chunk allows an aligned word view. A word without a LF
+    // (most of them) only adds its quotes: their marks are XOR-folded, and the parity of the fold
+    // (that of their count) flips the quote state once, before the next word with a LF, which
+    // goes through `scan` byte by byte.
     const head = Math.min(length, (4 - (chunk.byteOffset & 3)) & 3)
     const count = (length - head) >> 2
     if (length < minWordScan) this.scan(chunk, 0, length)
     else {
       this.scan(chunk, 0, head)
       const words = new Int32Array(chunk.buffer, chunk.byteOffset + head, count)
-      let quoted = this.quoted
+      let marks = 0
       for (let w = 0; w < count; w++) {
         const word = words[w]!
         if (zeroBytes(word ^ LFS) !== 0) {
-          this.quoted = quoted
+          this.quoted ^= parity(marks)
+          marks = 0
           const at = head + (w << 2)
           this.scan(chunk, at, at + 4)
-          quoted = this.quoted
-        } else {
-          const quotes = zeroBytes(word ^ QUOTES)
-          if (quotes !== 0) {
-            let parity = quotes >>> 7
-            parity ^= parity >>> 16
-            parity ^= parity >>> 8
-            quoted ^= parity & 1
-          }
-        }
+        } else marks ^= zeroBytes(word ^ QUOTES)
       }
-      this.quoted = quoted
+      this.quoted ^= parity(marks)
       this.scan(chunk, head + (count << 2), length)
     }
     if (length > 0) this.previous = chunk[length - 1]!
@@ -315,9 +315,9 @@ export interface CsvQuoteCheck {
  * @since 0.2.0
  */
 export const makeQuoteCheck = (): CsvQuoteCheck => {
-  let parity = 0
+  let odd = 0
   const bytewise = (chunk: Uint8Array, from: number, to: number) => {
-    for (let i = from; i < to; i++) if (chunk[i] === QUOTE) parity ^= 1
+    for (let i = from; i < to; i++) if (chunk[i] === QUOTE) odd ^= 1
   }
   return {
     push: (chunk) => {
@@ -330,14 +330,11 @@ export const makeQuoteCheck = (): CsvQuoteCheck => {
       // The XOR of every word's quote marks has as many marks, modulo 2, as all of them together.
       let marks = 0
       for (let w = 0; w < count; w++) marks ^= zeroBytes(words[w]! ^ QUOTES)
-      marks = marks >>> 7
-      marks ^= marks >>> 16
-      marks ^= marks >>> 8
-      parity ^= marks & 1
+      odd ^= parity(marks)
       bytewise(chunk, head + (count << 2), length)
     },
     end: () => {
-      if (parity === 1) {
+      if (odd === 1) {
         throw new CsvError({
           message: "CSV: the input ended inside a quoted field (missing closing quote; is the file truncated?)",
           row: 0,
