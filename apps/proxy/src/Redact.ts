@@ -96,6 +96,7 @@ export const make = (key: string): Redactor => {
 
   const PERCENT = 0x25
   const prefix = keyBytes.subarray(0, Math.min(3, keyBytes.length))
+  const prefixTail = prefix.subarray(1)
   // Every backslash form ends its backslashes with one of these: `\u00` (any byte) or `\/` (a slash).
   const backslashForms = keyBytes.includes(0x2f) ? [Buffer.from("\\u00"), Buffer.from("\\/")] : [Buffer.from("\\u00")]
   const sticky = new RegExp(source, "y")
@@ -112,7 +113,19 @@ export const make = (key: string): Redactor => {
    */
   const candidates = (chunk: Buffer, from: number, to: number): Array<number> => {
     const out: Array<number> = []
-    for (let at = chunk.indexOf(prefix, from); at !== -1 && at < to; at = chunk.indexOf(prefix, at + 1)) out.push(at)
+    // The prefix is searched by its second byte on (`s`, say, is far more common in text than
+    // `k-`, and a search stops at each of its first byte), then checked for its first.
+    if (prefix.length === 1) {
+      for (let at = chunk.indexOf(prefix, from); at !== -1 && at < to; at = chunk.indexOf(prefix, at + 1)) out.push(at)
+    } else {
+      for (
+        let at = chunk.indexOf(prefixTail, from + 1);
+        at !== -1 && at <= to;
+        at = chunk.indexOf(prefixTail, at + 1)
+      ) {
+        if (chunk[at - 1] === prefix[0]) out.push(at - 1)
+      }
+    }
     // An escape that begins at most 2 bytes past `to` can belong to a form starting before `to`;
     // the backslashes of one may begin 3 bytes before the `\u00` that ends them.
     for (const form of backslashForms) {
