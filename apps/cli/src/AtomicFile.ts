@@ -182,10 +182,12 @@ export interface Inspect {
  * Writes a Node stream to `target` atomically, like `writeStream`, without
  * an Effect step per chunk: for a download that should run at the speed of
  * the disk. `open` (say, the request) runs once the temporary file exists;
- * each chunk is written at its own offset as it arrives, the source paused
- * only while more than a few megabytes wait for the disk. An error of the
- * source (or a throw from `inspect`) becomes `failure(error)`; interrupting
- * destroys the source and removes the temporary file.
+ * each chunk is written as it arrives, synchronously (`fs.writeSync` into
+ * the page cache: on a busy machine, a hand-off to the thread pool per 64 KB
+ * costs more than the copy, and while a write blocks, the socket is simply
+ * not read — backpressure for free). An error of the source (or a throw
+ * from `inspect`) becomes `failure(error)`; interrupting destroys the source
+ * and removes the temporary file.
  */
 export const writeReadable = (target: string, options: Options = {}) =>
 <E, R>(
@@ -196,21 +198,18 @@ export const writeReadable = (target: string, options: Options = {}) =>
   atomically(
     target,
     options,
-    (handle) => Effect.flatMap(open, (source) => pump(handle, source, inspect, failure, fail(target, "write")))
+    (handle) => Effect.flatMap(open, (source) => pump(handle.fd, source, inspect, failure, fail(target, "write")))
   )
 
 const pump = <E>(
-  handle: fs.FileHandle,
+  fd: number,
   source: Readable,
   inspect: Inspect,
   failure: (error: unknown) => E,
   onWriteError: (error: unknown) => FileError
-): Effect.Effect<void, E | FileError> => {
-  const writes = new Set<Promise<void>>()
-  return Effect.async<void, E | FileError>((resume) => {
+): Effect.Effect<void, E | FileError> =>
+  Effect.async<void, E | FileError>((resume) => {
     let position = 0
-    let bytesInFlight = 0
-    let ended = false
     let settled = false
     const finish = (outcome: Effect.Effect<void, E | FileError>) => {
       if (settled) return
@@ -220,40 +219,20 @@ const pump = <E>(
       source.destroy()
       resume(outcome)
     }
-    // `fs.write` with a callback on the handle's descriptor: the promise API costs several times
-    // more main-thread time per call, which at 64 KB a call is a visible part of a fast download.
-    const writeAt = (chunk: Buffer, at: number): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const from = (done: number) =>
-          nodeFs.write(handle.fd, chunk, done, chunk.length - done, at + done, (error, written) => {
-            if (error !== null) reject(error)
-            else if (done + written < chunk.length) from(done + written)
-            else resolve()
-          })
-        from(0)
-      })
     const onData = (chunk: Buffer) => {
       try {
         inspect.chunk(chunk)
       } catch (error) {
         return finish(Effect.fail(failure(error)))
       }
-      const write = writeAt(chunk, position).then(
-        () => {
-          writes.delete(write)
-          bytesInFlight -= chunk.length
-          if (source.isPaused() && bytesInFlight <= maxBytesInFlight / 2) source.resume()
-          if (ended && writes.size === 0) finish(Effect.void)
-        },
-        (error: unknown) => {
-          writes.delete(write)
-          finish(Effect.fail(onWriteError(error)))
+      try {
+        for (let done = 0; done < chunk.length;) {
+          done += nodeFs.writeSync(fd, chunk, done, chunk.length - done, position + done)
         }
-      )
-      writes.add(write)
+      } catch (error) {
+        return finish(Effect.fail(onWriteError(error)))
+      }
       position += chunk.length
-      bytesInFlight += chunk.length
-      if (bytesInFlight > maxBytesInFlight) source.pause()
     }
     source.on("data", onData)
     source.once("end", () => {
@@ -263,23 +242,18 @@ const pump = <E>(
       } catch (error) {
         return finish(Effect.fail(failure(error)))
       }
-      ended = true
-      if (writes.size === 0) finish(Effect.void)
+      finish(Effect.void)
     })
     source.once("error", (error) => finish(Effect.fail(failure(error))))
     source.once("close", () => {
       if (!source.readableEnded) finish(Effect.fail(failure(new Error("the body ended before its end"))))
     })
-    // Interrupted: stop reading; the writes already started finish below before the file is closed.
+    // Interrupted: stop reading (no write is ever in flight between chunks).
     return Effect.sync(() => {
       settled = true
       source.destroy()
     })
-  }).pipe(
-    // On failure or interruption, wait for the writes already started, so the file is not closed under them.
-    Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.promise(() => Promise.allSettled([...writes])))
-  )
-}
+  })
 
 /** Writes `content` to `target` atomically (temporary file, fsync, rename). */
 export const writeFile = (target: string, content: string, options: Options = {}): Effect.Effect<void, FileError> =>
