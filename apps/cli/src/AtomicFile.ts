@@ -234,6 +234,11 @@ const pump = <E>(
       }
       position += chunk.length
     }
+    // The source may have failed or ended before it got here (between the answer and this step).
+    if (source.errored !== null) return finish(Effect.fail(failure(source.errored)))
+    if (source.destroyed && !source.readableEnded) {
+      return finish(Effect.fail(failure(new Error("the body ended before its end"))))
+    }
     source.on("data", onData)
     source.once("end", () => {
       if (settled) return

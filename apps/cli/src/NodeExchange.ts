@@ -68,6 +68,9 @@ export const make = (timeoutMs: number): Transport.Exchange<http.IncomingMessage
     })
     outgoing.once("response", (body) => {
       clearTimeout(timer)
+      // Until its reader attaches, an error of the body (a reset) is kept in `body.errored`
+      // for the reader to find, instead of being an uncaught 'error' event.
+      body.on("error", () => undefined)
       resolve({
         status: body.statusCode ?? 0,
         headers: headerRecord(body.headers),
