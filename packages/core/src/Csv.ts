@@ -177,16 +177,14 @@ export interface CsvRowCounter {
   end(): number
 }
 
-const QUOTE = 34
-const LF = 10
 const CR = 13
 
-// Bytes of a 4-byte word, compared all at once: `exactly(word ^ QUOTES)` has the high bit of each
-// byte that is a quote set, and no other bit (no carry crosses a byte: 0x7f + 0x7f < 0x100).
-const QUOTES = 0x22222222
-const LFS = 0x0a0a0a0a
-const LOWS = 0x7f7f7f7f
-const zeroBytes = (word: number): number => ~(((word & LOWS) + LOWS) | word | LOWS)
+// Bytes of a 4-byte word, compared all at once: `zeroBytes(word ^ 0x22222222)` has the high bit
+// of each byte that is a quote (0x22) set, and no other bit (no carry crosses a byte: 0x7f + 0x7f
+// < 0x100); 0x0a0a0a0a does the same for LF. The numbers are written inline, not as module
+// constants: a bundler (esbuild, as the CLI's) turns those into mutable variables, which the
+// JIT reads on every use, and these loops run for every 4 bytes of an export.
+const zeroBytes = (word: number): number => ~(((word & 0x7f7f7f7f) + 0x7f7f7f7f) | word | 0x7f7f7f7f)
 /** 1 if `marks` (high bits of bytes only) has an odd number of them. */
 const parity = (marks: number): number => {
   let folded = marks >>> 7
@@ -212,13 +210,14 @@ class RowCounter implements CsvRowCounter {
     let rows = this.lines
     let start = this.lineStart
     const base = this.offset
+    // 0x22 a quote, 0x0a LF, 0x0d CR (inline: see `zeroBytes`).
     for (let i = from; i < to; i++) {
       const byte = chunk[i]!
-      if (byte === QUOTE) inQuotes ^= 1
-      else if (byte === LF && inQuotes === 0) {
+      if (byte === 0x22) inQuotes ^= 1
+      else if (byte === 0x0a && inQuotes === 0) {
         const at = base + i
         // Not a row: an empty line, or one that holds only a CR.
-        if (at > start && !(at === start + 1 && (i > 0 ? chunk[i - 1] : this.previous) === CR)) rows++
+        if (at > start && !(at === start + 1 && (i > 0 ? chunk[i - 1] : this.previous) === 0x0d)) rows++
         start = at + 1
       }
     }
@@ -242,12 +241,12 @@ class RowCounter implements CsvRowCounter {
       let marks = 0
       for (let w = 0; w < count; w++) {
         const word = words[w]!
-        if (zeroBytes(word ^ LFS) !== 0) {
+        if (zeroBytes(word ^ 0x0a0a0a0a) !== 0) {
           this.quoted ^= parity(marks)
           marks = 0
           const at = head + (w << 2)
           this.scan(chunk, at, at + 4)
-        } else marks ^= zeroBytes(word ^ QUOTES)
+        } else marks ^= zeroBytes(word ^ 0x22222222)
       }
       this.quoted ^= parity(marks)
       this.scan(chunk, head + (count << 2), length)
@@ -317,7 +316,7 @@ export interface CsvQuoteCheck {
 export const makeQuoteCheck = (): CsvQuoteCheck => {
   let odd = 0
   const bytewise = (chunk: Uint8Array, from: number, to: number) => {
-    for (let i = from; i < to; i++) if (chunk[i] === QUOTE) odd ^= 1
+    for (let i = from; i < to; i++) if (chunk[i] === 0x22) odd ^= 1
   }
   return {
     push: (chunk) => {
@@ -329,7 +328,7 @@ export const makeQuoteCheck = (): CsvQuoteCheck => {
       const words = new Int32Array(chunk.buffer, chunk.byteOffset + head, count)
       // The XOR of every word's quote marks has as many marks, modulo 2, as all of them together.
       let marks = 0
-      for (let w = 0; w < count; w++) marks ^= zeroBytes(words[w]! ^ QUOTES)
+      for (let w = 0; w < count; w++) marks ^= zeroBytes(words[w]! ^ 0x22222222)
       odd ^= parity(marks)
       bytewise(chunk, head + (count << 2), length)
     },
