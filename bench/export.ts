@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { freePort } from "./lib/net.js"
+import { freePort, waitFor } from "./lib/net.js"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
 const root = join(here, "..")
@@ -586,6 +586,33 @@ export async function run(): Promise<string> {
       })
       if (!sameBytes(out("cli-10m.csv"), bigFile)) throw new Error("the 10M --out copy differs")
       rmSync(out("cli-10m.csv"), { force: true })
+      // The proxy's CSV passthrough at 10M: a second proxy in front of the 10M file, its own RSS sampled.
+      const bigProxyPort = await freePort()
+      const bigProxy = await startServer([proxyEntry], {
+        PORT: String(bigProxyPort),
+        HOST: "127.0.0.1",
+        CUBE_API_URL: bigUrl,
+        CUBE_API_KEY: "sk-bench-upstream-key",
+        CUBEPLANE_PROXY_CONFIG: configPath
+      }, /./)
+      children.push(bigProxy.child)
+      await waitFor(`http://127.0.0.1:${bigProxyPort}/healthz`)
+      let bigProxyPeak = rssOf(bigProxy.child.pid!) ?? 0
+      const bigProxySampler = setInterval(() => {
+        bigProxyPeak = Math.max(bigProxyPeak, rssOf(bigProxy.child.pid!) ?? 0)
+      }, 50)
+      const proxyBig = await measure([
+        "curl",
+        "-sf",
+        "-H",
+        `Authorization: Bearer ${proxyKey}`,
+        "-o",
+        out("proxy-10m.csv"),
+        `http://127.0.0.1:${bigProxyPort}/api/v1/audit-logs/export`
+      ]).finally(() => clearInterval(bigProxySampler))
+      if (!sameBytes(out("proxy-10m.csv"), bigFile)) throw new Error("the 10M proxy copy differs")
+      rmSync(out("proxy-10m.csv"), { force: true })
+      await stop(bigProxy.child)
       const cliNdjson = await measure([process.execPath, cliBin, "audit-logs", "export", "--format", "ndjson"], {
         env: bigEnv,
         stdoutFile: "/dev/null"
@@ -612,6 +639,12 @@ export async function run(): Promise<string> {
           rss1: byName("core `auditLogEvents()`").rss,
           rss10: effect.rss,
           seconds10: effect.seconds
+        },
+        {
+          name: "cubeplane-proxy, CSV passthrough (proxy RSS)",
+          rss1: byName("cubeplane-proxy, CSV").rss,
+          rss10: bigProxyPeak,
+          seconds10: proxyBig.seconds
         }
       )
       await stop(bigServer.child)
