@@ -63,6 +63,9 @@ const syncDirectory = (directory: string) =>
     }
   })
 
+/** `writeReadable`: how much is written between two background flushes. */
+const syncEvery = 32 * 1024 * 1024
+
 /** Bytes handed to the OS but not yet confirmed written, before the source is paused. */
 const maxBytesInFlight = 4 * 1024 * 1024
 /** Writes not yet awaited (most already done): awaited oldest first beyond this, so the list stays short. */
@@ -211,33 +214,63 @@ const pump = <E>(
   Effect.async<void, E | FileError>((resume) => {
     let position = 0
     let settled = false
-    const finish = (outcome: Effect.Effect<void, E | FileError>) => {
+    // The data written so far is flushed to disk in the background every `syncEvery` bytes
+    // (`fdatasync` on the thread pool, one at a time), so the final fsync — which a caller waits
+    // for after the last byte — has only the tail left to write.
+    let synced = 0
+    let syncing: Promise<unknown> = Promise.resolve()
+    let syncError: unknown = undefined
+    /** Ends the transfer: with its failure, or with success (`undefined`). */
+    const finish = (outcome: { readonly failed: E | FileError } | undefined) => {
       if (settled) return
       settled = true
       source.off("data", onData)
       // A failure stops the transfer (on success the source has ended anyway).
       source.destroy()
-      resume(outcome)
+      // A background flush still running is waited for; one that failed fails the write (a later
+      // fsync need not report the same error again).
+      void syncing.then(() =>
+        resume(
+          outcome !== undefined
+            ? Effect.fail(outcome.failed)
+            : syncError !== undefined
+            ? Effect.fail(onWriteError(syncError))
+            : Effect.void
+        )
+      )
+    }
+    const flushInBackground = () => {
+      if (position - synced < syncEvery) return
+      synced = position
+      syncing = syncing.then(() =>
+        new Promise<void>((resolve) =>
+          nodeFs.fdatasync(fd, (error) => {
+            if (error !== null) syncError = error
+            resolve()
+          })
+        )
+      )
     }
     const onData = (chunk: Buffer) => {
       try {
         inspect.chunk(chunk)
       } catch (error) {
-        return finish(Effect.fail(failure(error)))
+        return finish({ failed: failure(error) })
       }
       try {
         for (let done = 0; done < chunk.length;) {
           done += nodeFs.writeSync(fd, chunk, done, chunk.length - done, position + done)
         }
       } catch (error) {
-        return finish(Effect.fail(onWriteError(error)))
+        return finish({ failed: onWriteError(error) })
       }
       position += chunk.length
+      flushInBackground()
     }
     // The source may have failed or ended before it got here (between the answer and this step).
-    if (source.errored !== null) return finish(Effect.fail(failure(source.errored)))
+    if (source.errored !== null) return finish({ failed: failure(source.errored) })
     if (source.destroyed && !source.readableEnded) {
-      return finish(Effect.fail(failure(new Error("the body ended before its end"))))
+      return finish({ failed: failure(new Error("the body ended before its end")) })
     }
     source.on("data", onData)
     source.once("end", () => {
@@ -245,13 +278,13 @@ const pump = <E>(
       try {
         inspect.end()
       } catch (error) {
-        return finish(Effect.fail(failure(error)))
+        return finish({ failed: failure(error) })
       }
-      finish(Effect.void)
+      finish(undefined)
     })
-    source.once("error", (error) => finish(Effect.fail(failure(error))))
+    source.once("error", (error) => finish({ failed: failure(error) }))
     source.once("close", () => {
-      if (!source.readableEnded) finish(Effect.fail(failure(new Error("the body ended before its end"))))
+      if (!source.readableEnded) finish({ failed: failure(new Error("the body ended before its end")) })
     })
     // Interrupted: stop reading (no write is ever in flight between chunks).
     return Effect.sync(() => {

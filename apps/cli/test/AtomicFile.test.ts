@@ -43,6 +43,28 @@ describe("AtomicFile.writeReadable", () => {
     expect(readdirSync(dir)).toEqual(["out.csv"])
   })
 
+  it("a long stream (past the background flushes every 32 MiB): every byte, in order", async () => {
+    const dir = freshDir()
+    const target = join(dir, "big.csv")
+    const chunk = (k: number) => Buffer.alloc(64 * 1024, k % 251)
+    const count = 1_100 // about 69 MiB
+    await Effect.runPromise(
+      AtomicFile.writeReadable(target)(
+        Effect.sync(() =>
+          Readable.from((function*() {
+            for (let k = 0; k < count; k++) yield chunk(k)
+          })())
+        ),
+        { chunk: () => undefined, end: () => undefined },
+        asMessage
+      )
+    )
+    const written = readFileSync(target)
+    expect(written.length).toBe(count * 64 * 1024)
+    for (let k = 0; k < count; k += 97) expect(written[k * 64 * 1024 + 5]).toBe(k % 251)
+    expect(readdirSync(dir)).toEqual(["big.csv"])
+  })
+
   it("a check that fails at the end: its failure, the old file as it was, no temporary file", async () => {
     const dir = freshDir()
     const target = join(dir, "out.csv")
