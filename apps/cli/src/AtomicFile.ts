@@ -188,9 +188,10 @@ export interface Inspect {
  * each chunk is written as it arrives, synchronously (`fs.writeSync` into
  * the page cache: on a busy machine, a hand-off to the thread pool per 64 KB
  * costs more than the copy, and while a write blocks, the socket is simply
- * not read — backpressure for free). An error of the source (or a throw
- * from `inspect`) becomes `failure(error)`; interrupting destroys the source
- * and removes the temporary file.
+ * not read — backpressure for free), and flushed to disk in the background
+ * every 32 MiB, so the fsync after the last byte is short. An error of the
+ * source (or a throw from `inspect`) becomes `failure(error)`; interrupting
+ * destroys the source and removes the temporary file.
  */
 export const writeReadable = (target: string, options: Options = {}) =>
 <E, R>(
