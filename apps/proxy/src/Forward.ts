@@ -136,9 +136,10 @@ export const auditLog = (authorized: Authorized<ExportRequest>): Effect.Effect<R
           const disposition = headerValue(response.headers["content-disposition"])
           if (disposition !== undefined) headers["Content-Disposition"] = disposition
         }
-        // Under Node, straight to the caller's socket; `app.request` (no Node response) gets a web stream.
+        // Under Node, straight to the caller's socket. `app.request` (no Node response) gets a web
+        // stream, and so does a HEAD request: Hono answers it without the body, cancelling the stream.
         const outgoing = call.c.env?.outgoing
-        if (outgoing === undefined) {
+        if (outgoing === undefined || call.c.req.method === "HEAD") {
           return reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers)
         }
         Export.pipeToNode(response.body, converter, outgoing, 200, { ...call.headers, ...headers }, onCutOff)

@@ -140,6 +140,26 @@ describe("the export, written straight to the Node response", () => {
     )
   })
 
+  it("HEAD: the export's headers, no body", async () => {
+    const { upstream } = fakeUpstream(() => ({
+      status: 200,
+      headers: { "content-type": "text/csv; charset=utf-8" },
+      chunks: [header, row(1, "x")]
+    }))
+    const proxy = await Server.start({ config: exportConfig, upstream, log: () => undefined }, {
+      port: 0,
+      host: "127.0.0.1"
+    })
+    running.push(proxy)
+    const response = await fetch(`${proxy.url}/api/v1/audit-logs/export`, {
+      method: "HEAD",
+      headers: { Authorization: "Bearer key-auditor" }
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8")
+    expect(await response.text()).toBe("")
+  })
+
   it("a CSV that ends inside a quoted field (the upstream ended cleanly) aborts the download", async () => {
     const csv = header + Array.from({ length: 300 }, (_, i) => row(i, "fine")).join("") + "evt_x,\"cut here"
     const response = await startExport([csv.slice(0, 10_000), csv.slice(10_000)])
