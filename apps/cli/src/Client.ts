@@ -8,12 +8,17 @@
  * `cubeplane --help` does not load the HTTP client or the schemas.
  */
 import { ControlPlane } from "@cubeplane/core/ControlPlane"
+import type { AuditLogFilter } from "@cubeplane/core/Domain"
+import type { ControlPlaneError, TransportError } from "@cubeplane/core/Errors"
 import * as HttpControlPlane from "@cubeplane/core/HttpControlPlane"
+import * as Transport from "@cubeplane/core/Transport"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as UrlParams from "@effect/platform/UrlParams"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
+import type { IncomingMessage } from "node:http"
 import type { Credentials } from "./Credentials.js"
+import * as NodeExchange from "./NodeExchange.js"
 
 export { ControlPlane }
 
@@ -61,3 +66,52 @@ export const layer = (
     userAgent,
     ...(credentials.authScheme !== undefined ? { authScheme: credentials.authScheme } : {})
   }).pipe(Layer.provide(httpClient(log)))
+
+/** The CSV export's answer, its body the Node stream, not read yet. */
+export interface CsvExport {
+  readonly body: IncomingMessage
+  /** A failure reading `body` (the connection dropped), as core's `TransportError`. */
+  readonly bodyError: (cause: unknown) => TransportError
+}
+
+/**
+ * The CSV export as the server sends it, for a byte-for-byte copy: core's raw
+ * transport (`Transport.makeRaw`: the same key header, retries, deadline and
+ * status → error mapping as the service, the same URL as its
+ * `exportAuditLog`) on Node's own HTTP client (`NodeExchange`), with the
+ * same `--verbose` lines as the service's requests.
+ */
+export const exportCsv = (
+  credentials: Credentials,
+  log: ((line: string) => Effect.Effect<void>) | undefined
+) =>
+(filter: AuditLogFilter): Effect.Effect<CsvExport, ControlPlaneError> => {
+  const exchange = NodeExchange.make(Duration.toMillis(Transport.defaultTimeout))
+  const logged: Transport.Exchange<IncomingMessage> = log === undefined ? exchange : async (request) => {
+    const path = pathOf(request.path, UrlParams.empty)
+    Effect.runSync(log(`→ ${request.method} ${path}`))
+    const response = await exchange(request)
+    const requestId = response.headers["x-request-id"]
+    Effect.runSync(
+      log(
+        `← ${response.status} ${request.method} ${path}${requestId !== undefined ? ` (request id ${requestId})` : ""}`
+      )
+    )
+    return response
+  }
+  const transport = Transport.makeRaw({
+    url: credentials.url,
+    apiKey: credentials.apiKey,
+    userAgent,
+    deadline: Transport.defaultDeadline,
+    ...(credentials.authScheme !== undefined ? { authScheme: credentials.authScheme } : {})
+  }, logged)
+  const path = HttpControlPlane.auditLogExportPath(filter)
+  return Effect.map(
+    transport.send({ method: "GET", path, accept: "text/csv" }),
+    (response) => ({
+      body: response.body,
+      bodyError: (cause) => Transport.bodyDropped({ method: "GET", path }, cause)
+    })
+  )
+}

@@ -25,27 +25,32 @@ export const line = (rows: number, bytes: number, elapsedMillis: number): string
 
 export interface Progress {
   readonly update: (rows: number, bytes: number) => Effect.Effect<void>
+  /** `update` as a plain call, for code that runs outside Effect (a Node stream's chunks). */
+  readonly set: (rows: number, bytes: number) => void
   readonly done: Effect.Effect<void>
 }
 
-const silent: Progress = { update: () => Effect.void, done: Effect.void }
+const silent: Progress = { update: () => Effect.void, set: () => undefined, done: Effect.void }
 
 /** A progress line on `stream` if `enabled`, else nothing. */
 export const make = (enabled: boolean, stream: NodeJS.WriteStream = process.stderr): Progress => {
   if (!enabled) return silent
   const started = Date.now()
   let drawn = 0
-  let last = { rows: 0, bytes: 0 }
+  let lastRows = 0
+  let lastBytes = 0
   const draw = () => {
     drawn = Date.now()
-    stream.write(`\r\x1b[K${line(last.rows, last.bytes, drawn - started)}`)
+    stream.write(`\r\x1b[K${line(lastRows, lastBytes, drawn - started)}`)
+  }
+  const set = (rows: number, bytes: number) => {
+    lastRows = rows
+    lastBytes = bytes
+    if (Date.now() - drawn >= 100) draw()
   }
   return {
-    update: (rows, bytes) =>
-      Effect.sync(() => {
-        last = { rows, bytes }
-        if (Date.now() - drawn >= 100) draw()
-      }),
+    update: (rows, bytes) => Effect.sync(() => set(rows, bytes)),
+    set,
     done: Effect.sync(() => {
       draw()
       stream.write("\n")

@@ -8,11 +8,12 @@
  */
 import type { Operation } from "@cubeplane/core/Api"
 import type { Context } from "hono"
-import type { IncomingMessage } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
 
 // Under @hono/node-server the Node request is at hand: its headers are already parsed, which
 // is cheaper than the web `Headers` the fetch `Request` would build. `app.request` has none.
-export type AppEnv = { Bindings: { incoming?: IncomingMessage } }
+// The Node response is there too, for a body written straight to it (the export; see `Export.pipeToNode`).
+export type AppEnv = { Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } }
 export type Ctx = Context<AppEnv>
 
 export class Call {

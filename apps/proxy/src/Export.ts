@@ -1,7 +1,8 @@
 /**
- * Streaming the audit-log export through the proxy: the upstream body as a
- * web stream with backpressure, passed on as it came (with a cheap check
- * that it does not end inside a quoted field), or converted to NDJSON on the
+ * Streaming the audit-log export through the proxy: the upstream body with
+ * backpressure — written straight to the Node response, or as a web stream
+ * elsewhere — passed on as it came (with a cheap check that it does not end
+ * inside a quoted field), or converted to NDJSON on the
  * fly by core's `AuditLog` codec, the same typed, schema-checked events the
  * client streams give. Nothing here holds more than a few chunks of the
  * export. Each converter is a self-contained value: the app only picks one.
@@ -11,31 +12,33 @@
 import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Csv from "@cubeplane/core/Csv"
 import type { AuditLogEvent } from "@cubeplane/core/Domain"
+import type { ServerResponse } from "node:http"
 import type { Readable } from "node:stream"
 
-/** Turns each upstream chunk into output bytes; `end` flushes. Both throw on bad input. */
+/** Where a converter puts its output: zero, one or more pieces per input chunk, in order. */
+export type Emit = (bytes: Uint8Array) => void
+
+/** Turns each upstream chunk into output bytes, handed to `emit`; `end` flushes. Both throw on bad input. */
 export interface Converter {
-  readonly push: (chunk: Buffer) => Uint8Array | undefined
-  readonly end: () => Uint8Array | undefined
+  readonly push: (chunk: Buffer, emit: Emit) => void
+  readonly end: (emit: Emit) => void
 }
 
 /**
- * The CSV as it came, byte for byte: core's `Csv.makeRowCounter` follows the
- * quotes as the bytes pass (no decoding), so a file cut inside a quoted field
- * fails the stream and the caller sees an aborted transfer instead of a clean
- * short file. (A cut connection is caught by `streamBody` itself.)
+ * The CSV as it came, byte for byte: core's `Csv.makeQuoteCheck` follows the
+ * quotes as the bytes pass (their parity, nothing decoded, no rows counted),
+ * so a file cut inside a quoted field fails the stream and the caller sees an
+ * aborted transfer instead of a clean short file. (A cut connection is caught
+ * by `streamBody` / `pipeToNode` themselves.)
  */
 export const csvPassthrough = (): Converter => {
-  const counter = Csv.makeRowCounter()
+  const check = Csv.makeQuoteCheck()
   return {
-    push: (chunk) => {
-      counter.push(chunk)
-      return chunk
+    push: (chunk, emit) => {
+      check.push(chunk)
+      emit(chunk)
     },
-    end: () => {
-      counter.end()
-      return undefined
-    }
+    end: () => check.end()
   }
 }
 
@@ -46,16 +49,20 @@ export const csvPassthrough = (): Converter => {
  */
 export const ndjsonConverter = (): Converter => {
   const decoder = AuditLog.makeCsvDecoder()
-  const lines = (events: ReadonlyArray<AuditLogEvent>): Uint8Array | undefined =>
-    events.length === 0 ? undefined : Buffer.from(AuditLog.ndjsonLines(events))
-  return { push: (chunk) => lines(decoder.push(chunk)), end: () => lines(decoder.end()) }
+  const lines = (events: ReadonlyArray<AuditLogEvent>, emit: Emit): void => {
+    if (events.length > 0) emit(Buffer.from(AuditLog.ndjsonLines(events)))
+  }
+  return { push: (chunk, emit) => lines(decoder.push(chunk), emit), end: (emit) => lines(decoder.end(), emit) }
 }
+
+const asError = (error: unknown): Error => error instanceof Error ? error : new Error("bad audit-log data")
 
 /**
  * The upstream body as a web stream with backpressure: the upstream socket is
  * paused whenever a few chunks wait unread, so a slow caller slows the
  * upstream transfer instead of filling the proxy's memory. An upstream cut-off
- * or a conversion error aborts the caller's response (see `onCutOff`).
+ * or a conversion error aborts the caller's response (see `onCutOff`). For
+ * runtimes without a Node response (`app.request`); under Node, `pipeToNode`.
  */
 export const streamBody = (
   source: Readable,
@@ -73,13 +80,15 @@ export const streamBody = (
           if (onCutOff(error) === "socket destroyed") controller.close()
           else controller.error(error)
         }
+        const enqueue: Emit = (bytes) => {
+          if (bytes.byteLength > 0) controller.enqueue(bytes)
+        }
         source.on("data", (chunk: Buffer) => {
           if (done) return
           try {
-            const out = converter.push(chunk)
-            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
+            converter.push(chunk, enqueue)
           } catch (error) {
-            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
+            failWith(asError(error))
             return
           }
           if ((controller.desiredSize ?? 1) <= 0) source.pause()
@@ -87,10 +96,9 @@ export const streamBody = (
         source.once("end", () => {
           if (done) return
           try {
-            const out = converter.end()
-            if (out !== undefined && out.byteLength > 0) controller.enqueue(out)
+            converter.end(enqueue)
           } catch (error) {
-            failWith(error instanceof Error ? error : new Error("bad audit-log data"))
+            failWith(asError(error))
             return
           }
           done = true
@@ -111,4 +119,71 @@ export const streamBody = (
     },
     { highWaterMark: 4 }
   )
+}
+
+/**
+ * The upstream body written straight to the caller's Node response, with
+ * the same backpressure, cut-off and conversion rules as `streamBody` but
+ * no web stream in between (each of those costs a few promises per chunk,
+ * more than the copy itself): the upstream socket is paused while the
+ * caller's socket is full. On a cut-off or a conversion error the caller's
+ * connection is destroyed (`onCutOff`), so the transfer ends without its
+ * final chunk; if the caller goes away, the upstream transfer is dropped.
+ */
+export const pipeToNode = (
+  source: Readable,
+  converter: Converter,
+  response: ServerResponse,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  onCutOff: (error: Error) => unknown
+): void => {
+  let done = false
+  const failWith = (error: Error) => {
+    if (done) return
+    done = true
+    source.destroy()
+    onCutOff(error)
+    response.destroy()
+  }
+  let full = false
+  const write: Emit = (bytes) => {
+    if (bytes.byteLength > 0 && !response.write(bytes)) full = true
+  }
+  response.writeHead(status, headers)
+  response.on("drain", () => {
+    full = false
+    if (!done) source.resume()
+  })
+  response.once("close", () => {
+    // The caller went away (or the response finished): nothing more to send.
+    if (done) return
+    done = true
+    source.destroy()
+  })
+  source.on("data", (chunk: Buffer) => {
+    if (done) return
+    try {
+      converter.push(chunk, write)
+    } catch (error) {
+      failWith(asError(error))
+      return
+    }
+    if (full) source.pause()
+  })
+  source.once("end", () => {
+    if (done) return
+    try {
+      converter.end(write)
+    } catch (error) {
+      failWith(asError(error))
+      return
+    }
+    done = true
+    response.end()
+  })
+  source.once("error", (error) => failWith(error))
+  source.once("close", () => {
+    if (!source.readableEnded) failWith(new Error("the upstream closed the export before its end"))
+  })
 }

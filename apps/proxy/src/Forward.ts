@@ -14,6 +14,7 @@
  * @since 0.2.0
  */
 import * as Domain from "@cubeplane/core/Domain"
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { Context, Effect, Either, ParseResult, Schema } from "effect"
 import * as Answer from "./Answer.js"
 import { bodyBytes, headerValue, reply } from "./Call.js"
@@ -128,16 +129,21 @@ export const auditLog = (authorized: Authorized<ExportRequest>): Effect.Effect<R
           request.format === "ndjson" ? Export.ndjsonConverter() : Export.csvPassthrough(),
           upstream.redactor
         )
-        const body = Export.streamBody(response.body, converter, onCutOff)
-        if (request.format === "ndjson") {
-          return reply(call, 200, body, { "Content-Type": "application/x-ndjson; charset=utf-8" })
+        const headers: Record<string, string> = {}
+        if (request.format === "ndjson") headers["Content-Type"] = "application/x-ndjson; charset=utf-8"
+        else {
+          headers["Content-Type"] = headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
+          const disposition = headerValue(response.headers["content-disposition"])
+          if (disposition !== undefined) headers["Content-Disposition"] = disposition
         }
-        const headers: Record<string, string> = {
-          "Content-Type": headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
+        // Under Node, straight to the caller's socket. `app.request` (no Node response) gets a web
+        // stream, and so does a HEAD request: Hono answers it without the body, cancelling the stream.
+        const outgoing = call.c.env?.outgoing
+        if (outgoing === undefined || call.c.req.method === "HEAD") {
+          return reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers)
         }
-        const disposition = headerValue(response.headers["content-disposition"])
-        if (disposition !== undefined) headers["Content-Disposition"] = disposition
-        return reply(call, 200, body, headers)
+        Export.pipeToNode(response.body, converter, outgoing, 200, { ...call.headers, ...headers }, onCutOff)
+        return RESPONSE_ALREADY_SENT
       }),
       Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
     )

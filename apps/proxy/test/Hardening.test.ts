@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import * as Config from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
 import * as Server from "../src/Server.js"
-import { baseConfig, fakeUpstream, key } from "./helpers.js"
+import { baseConfig, fakeUpstream, key, upstreamKey } from "./helpers.js"
 
 const running: Array<Server.RunningProxy> = []
 afterAll(async () => {
@@ -93,6 +93,78 @@ describe("streaming exports and the request timeout", () => {
     expect(response.status).toBe(200)
     const text = await response.text()
     expect(text).toBe(header + Array.from({ length: 8 }, (_, i) => row(i + 1)).join(""))
+  })
+})
+
+describe("the export, written straight to the Node response", () => {
+  const header = "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"
+  const row = (i: number, note: string) =>
+    `evt_${i},2024-01-01T00:00:00.000Z,Logged in,a@example.com,,,203.0.113.6,"{""note"":""${note}""}"\r\n`
+  const exportConfig = baseConfig([key("auditor", [{ operations: ["exportAuditLog"] }])])
+  const startExport = async (chunks: ReadonlyArray<string>) => {
+    const { upstream } = fakeUpstream(() => ({
+      status: 200,
+      headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": "attachment; filename=\"a.csv\"" },
+      chunks: [...chunks]
+    }))
+    const proxy = await Server.start({ config: exportConfig, upstream, log: () => undefined }, {
+      port: 0,
+      host: "127.0.0.1"
+    })
+    running.push(proxy)
+    return fetch(`${proxy.url}/api/v1/audit-logs/export`, { headers: { Authorization: "Bearer key-auditor" } })
+  }
+
+  it("long chunks pass byte for byte, the upstream key (plain, JSON-escaped, URL-encoded, split) redacted", async () => {
+    const escaped = [...upstreamKey].map((c) => `\\u00${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join("")
+    const rows = Array.from({ length: 400 }, (_, i) =>
+      row(
+        i,
+        i === 50 ? upstreamKey : i === 120 ? escaped : i === 300 ? encodeURIComponent(upstreamKey) : "a\\nb, ok"
+      )).join("")
+    const csv = header + rows
+    // Cut into long chunks, one boundary inside the plain key.
+    const inKey = csv.indexOf(upstreamKey) + 5
+    const response = await startExport([csv.slice(0, inKey), csv.slice(inKey, 20_000), csv.slice(20_000)])
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8")
+    expect(response.headers.get("content-disposition")).toBe("attachment; filename=\"a.csv\"")
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff")
+    expect(response.headers.get("x-request-id")).toMatch(/./)
+    const text = await response.text()
+    expect(text).toBe(
+      csv.replace(upstreamKey, "[REDACTED]").replace(escaped, "[REDACTED]").replace(
+        encodeURIComponent(upstreamKey),
+        "[REDACTED]"
+      )
+    )
+  })
+
+  it("HEAD: the export's headers, no body", async () => {
+    const { upstream } = fakeUpstream(() => ({
+      status: 200,
+      headers: { "content-type": "text/csv; charset=utf-8" },
+      chunks: [header, row(1, "x")]
+    }))
+    const proxy = await Server.start({ config: exportConfig, upstream, log: () => undefined }, {
+      port: 0,
+      host: "127.0.0.1"
+    })
+    running.push(proxy)
+    const response = await fetch(`${proxy.url}/api/v1/audit-logs/export`, {
+      method: "HEAD",
+      headers: { Authorization: "Bearer key-auditor" }
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8")
+    expect(await response.text()).toBe("")
+  })
+
+  it("a CSV that ends inside a quoted field (the upstream ended cleanly) aborts the download", async () => {
+    const csv = header + Array.from({ length: 300 }, (_, i) => row(i, "fine")).join("") + "evt_x,\"cut here"
+    const response = await startExport([csv.slice(0, 10_000), csv.slice(10_000)])
+    expect(response.status).toBe(200)
+    await expect(response.text()).rejects.toThrow()
   })
 })
 

@@ -160,13 +160,7 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
     }
 
     const exportAuditLog = (filter: AuditLogFilter = {}) => {
-      const { facts, request } = get(paths.auditLogExport, {
-        start: filter.start,
-        end: filter.end,
-        search: filter.search,
-        eventName: filter.eventName,
-        userEmail: filter.userEmail
-      })
+      const { facts, request } = get(paths.auditLogExport, exportQuery(filter))
       const csvRequest = HttpClientRequest.setHeader(request, "accept", "text/csv")
       // The status is checked (and retried) before the first byte is emitted; a body that
       // stops early fails the stream, so a consumer never mistakes a cut for the end.
@@ -179,6 +173,27 @@ export const make = (options: Options): Effect.Effect<ControlPlaneService, never
 
     return makeService({ listDeployments, listEnvironments, createMetaSyncToken, exportAuditLog })
   })
+
+/** The export's query parameters, in the order sent. */
+const exportQuery = (filter: AuditLogFilter) => ({
+  start: filter.start,
+  end: filter.end,
+  search: filter.search,
+  eventName: filter.eventName,
+  userEmail: filter.userEmail
+})
+
+/**
+ * The export's path with its query, exactly as `exportAuditLog` sends it: for
+ * callers that fetch the CSV through `Transport.makeRaw` (the bytes passed on
+ * as they come, on a client of their own).
+ *
+ * @since 0.2.0
+ */
+export const auditLogExportPath = (filter: AuditLogFilter = {}): string => {
+  const query = UrlParams.toString(UrlParams.fromInput(queryParams(exportQuery(filter))))
+  return query === "" ? paths.auditLogExport : `${paths.auditLogExport}?${query}`
+}
 
 /** The service over HTTP; provide an `HttpClient` (fetch, Node, undici) under it. */
 export const layer = (options: Options): Layer.Layer<ControlPlane, never, HttpClient.HttpClient> =>

@@ -230,6 +230,19 @@ export const connectionError = (
   })
 }
 
+/**
+ * A body that stopped before its end (the connection dropped, was reset or
+ * timed out): `cause` is what the HTTP client failed with; its `code` names it.
+ */
+export const bodyDropped = (facts: RequestFacts, cause: unknown): TransportError =>
+  new TransportError({
+    ...facts,
+    reason: "Body",
+    message: `The connection dropped while reading the response to ${facts.method} ${facts.path}: ${
+      describeCode(errorCode(cause))
+    }`
+  })
+
 /** A non-2xx answer as core's typed error, with the server's `{"error"}` text, request id and `Retry-After`. */
 export const statusError = (
   facts: RequestFacts,
@@ -296,13 +309,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
     }
 
     const bodyError = (facts: RequestFacts) => (error: HttpClientError.HttpClientError): TransportError =>
-      new TransportError({
-        ...facts,
-        reason: "Body",
-        message: `The connection dropped while reading the response to ${facts.method} ${facts.path}: ${
-          describeCode(errorCode(error.cause))
-        }`
-      })
+      bodyDropped(facts, error.cause)
 
     const responseError = (facts: RequestFacts, response: HttpClientResponse.HttpClientResponse) =>
       Effect.zipWith(
@@ -440,13 +447,19 @@ const maxErrorBodyBytes = 64 * 1024
 /**
  * The transport on `exchange`: the same base URL, `Authorization`, retry
  * policy and status → error mapping as `make`, for callers that pass bodies
- * through. Timeouts are the exchange's (`options.timeout` only names them in errors).
+ * through. Per-attempt timeouts are the exchange's (`options.timeout` only
+ * names them in errors); `options.deadline`, if given, bounds the whole
+ * operation (retries and their waits included, until the answer's headers)
+ * as in `make`.
  */
 export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTransport<B> => {
   const baseUrl = options.url.replace(/\/+$/, "")
-  const origin = new URL(baseUrl).origin
+  // A URL that cannot work fails every operation at once, without retries (as `make` does).
+  const validUrl = isHttpUrl(baseUrl)
+  const origin = validUrl ? new URL(baseUrl).origin : baseUrl
   const basePath = baseUrl.slice(origin.length)
   const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+  const deadline = options.deadline === undefined ? undefined : Duration.decode(options.deadline)
   const retryPolicy = Retry.policy(options.retry)
   const fixed = {
     authorization: authorizationValue(options.authScheme ?? defaultAuthScheme, options.apiKey),
@@ -486,10 +499,32 @@ export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTranspor
     origin,
     send: (raw) => {
       const facts: RequestFacts = { method: raw.method, path: raw.path }
+      if (!validUrl) {
+        return Effect.fail(
+          new TransportError({
+            ...facts,
+            reason: "Connection",
+            notSent: true,
+            message:
+              `Cannot send ${facts.method} ${facts.path}: the base URL is not an http(s) URL — check CUBE_API_URL`
+          })
+        )
+      }
       const once = attempt(raw, facts)
-      return raw.retry === false
+      const attempts = raw.retry === false
         ? once
         : Retry.retry(retryPolicy, raw.method === "GET" ? "idempotent" : "unsafe")(once)
+      return deadline === undefined ? attempts : Effect.timeoutFail(attempts, {
+        duration: deadline,
+        onTimeout: () =>
+          new TransportError({
+            ...facts,
+            reason: "Deadline",
+            message: `${facts.method} ${facts.path} gave up: no answer within ${
+              Duration.format(deadline)
+            }, retries included`
+          })
+      })
     }
   }
 }

@@ -474,6 +474,85 @@ describe("Csv.makeRowCounter", () => {
     )
   })
 
+  it("long files at any alignment (it reads 4-byte words): the same count as the full decoder", () => {
+    // Quotes, doubled quotes, line ends inside quotes, CRLF and LF rows, blank lines between rows,
+    // multi-byte text: next to each other, so they fall anywhere in a 4-byte word.
+    const field = FastCheck.oneof(
+      FastCheck.string({ maxLength: 12 }),
+      FastCheck.constantFrom("", "\"", "\"\"", "a\nb", "\r\n", "x\ry", "{\"k\":\"v\"}", "渡辺", "\n\n", "a,b")
+    )
+    const blankLines = FastCheck.constantFrom(0, 0, 0, 1, 2)
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.array(FastCheck.tuple(field, field, field, blankLines), { minLength: 1, maxLength: 60 }),
+        FastCheck.boolean(),
+        FastCheck.nat(7),
+        FastCheck.array(FastCheck.nat(5_000), { maxLength: 6 }),
+        (rows, crlf, shift, cuts) => {
+          const end = crlf ? "\r\n" : "\n"
+          const text = "a,b,c" + end +
+            rows.map(([a, b, c, blank]) => Csv.encodeRow([a, b, c]).replace(/\r\n$/, end) + end.repeat(blank)).join("")
+          const encoded = bytes(text)
+          // The same bytes at an offset `shift` into a larger buffer, so that the chunks' starts are unaligned.
+          const backing = new Uint8Array(encoded.length + shift)
+          backing.set(encoded, shift)
+          const input = backing.subarray(shift)
+          const at = [...cuts].map((n) => n % (input.length + 1)).sort((x, y) => x - y)
+          // Blank lines between rows are not rows (the decoder refuses them: a one-field row); where
+          // there are none, the full decoder must agree.
+          if (rows.every(([, , , blank]) => blank === 0)) expect(syncDecode([input]).length).toBe(rows.length)
+          expect(count(cut(input, at))).toBe(rows.length)
+          expect(count([input])).toBe(rows.length)
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
+  it("a quote that opens in one long chunk and closes in the next keeps the line ends inside it out of the count", () => {
+    const inside = "line\n".repeat(40)
+    const text = `id,note\r\n${"1,plain text that fills some words\r\n".repeat(10)}2,"${inside}"\r\n3,end\r\n`
+    const input = bytes(text)
+    const open = text.indexOf("\"")
+    for (let at = open - 5; at <= open + inside.length + 5; at++) {
+      expect(count(cut(input, [at])), `cut at ${at}`).toBe(12)
+    }
+  })
+
+  it("Csv.makeQuoteCheck fails exactly where the row counter does (a file ending inside quotes), at any alignment", () => {
+    const piece = FastCheck.oneof(
+      FastCheck.string({ maxLength: 20 }),
+      FastCheck.constantFrom("\"", "\"\"", "a,\"b\"\r\n", "{\"\"k\"\":1}", "x".repeat(70), "\"".repeat(5))
+    )
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.array(piece, { maxLength: 40 }),
+        FastCheck.nat(7),
+        FastCheck.array(FastCheck.nat(3_000), { maxLength: 5 }),
+        (pieces, shift, cuts) => {
+          const encoded = bytes(pieces.join(""))
+          const backing = new Uint8Array(encoded.length + shift)
+          backing.set(encoded, shift)
+          const input = backing.subarray(shift)
+          const chunks = cut(input, [...cuts].map((n) => n % (input.length + 1)).sort((x, y) => x - y))
+          const check = Csv.makeQuoteCheck()
+          for (const chunk of chunks) check.push(chunk)
+          const quotes = [...input].filter((byte) => byte === 34).length
+          let counted: unknown = undefined
+          try {
+            count(chunks)
+          } catch (error) {
+            counted = error
+          }
+          expect(counted instanceof Csv.CsvError).toBe(quotes % 2 === 1)
+          if (quotes % 2 === 1) expect(() => check.end()).toThrow(/ended inside a quoted field/)
+          else expect(() => check.end()).not.toThrow()
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
   it("reports the records completed so far as bytes pass; blank lines and a header alone are not records", () => {
     const counter = Csv.makeRowCounter()
     expect(counter.push(bytes("id,name\r\n1,a\r\n2,\"b"))).toBe(1)

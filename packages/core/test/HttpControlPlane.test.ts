@@ -314,6 +314,14 @@ describe("HttpControlPlane over a real HTTP server", () => {
         "/api/v1/audit-logs/export?start=2024-01-01&end=2024-01-31&eventName=Logged+in&userEmail=u%40x.io"
       )
       expect(server.received[0]?.headers.accept).toBe("text/csv")
+      // The raw path's URL (`auditLogExportPath`, for `Transport.makeRaw` callers) is the same.
+      expect(HttpControlPlane.auditLogExportPath({
+        start: "2024-01-01",
+        end: "2024-01-31",
+        eventName: "Logged in",
+        userEmail: "u@x.io"
+      })).toBe(server.received[0]?.url)
+      expect(HttpControlPlane.auditLogExportPath()).toBe("/api/v1/audit-logs/export")
     }))
 
   live("the export checks the status before it emits a byte", () =>

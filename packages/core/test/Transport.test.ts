@@ -1,5 +1,5 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
-import { Effect, Either, Redacted } from "effect"
+import { Effect, Either, Fiber, Option, Redacted, TestClock, TestContext } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Transport from "../src/Transport.js"
 
@@ -141,6 +141,47 @@ describe("Transport.makeRaw (a caller's own HTTP exchange)", () => {
     expect(seen).toHaveLength(3)
     expect(Either.isLeft(failed) && failed.left._tag).toBe("Unauthorized")
     expect(Either.isLeft(failed) && "serverMessage" in failed.left && failed.left.serverMessage).toBe("bad key")
+  })
+
+  it("a base URL that is not http(s) fails at once, nothing sent", async () => {
+    const seen: Array<Transport.ExchangeRequest> = []
+    const transport = Transport.makeRaw(
+      { url: "acme.cubecloud.dev", apiKey: Redacted.make("sk-secret") },
+      (request) => {
+        seen.push(request)
+        return Promise.reject(new Error("not called"))
+      }
+    )
+    const failed = await Effect.runPromise(Effect.either(transport.send({ method: "GET", path: "/x", accept: "*/*" })))
+    expect(seen).toHaveLength(0)
+    expect(Either.isLeft(failed) && failed.left._tag).toBe("TransportError")
+    expect(Either.isLeft(failed) && failed.left.message).toContain("check CUBE_API_URL")
+  })
+
+  it("with a deadline, gives up when the retries do not answer in time (TestClock)", async () => {
+    const transport = Transport.makeRaw({
+      url: "https://acme.cubecloud.dev",
+      apiKey: Redacted.make("sk-secret"),
+      deadline: "5 seconds",
+      retry: { baseDelay: "2 seconds", jitter: false, maxRetries: 10 }
+    }, () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })))
+    const failed = await Effect.runPromise(
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.either(transport.send({ method: "GET", path: "/x", accept: "*/*" })))
+        // Time moves a second at a time until the send is over (the deadline is 5 s, the retries 10 × 2 s).
+        let polled = yield* Fiber.poll(fiber)
+        let seconds = 0
+        while (Option.isNone(polled)) {
+          yield* TestClock.adjust("1 second")
+          seconds++
+          polled = yield* Fiber.poll(fiber)
+        }
+        expect(seconds).toBeLessThan(10)
+        return yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(TestContext.TestContext))
+    )
+    expect(Either.isLeft(failed) && failed.left._tag).toBe("TransportError")
+    expect(Either.isLeft(failed) && failed.left.message).toContain("gave up: no answer within 5s")
   })
 
   it("a POST is retried only when the connection was never made", async () => {

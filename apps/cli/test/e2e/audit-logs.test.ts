@@ -6,7 +6,7 @@ import * as Domain from "@cubeplane/core/Domain"
 import { MockServer, MockStore, Seed } from "@cubeplane/testing"
 import { Schema } from "effect"
 import { spawn } from "node:child_process"
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs"
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer, type ServerResponse } from "node:http"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { Cli } from "./harness.js"
@@ -77,6 +77,77 @@ describe("audit-logs export --out", () => {
     expect(JSON.parse(first!).id).toBeDefined()
     expect(exit).toBe("exit 0")
     expect(stderr).toBe("")
+  })
+
+  /** A one-route server for the export, answering each request with `answer(n)` (n = 1, 2, …). */
+  const exportServer = async (answer: (n: number, response: ServerResponse) => void) => {
+    let requests = 0
+    const server = createServer((request, response) => {
+      request.resume()
+      answer(++requests, response)
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+    const address = server.address()
+    return {
+      url: `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`,
+      requests: () => requests,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+  const csvHeader = "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"
+  const csvRow = (k: number) =>
+    `evt_${k},2024-01-01T00:00:00.000Z,Logged in,a@example.com,,,203.0.113.7,"{""note"":""row ${k}""}"\r\n`
+
+  it("CSV that ends cleanly but inside a quoted field: cut off, the old file kept, exit 1", async () => {
+    const dir = `${cli.configHome}/quoted-cut`
+    mkdirSync(dir)
+    const target = `${dir}/audit.csv`
+    writeFileSync(target, "the previous export\n")
+    const body = csvHeader + Array.from({ length: 2000 }, (_, k) => csvRow(k)).join("") + "evt_cut,2024-01-01,\"half"
+    const server = await exportServer((_, response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.end(body)
+    })
+    try {
+      const result = await cli.run(["audit-logs", "export", "--out", target], {
+        env: { ...env, CUBE_API_URL: server.url }
+      })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain("The audit-log export is cut off after 2000 rows")
+      expect(result.stderr).toContain(`Nothing was written to ${target}`)
+      expect(readdirSync(dir)).toEqual(["audit.csv"])
+      expect(readFileSync(target, "utf8")).toBe("the previous export\n")
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("a 503 is retried; --verbose shows each attempt, never the key; the file is the second answer", async () => {
+    const dir = `${cli.configHome}/retried`
+    mkdirSync(dir)
+    const body = csvHeader + Array.from({ length: 500 }, (_, k) => csvRow(k)).join("")
+    const server = await exportServer((n, response) => {
+      if (n === 1) {
+        response.writeHead(503, { "content-type": "application/json" }).end("{\"error\":\"busy\"}")
+        return
+      }
+      response.writeHead(200, { "content-type": "text/csv", "x-request-id": "req-42" })
+      response.end(body)
+    })
+    try {
+      const result = await cli.run(["audit-logs", "export", "--verbose", "--out", `${dir}/audit.csv`], {
+        env: { ...env, CUBE_API_URL: server.url }
+      })
+      expect(result.code).toBe(0)
+      expect(server.requests()).toBe(2)
+      expect(readFileSync(`${dir}/audit.csv`, "utf8")).toBe(body)
+      expect(result.stderr).toContain("cubeplane: → GET /api/v1/audit-logs/export")
+      expect(result.stderr).toContain("cubeplane: ← 503 GET /api/v1/audit-logs/export")
+      expect(result.stderr).toContain("cubeplane: ← 200 GET /api/v1/audit-logs/export (request id req-42)")
+      expect(result.stderr).not.toContain(env["CUBE_API_KEY"])
+    } finally {
+      await server.close()
+    }
   })
 
   it("cut off to stdout: exit 1 (a consumer never mistakes a cut for the end)", async () => {
