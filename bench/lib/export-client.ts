@@ -3,8 +3,10 @@
  * its own): reads every audit event of `URL` through core and prints one JSON
  * line `{ events, checksum, seconds }`.
  *
- *   effect   `ControlPlane.auditLogEvents()` (HttpControlPlane on fetch), `Stream.runForEachChunk`
- *   promise  `createClient(...).auditLogs.events()` with `for await`
+ *   effect        `ControlPlane.auditLogEvents()` (HttpControlPlane on fetch), `Stream.runForEachChunk` with an
+ *                 `Effect.sync` per chunk
+ *   effect-fold   the same stream, `Stream.runFold`
+ *   promise       `createClient(...).auditLogs.events()` with `for await`
  *
  * The checksum (see `eventChecksum`) lets the benchmark check that every path
  * decoded the same events.
@@ -18,8 +20,8 @@ import { Effect, Layer, Redacted, Stream } from "effect"
 import { eventChecksum } from "./export-checksum.js"
 
 const [mode, url] = process.argv.slice(2)
-if ((mode !== "effect" && mode !== "promise") || url === undefined) {
-  process.stderr.write("usage: export-client effect|promise URL\n")
+if ((mode !== "effect" && mode !== "effect-fold" && mode !== "promise") || url === undefined) {
+  process.stderr.write("usage: export-client effect|effect-fold|promise URL\n")
   process.exit(2)
 }
 
@@ -41,6 +43,18 @@ if (mode === "effect") {
         Effect.sync(() => {
           for (const event of chunk) add(event)
         }))).pipe(Effect.provide(layer))
+  )
+} else if (mode === "effect-fold") {
+  // The same stream consumed by a fold: the work is done as each event arrives, no effect per chunk.
+  const layer = HttpControlPlane.layer({ url, apiKey: Redacted.make("sk-bench") }).pipe(
+    Layer.provide(FetchHttpClient.layer)
+  )
+  await Effect.runPromise(
+    Effect.flatMap(ControlPlane, (cp) =>
+      Stream.runFold(cp.auditLogEvents(), 0, (count, event) => {
+        add(event)
+        return count + 1
+      })).pipe(Effect.provide(layer))
   )
 } else {
   const client = createClient({ url, apiKey: "sk-bench" })
