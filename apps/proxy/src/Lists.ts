@@ -132,7 +132,7 @@ const filtered = <A extends { readonly id: unknown }>(
         ]).slice(1)
       ),
       ({ body, response }) => {
-        const decoded = codec.decodeJson(Buffer.from(body).toString("utf8"))
+        const decoded = codec.decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"))
         return Either.isRight(decoded)
           ? Effect.succeed(decoded.right)
           : Effect.fail(unexpected(response.status, request, decoded.left))
