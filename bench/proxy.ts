@@ -6,7 +6,7 @@
  * limit, policy, validation, metrics and a JSON access log, with its cache OFF
  * so every request really goes upstream — once with a key that sees every
  * deployment (the page is passed through) and once with a scoped key (the
- * proxy decodes the upstream pages with core's schema, filters and re-encodes).
+ * proxy decodes the upstream pages with core's `ListCodec`, filters and re-encodes).
  *
  * autocannon on loopback, 50 connections, 10 s per target after a 2 s
  * warm-up, measured as 5 interleaved rounds of 2 s (direct, passthrough,
@@ -210,7 +210,7 @@ export async function run(): Promise<string> {
     return [
       "## Proxy throughput",
       "",
-      `\`GET /api/v1/deployments\` (a ~1 KB JSON list of 8 deployments) with autocannon on loopback, ${connections} connections, ${durationSeconds} s per target after a 2 s warm-up, in ${rounds} interleaved rounds (medians shown); each server in its own process on ${cpus().length} cores shared with the load generator. cubeplane-proxy runs \`apps/proxy/dist/main.js\` with a config file: SHA-256 key lookup, a rate limit, operation grants, query validation, Prometheus metrics and one JSON access-log line per request (to /dev/null), cache off. The full-access key gets the upstream page passed through (redacted); the scoped key (3 of the 8 deployments) makes the proxy decode the page with core's \`DeploymentList\`, filter and re-encode it. The like-for-like peer is a bare Hono forwarder on the proxy's own upstream client (core's transport over undici, one Effect run per request) with no checks; the \`node:http\` passthrough (~30 lines, keep-alive agent, checks nothing) is shown for scale.`,
+      `\`GET /api/v1/deployments\` (a ~1 KB JSON list of 8 deployments) with autocannon on loopback, ${connections} connections, ${durationSeconds} s per target after a 2 s warm-up, in ${rounds} interleaved rounds (medians shown); each server in its own process on ${cpus().length} cores shared with the load generator. cubeplane-proxy runs \`apps/proxy/dist/main.js\` with a config file: SHA-256 key lookup, a rate limit, operation grants, query validation, Prometheus metrics and one JSON access-log line per request (to /dev/null), cache off. The full-access key gets the upstream page passed through (redacted); the scoped key (3 of the 8 deployments) makes the proxy decode the page with core's \`ListCodec.deployments\` (\`DeploymentList\` compiled; anything unusual goes through the schema), filter and re-encode it. The like-for-like peer is a bare Hono forwarder on the proxy's own upstream client (core's transport over undici, one Effect run per request) with no checks; the \`node:http\` passthrough (~30 lines, keep-alive agent, checks nothing) is shown for scale.`,
       "",
       "| Target | req/s | p50 ms | p99 ms | req/s vs bare forwarder | p99 vs bare forwarder | req/s vs passthrough | non-2xx + errors |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
