@@ -151,33 +151,34 @@ const filtered = <A extends { readonly id: unknown }>(
   // The first page is fetched here; only a list longer than one page goes on through
   // `Pagination.stream` (offsets or cursors), whose machinery costs more than a one-page
   // list's whole decode (see bench/proxy.ts).
-  const kept = Effect.flatMap(fetchPage({ offset: 0, limit: pageSize }), (first) => {
+  const answer = (all: ReadonlyArray<A>): Effect.Effect<ListAnswer, ControlPlaneError> => {
+    const encoded = codec.encode({
+      items: all.slice(page.offset, page.offset + page.limit),
+      pagination: { offset: page.offset, limit: page.limit, total: all.length }
+    })
+    return Either.isRight(encoded)
+      ? Effect.succeed({
+        body: upstream.redactor.bytes(Buffer.from(JSON.stringify(encoded.right))),
+        contentType: "application/json"
+      })
+      : Effect.fail(unexpected(200, request, encoded.left))
+  }
+  // The first page is fetched here; only a list longer than one page goes on through
+  // `Pagination.stream` (offsets or cursors), whose machinery costs more than a one-page
+  // list's whole decode (see bench/proxy.ts).
+  return Effect.flatMap(fetchPage({ offset: 0, limit: pageSize }), (first) => {
     const next = continuation(first)
     if (typeof next === "string") return Effect.fail(invalid(next))
-    if (next === undefined) return Effect.succeed(visibleIn(first.items))
+    if (next === undefined) return answer(visibleIn(first.items))
     return Stream.concat(Stream.fromIterable(first.items), Pagination.stream(fetchPage, { pageSize, ...next }, invalid))
       .pipe(
         Stream.take(maxScannedItems),
         Stream.filter((item) => visible.has(String(item.id))),
         Stream.take(visible.size),
         Stream.runCollect,
-        Effect.map(Chunk.toReadonlyArray)
+        Effect.flatMap((all) => answer(Chunk.toReadonlyArray(all)))
       )
   })
-  return kept.pipe(
-    Effect.flatMap((all) => {
-      const encoded = codec.encode({
-        items: all.slice(page.offset, page.offset + page.limit),
-        pagination: { offset: page.offset, limit: page.limit, total: all.length }
-      })
-      return Either.isRight(encoded)
-        ? Effect.succeed({
-          body: upstream.redactor.bytes(Buffer.from(JSON.stringify(encoded.right))),
-          contentType: "application/json"
-        })
-        : Effect.fail(unexpected(200, request, encoded.left))
-    })
-  )
 }
 
 /** Where a list goes on after its first page: nowhere, an offset, a cursor, or what is wrong. */
