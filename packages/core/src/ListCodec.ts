@@ -3,17 +3,18 @@
  * wire: JSON text to a `Page`, and a `Page` to the reference page's body.
  *
  * The schemas in `Domain` stay the definition of a list. What is here is
- * compiled from a plain description of their fields, once: the envelope
- * (`data.<key>`, flat `data`, `items`, `pagination`, `pageInfo`, `count`,
- * `totalCount`) and the rows are read by hand, and the result is the very
- * value the schema would give — the same fields, in the same order, extra
- * fields kept. Anything unusual — a value of another type, a row the schema
+ * the same decoding and encoding written out for the common case, field for
+ * field as the schemas declare them, set up once: the envelope (`data.<key>`,
+ * flat `data`, `items`, `pagination`, `pageInfo`, `count`, `totalCount`) and
+ * the rows are read by hand, and the result is the very value the schema
+ * would give — the same fields, in the same order, extra fields kept. Anything unusual — a value of another type, a row the schema
  * would refuse, a wire field under its domain name (`createdAt`), a
  * `__proto__` key, credentials in Cube's array form — hands the whole body to
  * the schema itself, so the two cannot disagree on what a list is, and every
  * error is the schema's. The tests check that they agree on bodies of both
- * wire shapes generated at random. A description that no longer names the
- * schema's fields is not used: the schema does all the work.
+ * wire shapes generated at random. If a schema's fields ever stop being the
+ * ones written out here, the hand path is not used: the schema does all the
+ * work.
  *
  * @since 0.2.0
  */
