@@ -97,6 +97,8 @@ const oddKey = FastCheck.oneof(
 /** A JSON value, odd ones included: floats, huge integers, nulls, arrays, objects. */
 const oddValue = FastCheck.oneof(
   FastCheck.jsonValue({ maxDepth: 2 }),
+  // ISO timestamps, canonical (read digit by digit) or from beyond year 9999 and before 1970 (six-digit years).
+  FastCheck.date({ noInvalidDate: true }).map((date) => date.toISOString()),
   FastCheck.constantFrom(null, 1.5, 2 ** 60, -0, "", "2024-02-30T00:00:00Z", "not a date", [], {})
 )
 
