@@ -34,7 +34,7 @@ import * as MetricsModule from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
 import * as OpenApi from "./OpenApi.js"
 import type { Authorized, Checkable, Refused } from "./Pipeline.js"
-import { admit, authenticate, authorize, check } from "./Pipeline.js"
+import { admit, authenticate, authorize, check, refusal } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Readiness from "./Readiness.js"
@@ -196,20 +196,23 @@ export const makeApp = (deps: AppDeps) => {
     validate: (call: Call) => Effect.Effect<R, Refused>,
     forward: (request: Authorized<R>) => Effect.Effect<Response, never, Services>,
     headers: Readonly<Record<string, string>> = {}
-  ) =>
-    observed((call) => {
+  ) => {
+    // The steps are made once per route; a request only builds its own chain of them.
+    const validated = check(validate)
+    return observed((call) => {
       call.operation = operation
       Object.assign(call.headers, headers)
       return run(
         authenticate(call).pipe(
           Effect.flatMap(admit),
-          Effect.flatMap(check(validate)),
+          Effect.flatMap(validated),
           Effect.flatMap(authorize),
           Effect.flatMap(forward),
-          Effect.catchTag("Refused", (refused) => Effect.succeed(refused.response))
+          Effect.catchTag("Refused", refusal)
         )
       )
     })
+  }
 
   app.get(Api.routes.deployments, route("listDeployments", Validate.deployments, Lists.forward))
   app.get(Api.routes.environments, route("listEnvironments", Validate.environments, Lists.forward))

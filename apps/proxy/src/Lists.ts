@@ -6,18 +6,19 @@
  * - A key limited to some gets a list the proxy builds: core's
  *   `Pagination.stream` walks the upstream pages (offsets or cursors,
  *   whichever the server uses), each page decoded by core's
- *   `DeploymentList` / `EnvironmentList` (both wire shapes); the visible items
+ *   `ListCodec` (`DeploymentList` / `EnvironmentList` compiled; both wire shapes); the visible items
  *   are kept and the caller's page is cut from them, so `pagination.total`
  *   counts what this key can see and paging never skips or repeats an item.
  *   The answer is in the reference shape.
  *
  * @since 0.2.0
  */
-import * as Domain from "@cubeplane/core/Domain"
+import type * as Domain from "@cubeplane/core/Domain"
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
 import { UnexpectedResponse } from "@cubeplane/core/Errors"
+import * as ListCodec from "@cubeplane/core/ListCodec"
 import * as Pagination from "@cubeplane/core/Pagination"
-import { Chunk, Context, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Either, Option, ParseResult, Stream } from "effect"
 import * as Answer from "./Answer.js"
 import * as Cache from "./Cache.js"
 import { bodyBytes, type Call, headerValue, reply } from "./Call.js"
@@ -32,22 +33,6 @@ import { queryString } from "./Validate.js"
 const maxListBytes = 8 * 1024 * 1024
 /** Upstream items the proxy looks at, at most, to filter one list (200 pages of 100). */
 const maxScannedItems = 200 * Pagination.defaultPageSize
-
-/** How one kind of list decodes (either wire shape) and encodes (the reference shape). */
-interface Kind<A extends { readonly id: unknown }> {
-  readonly decode: (text: string) => Either.Either<Domain.Page<A>, ParseResult.ParseError>
-  readonly encode: (page: Domain.Page<A>) => Either.Either<unknown, ParseResult.ParseError>
-}
-
-const kind = <A extends { readonly id: unknown }, I>(schema: Schema.Schema<Domain.Page<A>, I>): Kind<A> => ({
-  decode: Schema.decodeUnknownEither(Schema.parseJson(schema)),
-  encode: Schema.encodeEither(schema)
-})
-
-const kinds = {
-  deployments: kind(Domain.DeploymentList),
-  environments: kind(Domain.EnvironmentList)
-}
 
 /** A list answer's body, kept as bytes for the cache. */
 interface ListAnswer {
@@ -71,8 +56,8 @@ export const forward = (authorized: Authorized<ListRequest>): Effect.Effect<Resp
         visible === "all"
           ? passThrough(call, request, upstream)
           : request.itemsKey === "deployments"
-          ? filtered(call, request, visible, upstream, kinds.deployments)
-          : filtered(call, request, visible, upstream, kinds.environments)
+          ? filtered(call, request, visible, upstream, ListCodec.deployments)
+          : filtered(call, request, visible, upstream, ListCodec.environments)
       const answered = (result: Effect.Effect<ListAnswer, ControlPlaneError>) =>
         Effect.match(result, {
           onSuccess: (list) => reply(call, 200, bodyBytes(list.body), { "Content-Type": list.contentType }),
@@ -129,7 +114,7 @@ const filtered = <A extends { readonly id: unknown }>(
   request: ListRequest,
   visible: ReadonlySet<string>,
   upstream: Upstream.Upstream,
-  kind: Kind<A>
+  codec: ListCodec.ListCodec<A>
 ): Effect.Effect<ListAnswer, ControlPlaneError> => {
   const { listBase, page } = request
   const separator = listBase.includes("?") ? "&" : "?"
@@ -147,7 +132,7 @@ const filtered = <A extends { readonly id: unknown }>(
         ]).slice(1)
       ),
       ({ body, response }) => {
-        const decoded = kind.decode(Buffer.from(body).toString("utf8"))
+        const decoded = codec.decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"))
         return Either.isRight(decoded)
           ? Effect.succeed(decoded.right)
           : Effect.fail(unexpected(response.status, request, decoded.left))
@@ -166,33 +151,34 @@ const filtered = <A extends { readonly id: unknown }>(
   // The first page is fetched here; only a list longer than one page goes on through
   // `Pagination.stream` (offsets or cursors), whose machinery costs more than a one-page
   // list's whole decode (see bench/proxy.ts).
-  const kept = Effect.flatMap(fetchPage({ offset: 0, limit: pageSize }), (first) => {
+  const answer = (all: ReadonlyArray<A>): Effect.Effect<ListAnswer, ControlPlaneError> => {
+    const encoded = codec.encode({
+      items: all.slice(page.offset, page.offset + page.limit),
+      pagination: { offset: page.offset, limit: page.limit, total: all.length }
+    })
+    return Either.isRight(encoded)
+      ? Effect.succeed({
+        body: upstream.redactor.bytes(Buffer.from(JSON.stringify(encoded.right))),
+        contentType: "application/json"
+      })
+      : Effect.fail(unexpected(200, request, encoded.left))
+  }
+  // The first page is fetched here; only a list longer than one page goes on through
+  // `Pagination.stream` (offsets or cursors), whose machinery costs more than a one-page
+  // list's whole decode (see bench/proxy.ts).
+  return Effect.flatMap(fetchPage({ offset: 0, limit: pageSize }), (first) => {
     const next = continuation(first)
     if (typeof next === "string") return Effect.fail(invalid(next))
-    if (next === undefined) return Effect.succeed(visibleIn(first.items))
+    if (next === undefined) return answer(visibleIn(first.items))
     return Stream.concat(Stream.fromIterable(first.items), Pagination.stream(fetchPage, { pageSize, ...next }, invalid))
       .pipe(
         Stream.take(maxScannedItems),
         Stream.filter((item) => visible.has(String(item.id))),
         Stream.take(visible.size),
         Stream.runCollect,
-        Effect.map(Chunk.toReadonlyArray)
+        Effect.flatMap((all) => answer(Chunk.toReadonlyArray(all)))
       )
   })
-  return kept.pipe(
-    Effect.flatMap((all) => {
-      const encoded = kind.encode({
-        items: all.slice(page.offset, page.offset + page.limit),
-        pagination: { offset: page.offset, limit: page.limit, total: all.length }
-      })
-      return Either.isRight(encoded)
-        ? Effect.succeed({
-          body: upstream.redactor.bytes(Buffer.from(JSON.stringify(encoded.right))),
-          contentType: "application/json"
-        })
-        : Effect.fail(unexpected(200, request, encoded.left))
-    })
-  )
 }
 
 /** Where a list goes on after its first page: nowhere, an offset, a cursor, or what is wrong. */

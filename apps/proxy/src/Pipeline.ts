@@ -31,6 +31,9 @@ export class Refused extends Data.TaggedError("Refused")<{ readonly response: Re
 
 export const refuse = (response: Response): Effect.Effect<never, Refused> => Effect.fail(new Refused({ response }))
 
+/** A refusal's answer, as the pipeline's result. */
+export const refusal = (refused: Refused): Effect.Effect<Response> => Effect.succeed(refused.response)
+
 /** What validation must produce for the policy: the access asked for. */
 export interface Checkable {
   readonly access: Policy.Access

@@ -220,10 +220,18 @@ export class Grants extends Context.Tag("cubeplane-proxy/Grants")<Grants, {
   readonly visibility: (key: KeyConfig, access: Access) => Visible
 }>() {}
 
-export const layer: Layer.Layer<Grants> = Layer.succeed(Grants, {
-  authorize,
-  visibility: (key, access) =>
-    access.operation === "listEnvironments"
-      ? visibleEnvironments(key, access.deploymentId)
-      : visibleDeployments(key)
+export const layer: Layer.Layer<Grants> = Layer.sync(Grants, () => {
+  // A key's config is immutable (a reload makes new ones): the deployments it sees are worked out
+  // once per key. (Environments depend on a deployment id the caller names: not kept, so a caller
+  // cannot grow this memory.)
+  const deployments = new WeakMap<KeyConfig, Visible>()
+  return {
+    authorize,
+    visibility: (key, access) => {
+      if (access.operation === "listEnvironments") return visibleEnvironments(key, access.deploymentId)
+      let visible = deployments.get(key)
+      if (visible === undefined) deployments.set(key, visible = visibleDeployments(key))
+      return visible
+    }
+  }
 })

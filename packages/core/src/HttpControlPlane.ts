@@ -30,16 +30,11 @@ import { Config, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } 
 import type * as ConfigError from "effect/ConfigError"
 import type { ControlPlaneService } from "./ControlPlane.js"
 import { ControlPlane, make as makeService } from "./ControlPlane.js"
-import type { AuditLogFilter, EnvironmentListOptions, PageOptions } from "./Domain.js"
-import {
-  DeploymentList,
-  EnvironmentList,
-  MetaSyncTokenInput,
-  MetaSyncTokenResponse,
-  pageOptionsProblem
-} from "./Domain.js"
+import type { AuditLogFilter, Deployment, Environment, EnvironmentListOptions, Page, PageOptions } from "./Domain.js"
+import { MetaSyncTokenInput, MetaSyncTokenResponse, pageOptionsProblem } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
 import { BadRequest, firstIssue, UnexpectedResponse } from "./Errors.js"
+import * as ListCodec from "./ListCodec.js"
 import { paths } from "./Paths.js"
 import type { AuthScheme, Options, RequestFacts } from "./Transport.js"
 import * as Transport from "./Transport.js"
@@ -63,8 +58,11 @@ export {
 } from "./Transport.js"
 
 // Built once: a decoder compiles its schema, and `parseJson` makes a new schema each call.
-const decodeDeploymentList = Schema.decodeUnknown(Schema.parseJson(DeploymentList))
-const decodeEnvironmentList = Schema.decodeUnknown(Schema.parseJson(EnvironmentList))
+// Lists decode with the schemas compiled for the common case (exactly their results and errors).
+const decodeDeploymentList = (body: string): Effect.Effect<Page<Deployment>, ParseResult.ParseError> =>
+  ListCodec.deployments.decodeJson(body)
+const decodeEnvironmentList = (body: string): Effect.Effect<Page<Environment>, ParseResult.ParseError> =>
+  ListCodec.environments.decodeJson(body)
 const decodeMetaSyncToken = Schema.decodeUnknown(Schema.parseJson(MetaSyncTokenResponse))
 
 /**

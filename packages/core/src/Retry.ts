@@ -12,11 +12,13 @@
  *   unknown host, connect timeout). After a timeout, a reset, a 5xx or a 429
  *   the server may have acted, so the error goes to the caller, who decides.
  *
- * Waits are `Effect.sleep`s, so `TestClock` drives them in tests.
+ * The policy is one Effect `Schedule` (`schedule`): exponential backoff with
+ * jitter, capped, the server's `Retry-After` honoured. Its waits are the
+ * `Clock`'s, so `TestClock` drives them in tests.
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Random } from "effect"
+import { Duration, Effect, Random, Schedule } from "effect"
 import type { ControlPlaneError } from "./Errors.js"
 
 /** How failed attempts are retried. Every field is optional; see `defaults`. */
@@ -97,30 +99,12 @@ export const isRetryable = (error: ControlPlaneError, idempotency: Idempotency):
   }
 }
 
-/** The exponential backoff before retry number `retry` (0-based), capped, without jitter. */
-export const backoff = (policy: RetryPolicy, retry: number): Duration.Duration => {
-  const base = Duration.toMillis(policy.baseDelay)
-  const cap = Duration.toMillis(policy.maxDelay)
-  return Duration.millis(Math.min(cap, base * 2 ** retry))
-}
-
-/**
- * The wait before retry number `retry` (0-based) after `error`: the server's
- * requested wait (capped at `maxRetryAfter`) when it sent one and the policy
- * respects it, else the backoff, jittered into [wait/2, wait].
- */
-export const delay = (
-  policy: RetryPolicy,
-  retry: number,
-  error: ControlPlaneError
-): Effect.Effect<Duration.Duration> => {
+/** The wait the server asked for (`Retry-After`, `retry-after-ms`), when the policy honours it, capped. */
+const requestedWait = (policy: RetryPolicy, error: ControlPlaneError): Duration.Duration | undefined => {
   const requested = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
-  if (policy.respectRetryAfter && requested !== undefined) {
-    return Effect.succeed(Duration.millis(Math.min(Math.max(0, requested), Duration.toMillis(policy.maxRetryAfter))))
-  }
-  const wait = Duration.toMillis(backoff(policy, retry))
-  if (!policy.jitter) return Effect.succeed(Duration.millis(wait))
-  return Effect.map(Random.next, (r) => Duration.millis(Math.round(wait / 2 + (wait / 2) * r)))
+  return policy.respectRetryAfter && requested !== undefined
+    ? Duration.millis(Math.min(Math.max(0, requested), Duration.toMillis(policy.maxRetryAfter)))
+    : undefined
 }
 
 /** Whether the server asked for a wait the policy will not make (`beyondMaxRetryAfter: "give-up"`). */
@@ -130,33 +114,72 @@ const waitsTooLong = (policy: RetryPolicy, error: ControlPlaneError): boolean =>
   return requested !== undefined && requested > Duration.toMillis(policy.maxRetryAfter)
 }
 
+/** A wait drawn within [wait/2, wait], in whole milliseconds. */
+const jittered = (wait: Duration.Duration): Effect.Effect<Duration.Duration> => {
+  const millis = Duration.toMillis(wait)
+  return Effect.map(Random.next, (r) => Duration.millis(Math.round(millis / 2 + (millis / 2) * r)))
+}
+
 /**
- * Runs `attempt` and, while it fails with a retryable error and retries are
- * left, waits `delay` and runs it again. The last error is the one returned.
+ * The policy as an Effect `Schedule`, fed the error of each failed attempt:
+ * it goes on while the error is retryable for this kind of operation and
+ * retries are left, and waits exponentially longer each time (`baseDelay`,
+ * doubled, capped at `maxDelay`, jittered into [wait/2, wait]) — or, when
+ * the error carries the server's `Retry-After`, that wait (capped at
+ * `maxRetryAfter`; with `beyondMaxRetryAfter: "give-up"` a longer one ends
+ * the schedule). Its output: the retry's number (0-based) and the error.
+ *
+ * @since 0.2.0
  */
-export const retry =
-  (policy: RetryPolicy, idempotency: Idempotency) =>
-  <A, R>(attempt: Effect.Effect<A, ControlPlaneError, R>): Effect.Effect<A, ControlPlaneError, R> => {
-    const loop = (retryNumber: number): Effect.Effect<A, ControlPlaneError, R> =>
-      Effect.catchAll(attempt, (error) => {
-        if (retryNumber >= policy.maxRetries || !isRetryable(error, idempotency) || waitsTooLong(policy, error)) {
-          return Effect.fail(error)
-        }
-        return Effect.flatMap(delay(policy, retryNumber, error), (wait) =>
-          Effect.logDebug("retrying a Control Plane API request").pipe(
-            Effect.annotateLogs({
-              error: error._tag,
-              method: error.method,
-              path: error.path,
-              retry: retryNumber + 1,
-              waitMillis: Duration.toMillis(wait)
-            }),
-            Effect.zipRight(Effect.sleep(wait)),
-            Effect.zipRight(loop(retryNumber + 1))
-          ))
-      })
-    return loop(0)
-  }
+export const schedule = (
+  policy: RetryPolicy,
+  idempotency: Idempotency
+): Schedule.Schedule<readonly [number, ControlPlaneError], ControlPlaneError> => {
+  const capped = Schedule.exponential(policy.baseDelay, 2).pipe(
+    Schedule.modifyDelay((_, wait) => Duration.min(wait, policy.maxDelay))
+  )
+  const backoff = policy.jitter ? Schedule.modifyDelayEffect(capped, (_, wait) => jittered(wait)) : capped
+  return backoff.pipe(
+    Schedule.intersect(Schedule.recurs(policy.maxRetries)),
+    Schedule.intersect(Schedule.identity<ControlPlaneError>()),
+    Schedule.whileInput((error: ControlPlaneError) => isRetryable(error, idempotency) && !waitsTooLong(policy, error)),
+    Schedule.map(([[, retry], error]) => [retry, error] as const),
+    Schedule.modifyDelayEffect(([retry, error], backoffWait) => {
+      const wait = requestedWait(policy, error) ?? backoffWait
+      return Effect.logDebug("retrying a Control Plane API request").pipe(
+        Effect.annotateLogs({
+          error: error._tag,
+          method: error.method,
+          path: error.path,
+          retry: retry + 1,
+          waitMillis: Duration.toMillis(wait)
+        }),
+        Effect.as(wait)
+      )
+    })
+  )
+}
+
+/**
+ * Runs `attempt` and retries it on `schedule(policy, idempotency)`; the last
+ * error is the one returned. The schedule's driver is made on the first
+ * failure, so an attempt that succeeds (nearly every one) costs one
+ * `catchAll` and nothing else.
+ */
+export const retry = (policy: RetryPolicy, idempotency: Idempotency) => {
+  const retrying = schedule(policy, idempotency)
+  return <A, R>(attempt: Effect.Effect<A, ControlPlaneError, R>): Effect.Effect<A, ControlPlaneError, R> =>
+    Effect.catchAll(attempt, (first) =>
+      Effect.flatMap(Schedule.driver(retrying), (driver) => {
+        // `driver.next` waits the schedule's delay, or fails when the schedule is done.
+        const again = (error: ControlPlaneError): Effect.Effect<A, ControlPlaneError, R> =>
+          Effect.matchEffect(driver.next(error), {
+            onFailure: () => Effect.fail(error),
+            onSuccess: () => Effect.catchAll(attempt, again)
+          })
+        return again(first)
+      }))
+}
 
 /**
  * The wait a response asks for, in milliseconds: `retry-after-ms` (a number),

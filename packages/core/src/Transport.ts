@@ -276,6 +276,11 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
     const timeout = Duration.decode(options.timeout ?? defaultTimeout)
     const deadline = Duration.decode(options.deadline ?? defaultDeadline)
     const retryPolicy = Retry.policy(options.retry)
+    // The policy's two schedules, built once: not per request.
+    const retrying = {
+      idempotent: Retry.retry(retryPolicy, "idempotent"),
+      unsafe: Retry.retry(retryPolicy, "unsafe")
+    }
 
     const client = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest((request) =>
@@ -360,7 +365,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
             message: `Cannot send ${facts.method} ${facts.path}: ${invalidUrl}`
           })
         )
-        : attempt(request, facts, onOk).pipe(Retry.retry(retryPolicy, idempotency))
+        : attempt(request, facts, onOk).pipe(retrying[idempotency])
       return attempts.pipe(
         Effect.timeoutFail({
           duration: deadline,
@@ -461,6 +466,9 @@ export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTranspor
   const timeout = Duration.decode(options.timeout ?? defaultTimeout)
   const deadline = options.deadline === undefined ? undefined : Duration.decode(options.deadline)
   const retryPolicy = Retry.policy(options.retry)
+  // The policy's two schedules, built once: not per request.
+  const retryGet = Retry.retry(retryPolicy, "idempotent")
+  const retryPost = Retry.retry(retryPolicy, "unsafe")
   const fixed = {
     authorization: authorizationValue(options.authScheme ?? defaultAuthScheme, options.apiKey),
     "user-agent": options.userAgent ?? defaultUserAgent
@@ -513,7 +521,9 @@ export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTranspor
       const once = attempt(raw, facts)
       const attempts = raw.retry === false
         ? once
-        : Retry.retry(retryPolicy, raw.method === "GET" ? "idempotent" : "unsafe")(once)
+        : raw.method === "GET"
+        ? retryGet(once)
+        : retryPost(once)
       return deadline === undefined ? attempts : Effect.timeoutFail(attempts, {
         duration: deadline,
         onTimeout: () =>

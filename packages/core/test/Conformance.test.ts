@@ -8,53 +8,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck, Schema } from "effect"
 import * as Domain from "../src/Domain.js"
 import { firstIssue } from "../src/Errors.js"
+import { DocDeployment, DocEnvironment, listBody } from "./support/documentBodies.js"
 
 /** A field the document may leave out or set to null. */
 const loose = <A, I>(schema: Schema.Schema<A, I>) => Schema.optional(Schema.NullOr(schema))
-
-const DocId = Schema.Union(Schema.Int, Schema.String.pipe(Schema.minLength(1)))
-
-const DocDeployment = Schema.Struct({
-  id: DocId,
-  name: loose(Schema.String),
-  deploymentUrl: loose(Schema.String),
-  creationStep: loose(Schema.Literal("project", "upload", "schema", "github", "ssh", "databases", "ready", "demo")),
-  created_at: loose(Schema.String)
-})
-
-const DocPageInfo = Schema.Struct({
-  hasNextPage: loose(Schema.Boolean),
-  hasPreviousPage: loose(Schema.Boolean),
-  startCursor: loose(Schema.String),
-  endCursor: loose(Schema.String)
-})
-
-const DocPagination = Schema.Struct({ offset: loose(Schema.Int), limit: loose(Schema.Int), total: loose(Schema.Int) })
-
-const DocCredential = Schema.Struct({
-  type: Schema.Literal("rest", "sql"),
-  version: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)),
-  url: loose(Schema.String),
-  host: loose(Schema.String),
-  port: loose(Schema.Int),
-  database: loose(Schema.String)
-})
-
-const DocEnvironment = Schema.Struct({
-  id: DocId,
-  type: Schema.Literal("production", "staging", "development"),
-  name: loose(Schema.String),
-  api_credentials: Schema.Union(
-    Schema.Array(DocCredential),
-    Schema.Struct({
-      rest: loose(Schema.Struct({ url: loose(Schema.String) })),
-      sql: loose(Schema.Struct({ host: loose(Schema.String), port: loose(Schema.Int) }))
-    }),
-    Schema.Null
-  ),
-  branch: loose(Schema.String),
-  user: loose(Schema.String)
-})
 
 const DocToken = Schema.Struct({
   data: Schema.Struct({
@@ -65,29 +22,6 @@ const DocToken = Schema.Struct({
     scopes: loose(Schema.Array(Schema.String))
   })
 })
-
-/** A top-level value that may be absent (undefined, dropped from the body), null or present. */
-const absentNullOr = <A, I>(schema: Schema.Schema<A, I>) => Schema.UndefinedOr(Schema.NullOr(schema))
-
-type Placement = "data" | "items" | "both" | "nested"
-
-/** A list body in one of the shapes a server may use, its rows placed per `placement`. */
-const listBody = <R>(key: string, row: Schema.Schema<R, R>) =>
-  FastCheck.record({
-    rows: FastCheck.array(Arbitrary.make(row), { maxLength: 8 }),
-    placement: FastCheck.constantFrom<Placement>("data", "items", "both", "nested"),
-    pageInfo: Arbitrary.make(absentNullOr(DocPageInfo)),
-    pagination: Arbitrary.make(absentNullOr(DocPagination)),
-    count: Arbitrary.make(absentNullOr(Schema.Int)),
-    totalCount: Arbitrary.make(absentNullOr(Schema.Int))
-  }).map(({ placement, rows, ...rest }) => {
-    const body: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(rest)) if (value !== undefined) body[name] = value
-    if (placement === "data" || placement === "both") body.data = rows
-    if (placement === "items" || placement === "both") body.items = rows
-    if (placement === "nested") body.data = { [key]: rows }
-    return { body, rows }
-  })
 
 const decodeList = <A, I>(schema: Schema.Schema<A, I>) => (body: unknown) => {
   const result = Schema.decodeUnknownEither(schema)(JSON.parse(JSON.stringify(body)))

@@ -4,7 +4,7 @@
  */
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Fiber, Random, Redacted, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Random, Redacted, Schedule, TestClock } from "effect"
 import type { ControlPlaneService } from "../src/ControlPlane.js"
 import { BadRequest, fromResponse, TransportError } from "../src/Errors.js"
 import type { ControlPlaneError } from "../src/Errors.js"
@@ -313,7 +313,38 @@ describe("Retry: the pieces", () => {
   it("policy fills the documented defaults", () => {
     const policy = Retry.policy()
     expect(policy.maxRetries).toBe(4)
-    expect(Retry.backoff(policy, 0)).toEqual(Retry.defaults.baseDelay)
-    expect(Retry.backoff(policy, 20)).toEqual(Retry.defaults.maxDelay)
+    expect(policy.baseDelay).toEqual(Retry.defaults.baseDelay)
+    expect(policy.maxDelay).toEqual(Retry.defaults.maxDelay)
   })
+
+  /** The waits of the policy's `Schedule` fed `errors` one after the other, in milliseconds, until it stops. */
+  const waits = (policy: Retry.RetryPolicy, idempotency: Retry.Idempotency, errors: ReadonlyArray<ControlPlaneError>) =>
+    Schedule.run(Schedule.delays(Retry.schedule(policy, idempotency)), 0, errors).pipe(
+      Effect.map((delays) => Chunk.toReadonlyArray(delays).map(Duration.toMillis))
+    )
+
+  it.effect("the policy is one Schedule: capped exponential backoff, Retry-After, retryable errors only", () =>
+    Effect.gen(function*() {
+      const unavailable = fromResponse({ ...facts, status: 503 })
+      const slowDown = fromResponse({ ...facts, status: 429, retryAfterMillis: 3000 })
+      const policy = Retry.policy({ jitter: false, maxRetries: 6, baseDelay: "1 second", maxDelay: "5 seconds" })
+      // Each retry's wait; the last figure (0) is the step at which the schedule stops.
+      expect(yield* waits(policy, "idempotent", Array(10).fill(unavailable))).toEqual([
+        1000,
+        2000,
+        4000,
+        5000,
+        5000,
+        5000,
+        0
+      ])
+      expect(yield* waits(policy, "idempotent", [slowDown, unavailable, slowDown])).toEqual([3000, 2000, 3000])
+      expect(
+        yield* waits(policy, "idempotent", [unavailable, new BadRequest({ ...facts, status: 400, message: "no" })])
+      )
+        .toEqual([1000, 0])
+      expect(yield* waits(policy, "unsafe", [unavailable])).toEqual([0])
+      const giveUp = Retry.policy({ maxRetryAfter: "2 seconds", beyondMaxRetryAfter: "give-up" })
+      expect(yield* waits(giveUp, "idempotent", [slowDown])).toEqual([0])
+    }))
 })
