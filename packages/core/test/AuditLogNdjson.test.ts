@@ -296,7 +296,21 @@ describe("AuditLog.csvToNdjson: the schema path's NDJSON, byte for byte", () => 
     })
 
   it("random awkward files, cut at random places", () => {
-    fc.assert(property(), { numRuns: 400 })
+    fc.assert(property(), {
+      numRuns: Number(process.env["NDJSON_RUNS"] ?? 400),
+      // Found by this property (seed 1259583064): the header's CRLF cut between chunks sends the next rows to
+      // the parser, and a refused row there took the lines decoded before it in the same piece with it.
+      examples: [[
+        new Uint8Array([
+          ...utf8.encode("id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"),
+          ...utf8.encode(",1970-01-01T00:00:00.000Z,,,,\u{10000},渡辺's sandbox,\"{\"\"       \"\":{},\"\""),
+          0xc0, // not UTF-8: this row goes to the parser
+          0x80,
+          ...utf8.encode("  \"\":[false]}\"\r\n,1970-01-01T00:00:00.000Z,,,,,\u0000,\" \"\"  \"\":[]}\"\r\n")
+        ]),
+        87
+      ]]
+    })
   })
 
   it("the property notices a fast path that trusts what it should check", () => {
@@ -314,7 +328,8 @@ describe("AuditLog.csvToNdjson: the schema path's NDJSON, byte for byte", () => 
       }]
     ]
     for (const [name, proofs] of broken) {
-      expect(fc.check(property(proofs), { numRuns: 400 }).failed, name).toBe(true)
+      // Only whether it fails matters: no shrinking (slow on a busy machine).
+      expect(fc.check(property(proofs), { numRuns: 400, endOnFailure: true }).failed, name).toBe(true)
     }
   })
 

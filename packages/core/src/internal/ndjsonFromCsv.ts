@@ -470,8 +470,12 @@ export class NdjsonFromCsv<A> {
       this.pending = undefined
       if (pending !== undefined) this.slow(pending, 0, pending.length)
       if (!this.failed) {
-        const failure = this.parser.end()
-        this.take()
+        let failure: ReturnType<typeof this.parser.end>
+        try {
+          failure = this.parser.end()
+        } finally {
+          this.take()
+        }
         if (failure !== undefined) this.failure = failure
       }
     } catch (thrown) {
@@ -484,8 +488,13 @@ export class NdjsonFromCsv<A> {
   private slow(bytes: Uint8Array, from: number, to: number): void {
     if (from >= to) return
     this.parser.skipRows(this.rows - this.parser.rowCount)
-    const failure = this.parser.write(bytes.subarray(from, to))
-    this.take()
+    let failure: ReturnType<typeof this.parser.write>
+    try {
+      failure = this.parser.write(bytes.subarray(from, to))
+    } finally {
+      // A row the schemas refuse throws: the rows before it in this piece still go out first.
+      this.take()
+    }
     this.rows = this.parser.rowCount
     if (failure !== undefined) this.failure = failure
   }
