@@ -148,9 +148,6 @@ const filtered = <A extends { readonly id: unknown }>(
     })
   const pageSize = Pagination.defaultPageSize
   const visibleIn = (items: ReadonlyArray<A>) => items.filter((item) => visible.has(String(item.id)))
-  // The first page is fetched here; only a list longer than one page goes on through
-  // `Pagination.stream` (offsets or cursors), whose machinery costs more than a one-page
-  // list's whole decode (see bench/proxy.ts).
   const answer = (all: ReadonlyArray<A>): Effect.Effect<ListAnswer, ControlPlaneError> => {
     const encoded = codec.encode({
       items: all.slice(page.offset, page.offset + page.limit),
