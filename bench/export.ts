@@ -830,8 +830,8 @@ export async function run(): Promise<string> {
       } rows), is byte-identical to decoding the CSV record with`,
       "`Domain.AuditLogEventFromCsvRecord` and encoding it with `Domain.AuditLogEvent` (the plain schema path, no",
       "fast path); the proxy's NDJSON is byte-identical to the CLI's; the Effect stream and the Promise iterator",
-      "read the same number of events with the same checksum (ids, times, names, emails, deployments, IPs,",
-      `attributes) as the NDJSON.${
+      "read the same number of events with the same checksum (ids, times, names, emails, deployments and IPs of every",
+      `event, the attributes of every 20th) as the NDJSON.${
         progressShown !== "" ? ` The progress line's last state: \`${progressShown}\`.` : ""
       }`,
       "",

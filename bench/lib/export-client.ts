@@ -28,8 +28,8 @@ if ((mode !== "effect" && mode !== "effect-fold" && mode !== "promise") || url =
 let events = 0
 let checksum = 0
 const add = (event: AuditLogEvent) => {
+  checksum = (checksum + eventChecksum(event, events)) % 2_147_483_647
   events++
-  checksum = (checksum + eventChecksum(event)) % 2_147_483_647
 }
 
 const started = performance.now()

@@ -54,7 +54,7 @@ for await (const line of createInterface({ input: createReadStream(ndjsonFile), 
     mismatches++
     firstMismatch ??= `line ${lines + 1} is not an event's JSON form`
   } else {
-    checksum = (checksum + jsonChecksum(json)) % 2_147_483_647
+    checksum = (checksum + jsonChecksum(json, lines)) % 2_147_483_647
   }
   lines++
 }
