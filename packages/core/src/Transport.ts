@@ -243,6 +243,14 @@ export const bodyDropped = (facts: RequestFacts, cause: unknown): TransportError
     }`
   })
 
+/** The whole operation (retries and their waits included) took longer than `deadline`. */
+const deadlineError = (facts: RequestFacts, deadline: Duration.Duration): TransportError =>
+  new TransportError({
+    ...facts,
+    reason: "Deadline",
+    message: `${facts.method} ${facts.path} gave up: no answer within ${Duration.format(deadline)}, retries included`
+  })
+
 /** A non-2xx answer as core's typed error, with the server's `{"error"}` text, request id and `Retry-After`. */
 export const statusError = (
   facts: RequestFacts,
@@ -367,17 +375,7 @@ export const make = (options: Options): Effect.Effect<Transport, never, HttpClie
         )
         : attempt(request, facts, onOk).pipe(retrying[idempotency])
       return attempts.pipe(
-        Effect.timeoutFail({
-          duration: deadline,
-          onTimeout: () =>
-            new TransportError({
-              ...facts,
-              reason: "Deadline",
-              message: `${facts.method} ${facts.path} gave up: no answer within ${
-                Duration.format(deadline)
-              }, retries included`
-            })
-        }),
+        Effect.timeoutFail({ duration: deadline, onTimeout: () => deadlineError(facts, deadline) }),
         withAuthorizationRedacted,
         Effect.withSpan(`ControlPlane ${facts.method} ${stripQuery(facts.path)}`, {
           attributes: { "http.request.method": facts.method },
@@ -524,17 +522,9 @@ export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTranspor
         : raw.method === "GET"
         ? retryGet(once)
         : retryPost(once)
-      return deadline === undefined ? attempts : Effect.timeoutFail(attempts, {
-        duration: deadline,
-        onTimeout: () =>
-          new TransportError({
-            ...facts,
-            reason: "Deadline",
-            message: `${facts.method} ${facts.path} gave up: no answer within ${
-              Duration.format(deadline)
-            }, retries included`
-          })
-      })
+      return deadline === undefined
+        ? attempts
+        : Effect.timeoutFail(attempts, { duration: deadline, onTimeout: () => deadlineError(facts, deadline) })
     }
   }
 }
