@@ -694,7 +694,7 @@ function* withoutPauses<A>(items: Iterable<A | null>): Generator<A> {
   for (const item of items) if (item !== null) yield item
 }
 
-/** The CSV text is cut into chunks of about this many characters (core's `AuditLog.csvChunkLength`). */
+/** The CSV is cut into chunks of about this many bytes (core's `AuditLog.csvChunkLength`). */
 export const csvChunkLength = AuditLog.csvChunkLength
 
 /**
