@@ -34,10 +34,9 @@ export default tseslint.config(
     }
   },
   {
-    // The client's modules load only the @effect/platform modules they use: the package's index loads
-    // HttpApi, OpenApi and the rest (about 35 MB of RSS in every process that imports the client).
-    files: ["packages/core/src/**/*.ts"],
-    ignores: ["packages/core/src/Api.ts"],
+    // Shipped code loads only the @effect/platform modules it uses: the package's index loads all of it
+    // (about 35 MB of RSS in every process that imports the client, the proxy or the mock).
+    files: ["packages/*/src/**/*.ts", "apps/*/src/**/*.ts"],
     rules: {
       "@typescript-eslint/no-restricted-imports": ["error", {
         paths: [{

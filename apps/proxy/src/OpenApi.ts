@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as Api from "@cubeplane/core/Api"
-import { OpenApi } from "@effect/platform"
+import * as OpenApi from "@effect/platform/OpenApi"
 
 const errorContent: OpenApi.OpenApiSpecContent = {
   "application/json": {

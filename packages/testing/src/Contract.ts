@@ -11,7 +11,7 @@
  */
 import { Api, Dates } from "@cubeplane/core"
 import type { HttpApiEndpoint } from "@effect/platform"
-import { HttpApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
 import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Either, Option, Schema } from "effect"
 import { issuesOf } from "./internal/issues.js"

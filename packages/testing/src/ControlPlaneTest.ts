@@ -37,7 +37,7 @@ import {
   TransportError
 } from "@cubeplane/core"
 import { Api as CoreApi } from "@cubeplane/core"
-import { UrlParams } from "@effect/platform"
+import * as UrlParams from "@effect/platform/UrlParams"
 import { Clock, Context, Duration, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
 import * as Faults from "./Faults.js"
 import * as MockStore from "./MockStore.js"
