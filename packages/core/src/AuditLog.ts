@@ -20,6 +20,7 @@
  */
 import { Cause, Channel, Chunk, Either, Predicate, Schema, Stream } from "effect"
 import * as Csv from "./Csv.js"
+import { daysInMonth } from "./Dates.js"
 import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"
 import { CsvParser, KeyedRowsSink, makeRecordBuilder } from "./internal/csvParser.js"
 import { NdjsonFromCsv, type Proofs } from "./internal/ndjsonFromCsv.js"
@@ -43,8 +44,6 @@ export class AuditLogRowError extends Schema.TaggedError<AuditLogRowError>()("Au
 // ---------------------------------------------------------------------------
 
 const decodeRecord = Schema.decodeUnknownEither(AuditLogEventFromCsvRecord)
-
-const daysInMonth = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 /** Two ASCII digits at `at` as a number, or -1. */
 const twoDigits = (text: string, at: number): number => {
@@ -80,10 +79,7 @@ export const canonicalIsoMillis = (text: string): number => {
     minutes < 0 || minutes > 59 || seconds < 0 || seconds > 59 || centis < 0 || millis < 0 || millis > 9
   ) return NaN
   const year = century * 100 + yearOfCentury
-  if (day > daysInMonth[month - 1]!) {
-    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-    if (!(month === 2 && day === 29 && leap)) return NaN
-  }
+  if (day > daysInMonth(year, month)) return NaN
   return Date.UTC(year, month - 1, day, hours, minutes, seconds, centis * 10 + millis)
 }
 

@@ -35,6 +35,17 @@ const monthNames = [
   "December"
 ]
 
+const monthLengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * The days in `month` (1–12) of `year` in the Gregorian calendar, by arithmetic:
+ * for the digit-by-digit timestamp readers (`AuditLog`, the NDJSON transcoder).
+ *
+ * @internal
+ */
+export const daysInMonth = (year: number, month: number): number =>
+  month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : monthLengths[month - 1]!
+
 /** Why `year-month-day` is not a day of the calendar, if it is not. */
 const notADay = (year: number, month: number, day: number): string | undefined => {
   if (month < 1 || month > 12) return `there is no month ${month}`

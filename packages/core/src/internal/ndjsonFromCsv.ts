@@ -30,6 +30,8 @@
  *
  * @internal
  */
+import { daysInMonth } from "../Dates.js"
+import { auditLogColumns } from "../Domain.js"
 import { type CsvFailure, CsvParser, type RowSink } from "./csvParser.js"
 
 const QUOTE = 34
@@ -78,23 +80,12 @@ const byteClass = Uint8Array.from({ length: 256 }, (_, b) =>
     ? MULTI_BYTE
     : PLAIN)
 
-/** The columns the fast path reads, in this order only. */
-export const fastColumns: ReadonlyArray<string> = [
-  "id",
-  "timestamp",
-  "event_name",
-  "user_email",
-  "deployment_id",
-  "deployment_name",
-  "ip_address",
-  "attributes"
-]
-const TIMESTAMP = 1
-const ATTRIBUTES = 7
+/** The columns the fast path reads: the export's, in this order only. */
+export const fastColumns: ReadonlyArray<string> = auditLogColumns
+const TIMESTAMP = auditLogColumns.indexOf("timestamp")
+const ATTRIBUTES = auditLogColumns.indexOf("attributes")
 /** `user_email`, `deployment_id`, `deployment_name`, `ip_address`: empty is `null`. */
-const firstNullable = 3
-
-const daysInMonth = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+const firstNullable = auditLogColumns.indexOf("user_email")
 
 const digit = (bytes: Uint8Array, at: number): number => {
   const d = bytes[at]! - 48
@@ -118,11 +109,7 @@ export const isCanonicalTimestamp = (bytes: Uint8Array, at: number): boolean => 
     year < 1000 || month < 1 || month > 12 || day < 1 || hours < 0 || hours > 23 || minutes < 0 || minutes > 59 ||
     seconds < 0 || seconds > 59 || millis < 0
   ) return false
-  if (day > daysInMonth[month - 1]!) {
-    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-    if (!(month === 2 && day === 29 && leap)) return false
-  }
-  return true
+  return day <= daysInMonth(year, month)
 }
 
 /**
