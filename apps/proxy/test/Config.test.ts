@@ -1,19 +1,10 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import * as Config from "../src/Config.js"
+import { problemsOf } from "./helpers.js"
 
 const hashA = `sha256:${"a".repeat(64)}`
 const hashB = `sha256:${"b".repeat(64)}`
-
-const problemsOf = (text: string): ReadonlyArray<string> => {
-  try {
-    Config.parse(text, "proxy.yaml")
-  } catch (error) {
-    if (error instanceof Config.ConfigError) return error.problems
-    throw error
-  }
-  throw new Error("expected the config to be refused")
-}
 
 describe("Config.parse", () => {
   it("reads the README's YAML example", () => {

@@ -12,22 +12,13 @@ import * as Config from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
 import * as LiveConfig from "../src/LiveConfig.js"
 import type { LogEntry } from "../src/Log.js"
+import { problemsOf } from "./helpers.js"
 import { until } from "./redis.js"
 
 const keyText = (name: string, extra = "") =>
   `  - name: ${name}\n    hash: sha256:${
     Keys.hash(`cpk_${name}`)
   }${extra}\n    grants:\n      - operations: [listDeployments]\n`
-
-const problemsOf = (text: string): ReadonlyArray<string> => {
-  try {
-    Config.parse(text, "proxy.yaml")
-  } catch (error) {
-    if (error instanceof Config.ConfigError) return error.problems
-    throw error
-  }
-  throw new Error("expected the config to be refused")
-}
 
 describe("the store and key lifecycle in the config file", () => {
   it("reads expires_at as an instant and the store section with its defaults", () => {

@@ -2,6 +2,7 @@ import type * as Transport from "@cubeplane/core/Transport"
 import { Redacted } from "effect"
 import { Readable } from "node:stream"
 import { type AppDeps, type LogEntry, makeApp } from "../src/App.js"
+import * as Config from "../src/Config.js"
 import type { ProxyConfig } from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
 import { Metrics } from "../src/Metrics.js"
@@ -149,3 +150,14 @@ export const post = (body: unknown, extra: RequestInit = {}): RequestInit => ({
   headers: { "Content-Type": "application/json" },
   ...extra
 })
+
+/** The problems `Config.parse` refuses `text` with (fails the test if it is accepted). */
+export const problemsOf = (text: string): ReadonlyArray<string> => {
+  try {
+    Config.parse(text, "proxy.yaml")
+  } catch (error) {
+    if (error instanceof Config.ConfigError) return error.problems
+    throw error
+  }
+  throw new Error("expected the config to be refused")
+}
