@@ -20,6 +20,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { median } from "./lib/stats.js"
 
 const RUNS = 20
 const WARMUP = 2
@@ -66,11 +67,6 @@ const once = (c: Case, cacheHome: string): number => {
   return elapsed
 }
 
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 0 ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[mid]!
-}
 const mean = (values: ReadonlyArray<number>) => values.reduce((sum, v) => sum + v, 0) / values.length
 
 export async function run(): Promise<string> {

@@ -15,6 +15,7 @@ import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
 import { createServer } from "node:http"
 import type { Server } from "node:http"
 import { performance } from "node:perf_hooks"
+import { median } from "./lib/stats.js"
 
 const TOTAL = 10_000
 const CAP = 100
@@ -106,8 +107,6 @@ interface Row {
   readonly items: number
   readonly requests: number
 }
-
-const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 export async function run(): Promise<string> {
   const { requests, server, url } = await startServer()

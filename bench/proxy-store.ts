@@ -15,6 +15,7 @@ import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { proxyEntry, startProxy, startRedis, startUpstream, stop } from "./lib/replicas.js"
+import { median } from "./lib/stats.js"
 
 const connections = 50
 const durationSeconds = Number(process.env["BENCH_PROXY_SECONDS"] ?? 10)
@@ -43,12 +44,6 @@ const load = async (url: string, seconds: number): Promise<Measured> => {
     non2xx: result.non2xx,
     errors: result.errors
   }
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
 export async function run(): Promise<string> {

@@ -23,6 +23,7 @@ import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort, waitFor } from "./lib/net.js"
+import { median } from "./lib/stats.js"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
 const proxyEntry = join(here, "../apps/proxy/dist/main.js")
@@ -89,12 +90,6 @@ const load = async (
     non2xx: result.non2xx,
     errors: result.errors
   }
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
 interface Target {
