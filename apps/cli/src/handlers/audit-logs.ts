@@ -9,7 +9,7 @@ import type { ControlPlaneError } from "@cubeplane/core/Errors"
 import { TransportError } from "@cubeplane/core/Errors"
 import { paths } from "@cubeplane/core/Paths"
 import * as Transport from "@cubeplane/core/Transport"
-import { Duration, Effect, Either, type Exit, Option, Stream } from "effect"
+import { Duration, Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as AtomicFile from "../AtomicFile.js"
@@ -186,16 +186,20 @@ export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
       const out = Option.getOrUndefined(flags.out)
       // On a terminal that is also showing the data, a progress line would garble it.
       const progress = Progress.make(Stdio.stderrIsTTY() && (out !== undefined || !Stdio.stdoutIsTTY()))
-      const log = verbose ? (line: string) => Stdio.verbose(true, line) : undefined
-      const nothingWritten = Effect.onExit((exit: Exit.Exit<void, unknown>) =>
-        exit._tag === "Failure" && out !== undefined ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void
-      )
       if (flags.format === "csv" && out !== undefined) {
-        yield* nothingWritten(copyCsvToFile(out, Client.exportCsv(credentials, log)(filter), progress))
+        const log = verbose ? (line: string) => Stdio.verbose(true, line) : undefined
+        yield* copyCsvToFile(out, Client.exportCsv(credentials, log)(filter), progress).pipe(
+          Effect.onExit((exit) => exit._tag === "Failure" ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void)
+        )
         return yield* progress.done
       }
       if (flags.format === "ndjson") {
-        yield* nothingWritten(exportNdjson(out, Client.exportCsv(credentials, log)(filter), progress))
+        const log = verbose ? (line: string) => Stdio.verbose(true, line) : undefined
+        yield* exportNdjson(out, Client.exportCsv(credentials, log)(filter), progress).pipe(
+          Effect.onExit((exit) =>
+            exit._tag === "Failure" && out !== undefined ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void
+          )
+        )
         return yield* progress.done
       }
       const body: Stream.Stream<string | Uint8Array, ControlPlaneError | CliFailure> = flags.format === "csv"
