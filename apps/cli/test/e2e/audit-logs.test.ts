@@ -155,91 +155,70 @@ describe("audit-logs export --out", () => {
   const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => csvRow(from + k)).join("")
   const ids = (text: string) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line).id)
 
-  it("ndjson, a row the schemas refuse: the lines before it, exit 1 naming the event; with --out, no file", async () => {
-    const dir = `${cli.configHome}/ndjson-bad-row`
+  /** `export --format ndjson` from a server that answers with `answer`: once to stdout, once `--out` a fresh folder. */
+  const ndjsonBothWays = async (name: string, answer: (response: ServerResponse) => void) => {
+    const dir = `${cli.configHome}/${name}`
     mkdirSync(dir)
-    const body = csvHeader + rows(0, 4000) +
-      `evt_bad,yesterday,Logged in,a@example.com,,,203.0.113.7,{}\r\n` + rows(4000, 5000)
-    const server = await exportServer((_, response) => {
-      response.writeHead(200, { "content-type": "text/csv" })
-      response.end(body)
-    })
+    const out = `${dir}/audit.ndjson`
+    const server = await exportServer((_, response) => answer(response))
+    const run = (extra: ReadonlyArray<string>) =>
+      cli.run(["audit-logs", "export", "--format", "ndjson", ...extra], { env: { ...env, CUBE_API_URL: server.url } })
     try {
-      const toStdout = await cli.run(["audit-logs", "export", "--format", "ndjson"], {
-        env: { ...env, CUBE_API_URL: server.url }
-      })
-      expect(toStdout.code).toBe(1)
-      expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 4000 }, (_, k) => `evt_${k}`))
-      expect(toStdout.stdout.endsWith("\n")).toBe(true)
-      expect(toStdout.stderr).toContain("the audit-log CSV is malformed (event \"evt_bad\"")
-      const toFile = await cli.run(["audit-logs", "export", "--format", "ndjson", "--out", `${dir}/audit.ndjson`], {
-        env: { ...env, CUBE_API_URL: server.url }
-      })
-      expect(toFile.code).toBe(1)
-      expect(toFile.stderr).toContain("the audit-log CSV is malformed (event \"evt_bad\"")
-      expect(toFile.stderr).toContain(`Nothing was written to ${dir}/audit.ndjson`)
-      expect(readdirSync(dir)).toEqual([])
+      return { dir, out, toStdout: await run([]), toFile: await run(["--out", out]) }
     } finally {
       await server.close()
     }
+  }
+
+  it("ndjson, a row the schemas refuse: the lines before it, exit 1 naming the event; with --out, no file", async () => {
+    const body = csvHeader + rows(0, 4000) +
+      `evt_bad,yesterday,Logged in,a@example.com,,,203.0.113.7,{}\r\n` + rows(4000, 5000)
+    const { dir, out, toFile, toStdout } = await ndjsonBothWays("ndjson-bad-row", (response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.end(body)
+    })
+    expect(toStdout.code).toBe(1)
+    expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 4000 }, (_, k) => `evt_${k}`))
+    expect(toStdout.stdout.endsWith("\n")).toBe(true)
+    expect(toStdout.stderr).toContain("the audit-log CSV is malformed (event \"evt_bad\"")
+    expect(toFile.code).toBe(1)
+    expect(toFile.stderr).toContain("the audit-log CSV is malformed (event \"evt_bad\"")
+    expect(toFile.stderr).toContain(`Nothing was written to ${out}`)
+    expect(readdirSync(dir)).toEqual([])
   })
 
   it("ndjson, the connection dropped mid-body: complete lines only, exit 1 saying so; with --out, no file", async () => {
-    const dir = `${cli.configHome}/ndjson-dropped`
-    mkdirSync(dir)
     const first = csvHeader + rows(0, 3000)
     const whole = first + rows(3000, 6000)
-    const server = await exportServer((_, response) => {
+    const { dir, out, toFile, toStdout } = await ndjsonBothWays("ndjson-dropped", (response) => {
       response.writeHead(200, { "content-type": "text/csv", "content-length": String(Buffer.byteLength(whole)) })
       // Half the body, cut inside a row, then the connection is dropped.
       response.write(whole.slice(0, first.length + 20), () => response.socket?.destroy())
     })
-    try {
-      const toStdout = await cli.run(["audit-logs", "export", "--format", "ndjson"], {
-        env: { ...env, CUBE_API_URL: server.url }
-      })
-      expect(toStdout.code).toBe(1)
-      expect(toStdout.stderr).toContain(
-        "The connection dropped while reading the response to GET /api/v1/audit-logs/export"
-      )
-      expect(toStdout.stdout === "" || toStdout.stdout.endsWith("\n")).toBe(true)
-      const written = ids(toStdout.stdout)
-      expect(written).toEqual(Array.from({ length: written.length }, (_, k) => `evt_${k}`))
-      expect(written.length).toBeLessThanOrEqual(3000)
-      const toFile = await cli.run(["audit-logs", "export", "--format", "ndjson", "--out", `${dir}/audit.ndjson`], {
-        env: { ...env, CUBE_API_URL: server.url }
-      })
-      expect(toFile.code).toBe(1)
-      expect(toFile.stderr).toContain("The connection dropped while reading the response")
-      expect(toFile.stderr).toContain(`Nothing was written to ${dir}/audit.ndjson`)
-      expect(readdirSync(dir)).toEqual([])
-    } finally {
-      await server.close()
-    }
+    expect(toStdout.code).toBe(1)
+    expect(toStdout.stderr).toContain(
+      "The connection dropped while reading the response to GET /api/v1/audit-logs/export"
+    )
+    expect(toStdout.stdout === "" || toStdout.stdout.endsWith("\n")).toBe(true)
+    const written = ids(toStdout.stdout)
+    expect(written).toEqual(Array.from({ length: written.length }, (_, k) => `evt_${k}`))
+    expect(written.length).toBeLessThanOrEqual(3000)
+    expect(toFile.code).toBe(1)
+    expect(toFile.stderr).toContain("The connection dropped while reading the response")
+    expect(toFile.stderr).toContain(`Nothing was written to ${out}`)
+    expect(readdirSync(dir)).toEqual([])
   })
 
   it("ndjson: every row, through a pipe, to stdout and to --out alike, with the same bytes", async () => {
-    const dir = `${cli.configHome}/ndjson-whole`
-    mkdirSync(dir)
     const body = csvHeader + rows(0, 8000)
-    const server = await exportServer((_, response) => {
+    const { out, toFile, toStdout } = await ndjsonBothWays("ndjson-whole", (response) => {
       response.writeHead(200, { "content-type": "text/csv" })
       response.end(body)
     })
-    try {
-      const toStdout = await cli.run(["audit-logs", "export", "--format", "ndjson"], {
-        env: { ...env, CUBE_API_URL: server.url }
-      })
-      expect(toStdout.code).toBe(0)
-      expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 8000 }, (_, k) => `evt_${k}`))
-      const toFile = await cli.run(["audit-logs", "export", "--format", "ndjson", "--out", `${dir}/audit.ndjson`], {
-        env: { ...env, CUBE_API_URL: server.url }
-      })
-      expect(toFile.code).toBe(0)
-      expect(readFileSync(`${dir}/audit.ndjson`, "utf8")).toBe(toStdout.stdout)
-    } finally {
-      await server.close()
-    }
+    expect(toStdout.code).toBe(0)
+    expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 8000 }, (_, k) => `evt_${k}`))
+    expect(toFile.code).toBe(0)
+    expect(readFileSync(out, "utf8")).toBe(toStdout.stdout)
   })
 
   it("cut off to stdout: exit 1 (a consumer never mistakes a cut for the end)", async () => {
