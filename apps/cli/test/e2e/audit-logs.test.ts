@@ -170,31 +170,41 @@ describe("audit-logs export --out", () => {
     }
   }
 
+  /** The `--out` run failed saying `reason`, and said that nothing was written — nor was anything left in its folder. */
+  const expectNoFile = (
+    { dir, out, toFile }: Awaited<ReturnType<typeof ndjsonBothWays>>,
+    reason: string
+  ) => {
+    expect(toFile.code).toBe(1)
+    expect(toFile.stderr).toContain(reason)
+    expect(toFile.stderr).toContain(`Nothing was written to ${out}`)
+    expect(readdirSync(dir)).toEqual([])
+  }
+
   it("ndjson, a row the schemas refuse: the lines before it, exit 1 naming the event; with --out, no file", async () => {
     const body = csvHeader + rows(0, 4000) +
       `evt_bad,yesterday,Logged in,a@example.com,,,203.0.113.7,{}\r\n` + rows(4000, 5000)
-    const { dir, out, toFile, toStdout } = await ndjsonBothWays("ndjson-bad-row", (response) => {
+    const run = await ndjsonBothWays("ndjson-bad-row", (response) => {
       response.writeHead(200, { "content-type": "text/csv" })
       response.end(body)
     })
+    const { toStdout } = run
     expect(toStdout.code).toBe(1)
     expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 4000 }, (_, k) => `evt_${k}`))
     expect(toStdout.stdout.endsWith("\n")).toBe(true)
     expect(toStdout.stderr).toContain("the audit-log CSV is malformed (event \"evt_bad\"")
-    expect(toFile.code).toBe(1)
-    expect(toFile.stderr).toContain("the audit-log CSV is malformed (event \"evt_bad\"")
-    expect(toFile.stderr).toContain(`Nothing was written to ${out}`)
-    expect(readdirSync(dir)).toEqual([])
+    expectNoFile(run, "the audit-log CSV is malformed (event \"evt_bad\"")
   })
 
   it("ndjson, the connection dropped mid-body: complete lines only, exit 1 saying so; with --out, no file", async () => {
     const first = csvHeader + rows(0, 3000)
     const whole = first + rows(3000, 6000)
-    const { dir, out, toFile, toStdout } = await ndjsonBothWays("ndjson-dropped", (response) => {
+    const run = await ndjsonBothWays("ndjson-dropped", (response) => {
       response.writeHead(200, { "content-type": "text/csv", "content-length": String(Buffer.byteLength(whole)) })
       // Half the body, cut inside a row, then the connection is dropped.
       response.write(whole.slice(0, first.length + 20), () => response.socket?.destroy())
     })
+    const { toStdout } = run
     expect(toStdout.code).toBe(1)
     expect(toStdout.stderr).toContain(
       "The connection dropped while reading the response to GET /api/v1/audit-logs/export"
@@ -203,10 +213,7 @@ describe("audit-logs export --out", () => {
     const written = ids(toStdout.stdout)
     expect(written).toEqual(Array.from({ length: written.length }, (_, k) => `evt_${k}`))
     expect(written.length).toBeLessThanOrEqual(3000)
-    expect(toFile.code).toBe(1)
-    expect(toFile.stderr).toContain("The connection dropped while reading the response")
-    expect(toFile.stderr).toContain(`Nothing was written to ${out}`)
-    expect(readdirSync(dir)).toEqual([])
+    expectNoFile(run, "The connection dropped while reading the response")
   })
 
   it("ndjson: every row, through a pipe, to stdout and to --out alike, with the same bytes", async () => {

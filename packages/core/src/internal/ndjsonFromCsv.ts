@@ -684,7 +684,8 @@ export class NdjsonFromCsv<A> {
             } else slow = true
           } else {
             // Copied as it is while checked: four bytes at a time while none of them needs a look, else
-            // byte by byte (a row found slow is written again).
+            // byte by byte (a row found slow is written again). The word loop is written out here and in the
+            // quoted field: one helper for both made the whole transcoder ~15% slower.
             const valueStart = pos
             out[pos++] = QUOTE
             while (i < n) {
