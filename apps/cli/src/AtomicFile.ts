@@ -175,10 +175,16 @@ export const writeStream =
 
 /** What `writeReadable` does with the bytes besides writing them. */
 export interface Inspect {
-  /** Each chunk, before it is written. Throwing fails the write (see `failure`). */
-  readonly chunk: (chunk: Buffer) => void
-  /** Once the source ended, before the file is kept. Throwing fails the write (see `failure`). */
-  readonly end: () => void
+  /**
+   * Each chunk, before it is written; bytes it returns are written instead
+   * of the chunk (a transcoding). Throwing fails the write (see `failure`).
+   */
+  readonly chunk: (chunk: Buffer) => Uint8Array | void
+  /**
+   * Once the source ended, before the file is kept; bytes it returns are
+   * written last. Throwing fails the write (see `failure`).
+   */
+  readonly end: () => Uint8Array | void
 }
 
 /**
@@ -252,21 +258,28 @@ const pump = <E>(
         )
       )
     }
-    const onData = (chunk: Buffer) => {
+    /** Writes `bytes` at `position`; false if that failed (the transfer is then finished). */
+    const write = (bytes: Uint8Array): boolean => {
       try {
-        inspect.chunk(chunk)
+        for (let done = 0; done < bytes.length;) {
+          done += nodeFs.writeSync(fd, bytes, done, bytes.length - done, position + done)
+        }
+      } catch (error) {
+        finish({ failed: onWriteError(error) })
+        return false
+      }
+      position += bytes.length
+      flushInBackground()
+      return true
+    }
+    const onData = (chunk: Buffer) => {
+      let bytes: Uint8Array | void
+      try {
+        bytes = inspect.chunk(chunk)
       } catch (error) {
         return finish({ failed: failure(error) })
       }
-      try {
-        for (let done = 0; done < chunk.length;) {
-          done += nodeFs.writeSync(fd, chunk, done, chunk.length - done, position + done)
-        }
-      } catch (error) {
-        return finish({ failed: onWriteError(error) })
-      }
-      position += chunk.length
-      flushInBackground()
+      write(bytes ?? chunk)
     }
     // The source may have failed or ended before it got here (between the answer and this step).
     if (source.errored !== null) return finish({ failed: failure(source.errored) })
@@ -276,12 +289,13 @@ const pump = <E>(
     source.on("data", onData)
     source.once("end", () => {
       if (settled) return
+      let last: Uint8Array | void
       try {
-        inspect.end()
+        last = inspect.end()
       } catch (error) {
         return finish({ failed: failure(error) })
       }
-      finish(undefined)
+      if (last === undefined || write(last)) finish(undefined)
     })
     source.once("error", (error) => finish({ failed: failure(error) }))
     source.once("close", () => {

@@ -14,6 +14,7 @@
  */
 import { encodeRow as csvRow } from "@cubeplane/core/Csv"
 import { Chunk, Data, Effect, Schema, Stream } from "effect"
+import type { Readable, Writable } from "node:stream"
 import type { Format } from "./Flags.js"
 
 export type { Format } from "./Flags.js"
@@ -280,3 +281,124 @@ export const writeChunk = (target: Target, chunk: string | Uint8Array): Effect.E
 export const write =
   (target: Target) => <E, R>(text: Stream.Stream<string | Uint8Array, E, R>): Effect.Effect<void, E | OutputError, R> =>
     Stream.runForEach(text, (chunk) => writeChunk(target, chunk))
+
+/** What `writeReadable` does with each chunk of its source. */
+export interface Through<E> {
+  /** The bytes to write for a chunk of the source. Throwing fails the transfer (see `failure`). */
+  readonly chunk: (chunk: Buffer) => Uint8Array
+  /** The bytes to write once the source ended. Throwing fails the transfer (see `failure`). */
+  readonly end: () => Uint8Array
+  /**
+   * A failure the last `chunk` or `end` met, asked once its bytes are
+   * handed on: the transfer stops with it, after the bytes before it are
+   * written (the lines before a bad row still go out).
+   */
+  readonly stopped: () => E | undefined
+}
+
+/**
+ * Writes a Node stream (the export's socket) to `target` (stdout), each
+ * chunk mapped by `through`, without an Effect step per chunk: the source is
+ * paused while `target` is full (a pipe whose reader is slower) and resumed
+ * at its `drain`. Succeeds once `target` has taken the last byte. An error of
+ * the source (or a throw from `through`) becomes `failure(error)`; a write
+ * that fails (the reader went away: `EPIPE`) an `OutputError`. Either way,
+ * or interrupted, the source is destroyed.
+ */
+export const writeReadable = <E>(
+  target: Writable,
+  source: Readable,
+  through: Through<E>,
+  failure: (error: unknown) => E
+): Effect.Effect<void, E | OutputError> =>
+  Effect.async<void, E | OutputError>((resume) => {
+    let settled = false
+    /** Writes handed to `target` whose callback has not come yet. */
+    let writing = 0
+    /** How the transfer ends once the writes in flight are done (`undefined`: not yet known). */
+    let outcome: Effect.Effect<void, E | OutputError> | undefined
+    const settle = () => {
+      if (settled || outcome === undefined || writing > 0) return
+      settled = true
+      resume(outcome)
+    }
+    /** Stops reading; `result` is the outcome unless a write failed first. */
+    const stop = (result: Effect.Effect<void, E | OutputError>) => {
+      if (outcome !== undefined) return
+      outcome = result
+      source.off("data", onData)
+      target.off("drain", onDrain)
+      source.destroy()
+      settle()
+    }
+    const written = (error?: Error | null) => {
+      writing--
+      if (error !== null && error !== undefined) {
+        const code = errorCode(error)
+        outcome = Effect.fail(
+          new OutputError({
+            code,
+            message: code === "EPIPE" ? "the output was closed before everything was written" : error.message
+          })
+        )
+        source.off("data", onData)
+        target.off("drain", onDrain)
+        source.destroy()
+      }
+      settle()
+    }
+    const onDrain = () => {
+      if (outcome === undefined) source.resume()
+    }
+    /** Hands `bytes` to `target`; pauses the source while `target` is full. */
+    const write = (bytes: Uint8Array) => {
+      if (bytes.length === 0) return
+      writing++
+      if (!target.write(bytes, written)) {
+        source.pause()
+        target.once("drain", onDrain)
+      }
+    }
+    const step = (next: () => Uint8Array): boolean => {
+      let bytes: Uint8Array
+      try {
+        bytes = next()
+      } catch (error) {
+        stop(Effect.fail(failure(error)))
+        return false
+      }
+      write(bytes)
+      const stopped = through.stopped()
+      if (stopped === undefined) return true
+      stop(Effect.fail(stopped))
+      return false
+    }
+    const onData = (chunk: Buffer) => {
+      step(() => through.chunk(chunk))
+    }
+    // The source may have failed or ended before it got here (between the answer and this step).
+    if (source.errored !== null) {
+      stop(Effect.fail(failure(source.errored)))
+      return
+    }
+    if (source.destroyed && !source.readableEnded) {
+      stop(Effect.fail(failure(new Error("the body ended before its end"))))
+      return
+    }
+    source.on("data", onData)
+    source.once("end", () => {
+      if (outcome === undefined && step(() => through.end())) stop(Effect.void)
+    })
+    source.once("error", (error) => stop(Effect.fail(failure(error))))
+    source.once("close", () => {
+      if (!source.readableEnded) stop(Effect.fail(failure(new Error("the body ended before its end"))))
+    })
+    // Interrupted: stop reading (what was handed to `target` is its own).
+    return Effect.sync(() => {
+      outcome ??= Effect.void
+      settled = true
+      source.off("data", onData)
+      target.off("drain", onDrain)
+      source.destroy()
+    })
+  })

@@ -106,17 +106,21 @@ export const format = (output: Option.Option<Output.Format>): Output.Format =>
 
 export const style = (): Output.Style => ({ color: Stdio.stdoutColor() })
 
+/** A write to stdout: a closed pipe (`| head`) ends the command quietly, another failure says so. */
+export const toStdout = <E, Req>(
+  writing: Effect.Effect<void, E | Output.OutputError, Req>
+): Effect.Effect<void, Exclude<E, Output.OutputError> | CliFailure, Req> => {
+  const isOutputError = (error: E | Output.OutputError): error is Output.OutputError =>
+    error instanceof Output.OutputError
+  return Effect.catchIf(
+    writing,
+    isOutputError,
+    (error) =>
+      error.code === "EPIPE" ? Effect.void : Effect.fail(general(`Could not write the output: ${error.message}`))
+  )
+}
+
 /** Writes text to stdout; a closed pipe (`| head`) ends the command quietly. */
 export const print = <E, Req>(
   text: Stream.Stream<string | Uint8Array, E, Req>
-): Effect.Effect<void, E | CliFailure, Req> => {
-  const isOutputError = (error: E | Output.OutputError): error is Output.OutputError =>
-    error instanceof Output.OutputError
-  return Output.write(process.stdout)(text).pipe(
-    Effect.catchIf(
-      isOutputError,
-      (error) =>
-        error.code === "EPIPE" ? Effect.void : Effect.fail(general(`Could not write the output: ${error.message}`))
-    )
-  )
-}
+): Effect.Effect<void, Exclude<E, Output.OutputError> | CliFailure, Req> => toStdout(Output.write(process.stdout)(text))

@@ -33,7 +33,7 @@ describe("AtomicFile.writeReadable", () => {
     await Effect.runPromise(
       AtomicFile.writeReadable(target)(
         Effect.sync(() => Readable.from(chunks)),
-        { chunk: (chunk) => seen.push(chunk.length), end: () => void (ended = true) },
+        { chunk: (chunk) => void seen.push(chunk.length), end: () => void (ended = true) },
         asMessage
       )
     )

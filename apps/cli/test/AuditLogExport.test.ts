@@ -6,7 +6,7 @@ import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Schema, Stream } from "effect"
-import { copyCsv, ndjson } from "../src/handlers/audit-logs.js"
+import { copyCsv, ndjsonThrough } from "../src/handlers/audit-logs.js"
 import * as Output from "../src/Output.js"
 import * as Progress from "../src/Progress.js"
 import * as Views from "../src/Views.js"
@@ -81,38 +81,60 @@ describe("audit-logs export --format ndjson", () => {
       expect(text).toBe(events.map((event) => JSON.stringify(encode(event)) + "\n").join(""))
     }))
 
-  it.effect("from the CSV bytes: the schema's lines byte for byte, however the bytes arrive, and every row counted", () =>
-    Effect.gen(function*() {
-      const decoder = Csv.makeDecoder()
-      const encode = Schema.encodeSync(Domain.AuditLogEvent)
-      const expected = [...decoder.push(bytes), ...decoder.end()].map((record) =>
-        JSON.stringify(encode(Either.getOrThrow(Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)(record))))
-        + "\n"
-      ).join("")
-      for (const [size, perChunk] of [[1, 7], [97, 1], [4096, 3], [bytes.length, 1]] as const) {
-        const updates: Array<number> = []
-        const out = yield* ndjson(pieces(size, perChunk), (rows) => Effect.sync(() => updates.push(rows))).pipe(
-          Stream.runCollect,
-          Effect.map(Chunk.toReadonlyArray)
-        )
-        expect(Buffer.concat(out).toString("utf8")).toBe(expected)
-        expect(updates.at(-1)).toBe(300)
-        for (let k = 1; k < updates.length; k++) expect(updates[k]!).toBeGreaterThanOrEqual(updates[k - 1]!)
-      }
-    }))
+  /** `ndjsonThrough` on the bytes cut into pieces of `size`, as the socket would deliver them. */
+  const through = (input: Uint8Array, size: number) => {
+    const updates: Array<[number, number]> = []
+    const step = ndjsonThrough((rows, bytes) => updates.push([rows, bytes]))
+    const out: Array<Uint8Array> = []
+    let stopped = step.stopped()
+    for (let at = 0; at < input.length && stopped === undefined; at += size) {
+      out.push(step.chunk(Buffer.from(input.subarray(at, at + size))))
+      stopped = step.stopped()
+    }
+    if (stopped === undefined) {
+      out.push(step.end())
+      stopped = step.stopped()
+    }
+    return { text: Buffer.concat(out).toString("utf8"), updates, stopped }
+  }
 
-  it.effect("a malformed row: the lines before it, then the export's UnexpectedResponse naming the event", () =>
-    Effect.gen(function*() {
-      const broken = csv.replace("2024-01-01T00:00:05.000Z", "yesterday")
-      const out = yield* ndjson(Stream.make(utf8.encode(broken)), () => Effect.void).pipe(
-        Stream.either,
-        Stream.runCollect,
-        Effect.map(Chunk.toReadonlyArray)
+  it("from the CSV bytes: the schema's lines byte for byte, however the bytes arrive, every row and byte counted", () => {
+    const decoder = Csv.makeDecoder()
+    const encode = Schema.encodeSync(Domain.AuditLogEvent)
+    const expected = [...decoder.push(bytes), ...decoder.end()].map((record) =>
+      JSON.stringify(encode(Either.getOrThrow(Schema.decodeUnknownEither(Domain.AuditLogEventFromCsvRecord)(record))))
+      + "\n"
+    ).join("")
+    for (const size of [1, 97, 4096, bytes.length]) {
+      const { stopped, text, updates } = through(bytes, size)
+      expect(stopped).toBeUndefined()
+      expect(text).toBe(expected)
+      expect(updates.at(-1)).toEqual([300, bytes.length])
+      // Never ahead of the truth, never going back.
+      for (let k = 1; k < updates.length; k++) {
+        expect(updates[k]![0]).toBeGreaterThanOrEqual(updates[k - 1]![0])
+        expect(updates[k]![1]).toBeGreaterThanOrEqual(updates[k - 1]![1])
+      }
+    }
+  })
+
+  it("a malformed row: the lines before it, then the export's UnexpectedResponse naming the event", () => {
+    const broken = utf8.encode(csv.replace("2024-01-01T00:00:05.000Z", "yesterday"))
+    for (const size of [64, broken.length]) {
+      const { stopped, text } = through(broken, size)
+      expect(text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line).id)).toEqual(
+        ["evt_0", "evt_1", "evt_2", "evt_3", "evt_4"]
       )
-      const lines = Buffer.concat(out.filter(Either.isRight).map((item) => item.right)).toString("utf8")
-      expect(lines.split("\n").filter((line) => line !== "")).toHaveLength(5)
-      const error = out.find(Either.isLeft)?.left
-      expect(error?._tag).toBe("UnexpectedResponse")
-      expect(error?.message).toContain("the audit-log CSV is malformed (event \"evt_5\"")
-    }))
+      expect(stopped?._tag).toBe("UnexpectedResponse")
+      expect(stopped?.message).toContain("the audit-log CSV is malformed (event \"evt_5\"")
+    }
+  })
+
+  it("a file cut inside a quoted field: every line before the cut, then the export's UnexpectedResponse", () => {
+    const cut = utf8.encode(csv.slice(0, csv.indexOf("line one")))
+    const { stopped, text } = through(cut, 4096)
+    const lines = text.split("\n").filter((line) => line !== "")
+    expect(lines.map((line) => JSON.parse(line).id)).toEqual(lines.map((_, k) => `evt_${k}`))
+    expect(stopped?.message).toMatch(/the audit-log CSV is malformed \(row \d+/)
+  })
 })

@@ -1,6 +1,7 @@
 import * as Domain from "@cubeplane/core/Domain"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Schema, Stream } from "effect"
+import { Readable, Writable } from "node:stream"
 import { parse as parseYaml } from "yaml"
 import * as Output from "../src/Output.js"
 import * as Views from "../src/Views.js"
@@ -156,4 +157,95 @@ describe("Output.displayWidth", () => {
     expect(Output.displayWidth("Données")).toBe(7)
     expect(Output.displayWidth("e\u0301")).toBe(1)
   })
+})
+
+describe("Output.writeReadable", () => {
+  const upper: Output.Through<string> = {
+    chunk: (chunk) => Buffer.from(chunk.toString("latin1").toUpperCase(), "latin1"),
+    end: () => Buffer.from("<end>"),
+    stopped: () => undefined
+  }
+  const asMessage = (error: unknown) => `source: ${error instanceof Error ? error.message : String(error)}`
+
+  /** A target that takes `capacity` bytes at once and confirms each write on a later turn (a full pipe). */
+  const slowTarget = (capacity: number) => {
+    const taken: Array<Buffer> = []
+    const target = new Writable({
+      highWaterMark: capacity,
+      write: (chunk: Buffer, _encoding, callback) => {
+        setImmediate(() => {
+          taken.push(chunk)
+          callback()
+        })
+      }
+    })
+    return { target, taken }
+  }
+
+  it.effect("writes each chunk as `through` maps it, in order, waiting for a full target to drain", () =>
+    Effect.gen(function*() {
+      const chunks = Array.from({ length: 100 }, (_, k) => Buffer.from(`chunk ${k} ${"x".repeat(k * 7)};`))
+      const { taken, target } = slowTarget(256)
+      const source = Readable.from(chunks, { objectMode: false })
+      let pauses = 0
+      source.on("pause", () => pauses++)
+      yield* Output.writeReadable(target, source, upper, asMessage)
+      expect(Buffer.concat(taken).toString()).toBe(Buffer.concat(chunks).toString().toUpperCase() + "<end>")
+      // The target was full at times: the source waited for it instead of piling up writes.
+      expect(pauses).toBeGreaterThan(0)
+      expect(target.writableLength).toBe(0)
+    }))
+
+  it.effect("a failure `through` reports stops the transfer after the bytes before it", () =>
+    Effect.gen(function*() {
+      const { taken, target } = slowTarget(1 << 20)
+      let seen = 0
+      const error = yield* Effect.flip(Output.writeReadable(
+        target,
+        Readable.from([Buffer.from("a"), Buffer.from("b"), Buffer.from("c"), Buffer.from("d")]),
+        {
+          chunk: (chunk) => (seen++, chunk),
+          end: () => new Uint8Array(0),
+          stopped: () => seen === 2 ? "bad row" : undefined
+        },
+        asMessage
+      ))
+      expect(error).toBe("bad row")
+      expect(Buffer.concat(taken).toString()).toBe("ab")
+    }))
+
+  it.effect("a source that fails (the connection dropped) is `failure(error)`; a throw from `through` too", () =>
+    Effect.gen(function*() {
+      const dropped = new Readable({ read: () => undefined })
+      dropped.push(Buffer.from("first"))
+      setImmediate(() => dropped.destroy(new Error("socket hang up")))
+      const { target } = slowTarget(1 << 20)
+      expect(yield* Effect.flip(Output.writeReadable(target, dropped, upper, asMessage))).toBe("source: socket hang up")
+      const thrown = yield* Effect.flip(Output.writeReadable(
+        slowTarget(1 << 20).target,
+        Readable.from([Buffer.from("a")]),
+        {
+          ...upper,
+          chunk: () => {
+            throw new Error("bug")
+          }
+        },
+        asMessage
+      ))
+      expect(thrown).toBe("source: bug")
+    }))
+
+  it.effect("a target that fails (EPIPE: the reader went away) is an OutputError, and the source is destroyed", () =>
+    Effect.gen(function*() {
+      const target = new Writable({
+        write: (_chunk, _encoding, callback) => callback(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }))
+      })
+      target.on("error", () => undefined)
+      const source = new Readable({ read: () => undefined })
+      source.push(Buffer.from("a"))
+      const error = yield* Effect.flip(Output.writeReadable(target, source, upper, asMessage))
+      expect(error).toBeInstanceOf(Output.OutputError)
+      expect(error).toMatchObject({ code: "EPIPE" })
+      expect(source.destroyed).toBe(true)
+    }))
 })

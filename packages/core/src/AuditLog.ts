@@ -363,22 +363,14 @@ export const csvToNdjson = <E, R>(
   Stream.pipeThroughChannel(
     self,
     Channel.suspend(() => {
-      const transcoder = makeNdjsonFromCsv()
+      const transcoder = makeCsvNdjsonTranscoder()
       const emit = (
         out: Array<Uint8Array>
       ): Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, Csv.CsvError | AuditLogRowError, unknown, void, unknown> => {
-        // Rows counted include the header.
-        onRows?.(Math.max(0, transcoder.rowCount - 1))
+        onRows?.(transcoder.rows)
         const written = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
-        if (transcoder.failure !== undefined) {
-          return Channel.zipRight(written, Channel.fail(new Csv.CsvError(transcoder.failure)))
-        }
-        const thrown = transcoder.thrown
-        if (thrown === undefined) return written
-        return Channel.zipRight(
-          written,
-          thrown instanceof AuditLogRowError ? Channel.fail(thrown) : Channel.failCause(Cause.die(thrown))
-        )
+        const failure = transcoder.failure
+        return failure === undefined ? written : Channel.zipRight(written, Channel.fail(failure))
       }
       const loop: Channel.Channel<
         Chunk.Chunk<Uint8Array>,
@@ -388,24 +380,78 @@ export const csvToNdjson = <E, R>(
         void,
         unknown
       > = Channel.readWithCause({
-        onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
-          const out: Array<Uint8Array> = []
-          for (const bytes of chunk) {
-            const lines = transcoder.push(bytes)
-            if (lines.length > 0) out.push(lines)
-            if (transcoder.failed) break
-          }
-          return transcoder.failed ? emit(out) : Channel.flatMap(emit(out), () => loop)
-        },
+        onInput: (chunk: Chunk.Chunk<Uint8Array>) =>
+          Channel.suspend(() => {
+            const out: Array<Uint8Array> = []
+            for (const bytes of chunk) {
+              const lines = transcoder.push(bytes)
+              if (lines.length > 0) out.push(lines)
+              if (transcoder.failure !== undefined) break
+            }
+            return transcoder.failure !== undefined ? emit(out) : Channel.flatMap(emit(out), () => loop)
+          }),
         onFailure: Channel.failCause,
-        onDone: () => {
-          const lines = transcoder.end()
-          return emit(lines.length > 0 ? [lines] : [])
-        }
+        onDone: () =>
+          Channel.suspend(() => {
+            const lines = transcoder.end()
+            return emit(lines.length > 0 ? [lines] : [])
+          })
       })
       return loop
     })
   )
+
+/**
+ * The synchronous core of `csvToNdjson`, without Effect: for a caller that
+ * moves the bytes itself (say, from a Node socket into a file, one call per
+ * chunk as it arrives). The same lines, the same failures.
+ *
+ * @since 0.2.0
+ */
+export interface CsvNdjsonTranscoder {
+  /**
+   * Feed CSV bytes; returns the NDJSON lines of the rows they completed (a
+   * new buffer each call). At a failure, the lines before it, and the
+   * failure is kept in `failure`: nothing more is read.
+   */
+  push(chunk: Uint8Array): Uint8Array
+  /** End of input: the last lines (a truncated file or a bad last row: see `failure`). */
+  end(): Uint8Array
+  /** Events written so far (in the lines returned), for a progress line. */
+  readonly rows: number
+  /** Why the export stopped: malformed CSV (`CsvError`) or a row that is not an event (`AuditLogRowError`). */
+  readonly failure: Csv.CsvError | AuditLogRowError | undefined
+}
+
+/**
+ * A new transcoder for one export (see `csvToNdjson`). Anything else thrown
+ * while reading (a bug, not bad input) is thrown by `push` or `end`.
+ *
+ * @since 0.2.0
+ */
+export const makeCsvNdjsonTranscoder = (): CsvNdjsonTranscoder => {
+  const transcoder = makeNdjsonFromCsv()
+  let failure: Csv.CsvError | AuditLogRowError | undefined
+  const settle = (lines: Uint8Array): Uint8Array => {
+    if (failure === undefined) {
+      if (transcoder.failure !== undefined) failure = new Csv.CsvError(transcoder.failure)
+      else if (transcoder.thrown instanceof AuditLogRowError) failure = transcoder.thrown
+      else if (transcoder.thrown !== undefined) throw transcoder.thrown
+    }
+    return lines
+  }
+  return {
+    push: (chunk) => settle(transcoder.push(chunk)),
+    end: () => settle(transcoder.end()),
+    get rows() {
+      // The transcoder counts the header as a row.
+      return Math.max(0, transcoder.rowCount - 1)
+    },
+    get failure() {
+      return failure
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------
 // events → CSV

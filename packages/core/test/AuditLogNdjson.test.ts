@@ -370,3 +370,47 @@ describe("AuditLog.csvToNdjson: the schema path's NDJSON, byte for byte", () => 
       expect(counts).toStrictEqual([...counts].sort((a, b) => a - b))
     }).pipe(Effect.runPromise))
 })
+
+describe("AuditLog.makeCsvNdjsonTranscoder: csvToNdjson without a stream", () => {
+  /** The transcoder on `bytes` cut into pieces of `size`, as a caller moving the bytes itself would use it. */
+  const bySync = (bytes: Uint8Array, size: number) => {
+    const transcoder = AuditLog.makeCsvNdjsonTranscoder()
+    let text = ""
+    const counts: Array<number> = []
+    for (let at = 0; at < bytes.length && transcoder.failure === undefined; at += size) {
+      text += bytesOf(transcoder.push(bytes.subarray(at, at + size)))
+      counts.push(transcoder.rows)
+    }
+    if (transcoder.failure === undefined) text += bytesOf(transcoder.end())
+    counts.push(transcoder.rows)
+    return { text, failure: transcoder.failure, counts }
+  }
+
+  it("the schema path's lines, every event counted, whatever the pieces", () => {
+    const bytes = utf8.encode(file(Array.from({ length: 40 }, (_, k) => record({ id: `e${k}` }))))
+    for (const size of [1, 33, 512, bytes.length]) {
+      const { counts, failure, text } = bySync(bytes, size)
+      expect(failure).toBeUndefined()
+      expect(text).toBe(bySchema(bytes).text)
+      expect(counts.at(-1)).toBe(40)
+      expect(counts).toStrictEqual([...counts].sort((a, b) => a - b))
+    }
+  })
+
+  it("a bad row or malformed CSV: the lines before it, then the failure kept, and nothing more read", () => {
+    const bad = utf8.encode(file([record({ id: "a" }), record({ id: "b", timestamp: "yesterday" }), record()]))
+    for (const size of [7, bad.length]) {
+      const { failure, text } = bySync(bad, size)
+      expect(text).toBe(bySchema(bad).text)
+      expect(failure).toBeInstanceOf(AuditLog.AuditLogRowError)
+      expect(failure).toMatchObject({ row: 3, id: "b" })
+    }
+    const malformed = bySync(utf8.encode(file([record()]) + "x,y\r\n"), 5)
+    expect(malformed.failure).toMatchObject({ _tag: "CsvError", row: 3 })
+    expect(malformed.text.split("\n").filter((line) => line !== "")).toHaveLength(1)
+    const transcoder = AuditLog.makeCsvNdjsonTranscoder()
+    transcoder.push(bad)
+    expect(transcoder.push(utf8.encode(Csv.encodeRow(record({ id: "later" })))).length).toBe(0)
+    expect(transcoder.end().length).toBe(0)
+  })
+})

@@ -1,7 +1,8 @@
 /**
  * `cubeplane audit-logs export` and `audit-logs follow`, loaded when they run.
  */
-import { auditLogNdjson } from "@cubeplane/core/ControlPlane"
+import * as AuditLog from "@cubeplane/core/AuditLog"
+import { malformedAuditLogError } from "@cubeplane/core/ControlPlane"
 import * as Csv from "@cubeplane/core/Csv"
 import type { AuditLogEvent, AuditLogFilter } from "@cubeplane/core/Domain"
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
@@ -72,22 +73,70 @@ export const copyCsv = (
   })
 
 /**
- * NDJSON straight from the CSV bytes (core's `auditLogNdjson`: the lines of
- * the typed events, without building them where the bytes prove the line),
- * with the rows written so far for the progress line.
+ * `--format ndjson` on the raw export: core's transcoder
+ * (`AuditLog.makeCsvNdjsonTranscoder`: the lines of the typed events, without
+ * building them where the bytes prove the line) fed each chunk as the socket
+ * delivers it, with the rows written and the CSV bytes read so far told to
+ * `onProgress`. A malformed export stops it with the export's
+ * `UnexpectedResponse` (saying which row or event), after the lines before it.
  */
-export const ndjson = (
-  bytes: Stream.Stream<Uint8Array, ControlPlaneError>,
-  onProgress: (rows: number, bytes: number) => Effect.Effect<void>
-): Stream.Stream<Uint8Array, ControlPlaneError> =>
-  Stream.suspend(() => {
-    let rows = 0
-    return bytes.pipe(
-      auditLogNdjson(paths.auditLogExport, (written) => {
-        rows = written
+export const ndjsonThrough = (
+  onProgress: (rows: number, bytes: number) => void
+): Output.Through<ControlPlaneError> => {
+  const transcoder = AuditLog.makeCsvNdjsonTranscoder()
+  let size = 0
+  const told = (lines: Uint8Array) => {
+    onProgress(transcoder.rows, size)
+    return lines
+  }
+  return {
+    chunk: (chunk) => {
+      size += chunk.length
+      return told(transcoder.push(chunk))
+    },
+    end: () => told(transcoder.end()),
+    stopped: () => {
+      const failure = transcoder.failure
+      return failure === undefined ? undefined : malformedAuditLogError(paths.auditLogExport, failure)
+    }
+  }
+}
+
+/**
+ * `--format ndjson` from socket to stdout or to `--out FILE`, with no Effect
+ * step per chunk: to stdout, the lines before a malformed row still go out
+ * (then exit 1), and a reader that stops early (`| head`) ends the export
+ * quietly; to a file, nothing is kept unless the whole export was read and
+ * written.
+ */
+const exportNdjson = (
+  out: string | undefined,
+  csv: Effect.Effect<Client.CsvExport, ControlPlaneError>,
+  progress: Progress.Progress
+): Effect.Effect<void, ControlPlaneError | CliFailure> =>
+  Effect.suspend(() => {
+    const through = ndjsonThrough(progress.set)
+    if (out === undefined) {
+      return Session.toStdout(
+        Effect.flatMap(csv, (answer) => Output.writeReadable(process.stdout, answer.body, through, answer.bodyError))
+      )
+    }
+    let bodyError: (cause: unknown) => ControlPlaneError = (cause) =>
+      Transport.bodyDropped({ method: "GET", path: paths.auditLogExport }, cause)
+    /** The transcoder's failure, thrown so that the file is not kept. */
+    const checked = (lines: Uint8Array) => {
+      const stopped = through.stopped()
+      if (stopped !== undefined) throw stopped
+      return lines
+    }
+    return AtomicFile.writeReadable(out)(
+      Effect.map(csv, (answer) => {
+        bodyError = answer.bodyError
+        return answer.body
       }),
-      Stream.mapChunksEffect((chunk) => Effect.as(onProgress(rows, 0), chunk))
-    )
+      { chunk: (chunk) => checked(through.chunk(chunk)), end: () => checked(through.end()) },
+      (error): ControlPlaneError => Session.isControlPlaneError(error) ? error : bodyError(error)
+    ).pipe(Effect.mapError((error) => error instanceof AtomicFile.FileError ? general(error.message) : error))
   })
 
 /**
@@ -144,10 +193,17 @@ export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
         )
         return yield* progress.done
       }
+      if (flags.format === "ndjson") {
+        const log = verbose ? (line: string) => Stdio.verbose(true, line) : undefined
+        yield* exportNdjson(out, Client.exportCsv(credentials, log)(filter), progress).pipe(
+          Effect.onExit((exit) =>
+            exit._tag === "Failure" && out !== undefined ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void
+          )
+        )
+        return yield* progress.done
+      }
       const body: Stream.Stream<string | Uint8Array, ControlPlaneError | CliFailure> = flags.format === "csv"
         ? copyCsv(controlPlane.exportAuditLog(filter), progress.update)
-        : flags.format === "ndjson"
-        ? ndjson(controlPlane.exportAuditLog(filter), progress.update)
         : Stream.suspend(() => {
           let rows = 0
           return controlPlane.auditLogEvents(filter).pipe(

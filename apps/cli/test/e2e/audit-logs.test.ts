@@ -150,6 +150,84 @@ describe("audit-logs export --out", () => {
     }
   })
 
+  // Bodies of a few hundred KB: each chunk of NDJSON is larger than a pipe holds, so writing stdout waits for its
+  // reader (the harness reads it through a pipe).
+  const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => csvRow(from + k)).join("")
+  const ids = (text: string) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line).id)
+
+  /** `export --format ndjson` from a server that answers with `answer`: once to stdout, once `--out` a fresh folder. */
+  const ndjsonBothWays = async (name: string, answer: (response: ServerResponse) => void) => {
+    const dir = `${cli.configHome}/${name}`
+    mkdirSync(dir)
+    const out = `${dir}/audit.ndjson`
+    const server = await exportServer((_, response) => answer(response))
+    const run = (extra: ReadonlyArray<string>) =>
+      cli.run(["audit-logs", "export", "--format", "ndjson", ...extra], { env: { ...env, CUBE_API_URL: server.url } })
+    try {
+      return { dir, out, toStdout: await run([]), toFile: await run(["--out", out]) }
+    } finally {
+      await server.close()
+    }
+  }
+
+  /** The `--out` run failed saying `reason`, and said that nothing was written — nor was anything left in its folder. */
+  const expectNoFile = (
+    { dir, out, toFile }: Awaited<ReturnType<typeof ndjsonBothWays>>,
+    reason: string
+  ) => {
+    expect(toFile.code).toBe(1)
+    expect(toFile.stderr).toContain(reason)
+    expect(toFile.stderr).toContain(`Nothing was written to ${out}`)
+    expect(readdirSync(dir)).toEqual([])
+  }
+
+  it("ndjson, a row the schemas refuse: the lines before it, exit 1 naming the event; with --out, no file", async () => {
+    const body = csvHeader + rows(0, 4000) +
+      `evt_bad,yesterday,Logged in,a@example.com,,,203.0.113.7,{}\r\n` + rows(4000, 5000)
+    const run = await ndjsonBothWays("ndjson-bad-row", (response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.end(body)
+    })
+    const { toStdout } = run
+    expect(toStdout.code).toBe(1)
+    expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 4000 }, (_, k) => `evt_${k}`))
+    expect(toStdout.stdout.endsWith("\n")).toBe(true)
+    expect(toStdout.stderr).toContain("the audit-log CSV is malformed (event \"evt_bad\"")
+    expectNoFile(run, "the audit-log CSV is malformed (event \"evt_bad\"")
+  })
+
+  it("ndjson, the connection dropped mid-body: complete lines only, exit 1 saying so; with --out, no file", async () => {
+    const first = csvHeader + rows(0, 3000)
+    const whole = first + rows(3000, 6000)
+    const run = await ndjsonBothWays("ndjson-dropped", (response) => {
+      response.writeHead(200, { "content-type": "text/csv", "content-length": String(Buffer.byteLength(whole)) })
+      // Half the body, cut inside a row, then the connection is dropped.
+      response.write(whole.slice(0, first.length + 20), () => response.socket?.destroy())
+    })
+    const { toStdout } = run
+    expect(toStdout.code).toBe(1)
+    expect(toStdout.stderr).toContain(
+      "The connection dropped while reading the response to GET /api/v1/audit-logs/export"
+    )
+    expect(toStdout.stdout === "" || toStdout.stdout.endsWith("\n")).toBe(true)
+    const written = ids(toStdout.stdout)
+    expect(written).toEqual(Array.from({ length: written.length }, (_, k) => `evt_${k}`))
+    expect(written.length).toBeLessThanOrEqual(3000)
+    expectNoFile(run, "The connection dropped while reading the response")
+  })
+
+  it("ndjson: every row, through a pipe, to stdout and to --out alike, with the same bytes", async () => {
+    const body = csvHeader + rows(0, 8000)
+    const { out, toFile, toStdout } = await ndjsonBothWays("ndjson-whole", (response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.end(body)
+    })
+    expect(toStdout.code).toBe(0)
+    expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 8000 }, (_, k) => `evt_${k}`))
+    expect(toFile.code).toBe(0)
+    expect(readFileSync(out, "utf8")).toBe(toStdout.stdout)
+  })
+
   it("cut off to stdout: exit 1 (a consumer never mistakes a cut for the end)", async () => {
     await fault(mock.url, { operation: "exportAuditLog", truncateAfterBytes: 50_000 })
     const result = await cli.run(["audit-logs", "export"], { env })

@@ -87,6 +87,31 @@ const ATTRIBUTES = auditLogColumns.indexOf("attributes")
 /** `user_email`, `deployment_id`, `deployment_name`, `ip_address`: empty is `null`. */
 const firstNullable = auditLogColumns.indexOf("user_email")
 
+/**
+ * Four bytes (a little-endian word) of an unquoted text field that need no
+ * look: none is a comma, a quote, a backslash, a control character (CR and
+ * LF among them) or a byte ≥ 0x80. Word-at-a-time tests: `(v - 0x01010101)
+ * & ~v & 0x80808080` is non-zero when a byte of `v` is 0 (`v` XOR a repeated
+ * byte: when a byte equals it), `(w - 0x20202020) & ~w` when a byte is below
+ * 0x20. The numbers are written out: in the CLI's bundle, module constants
+ * become variables, read at every use.
+ */
+const isPlainUnquoted = (word: number): boolean => {
+  const comma = word ^ 0x2c2c2c2c
+  const quote = word ^ 0x22222222
+  const backslash = word ^ 0x5c5c5c5c
+  return ((word | ((word - 0x20202020) & ~word) | ((comma - 0x01010101) & ~comma) |
+    ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash)) & 0x80808080) === 0
+}
+
+/** As `isPlainUnquoted`, inside quotes: a comma needs no look there. */
+const isPlainQuoted = (word: number): boolean => {
+  const quote = word ^ 0x22222222
+  const backslash = word ^ 0x5c5c5c5c
+  return ((word | ((word - 0x20202020) & ~word) | ((quote - 0x01010101) & ~quote) |
+    ((backslash - 0x01010101) & ~backslash)) & 0x80808080) === 0
+}
+
 const digit = (bytes: Uint8Array, at: number): number => {
   const d = bytes[at]! - 48
   return d >= 0 && d <= 9 ? d : -100_000
@@ -570,6 +595,15 @@ export class NdjsonFromCsv<A> {
             const valueStart = pos
             out[pos++] = QUOTE
             for (;;) {
+              if (i + 4 <= n) {
+                const word = input.getUint32(i, true)
+                if (isPlainQuoted(word)) {
+                  view.setUint32(pos, word, true)
+                  pos += 4
+                  i += 4
+                  continue
+                }
+              }
               if (i >= n) {
                 this.stop = rowStart
                 return CUT
@@ -649,10 +683,25 @@ export class NdjsonFromCsv<A> {
               out[pos++] = 125
             } else slow = true
           } else {
-            // Checked first, then copied as it is, four bytes at a time (a row found slow is written again).
+            // Copied as it is while checked: four bytes at a time while none of them needs a look, else
+            // byte by byte (a row found slow is written again). The word loop is written out here and in the
+            // quoted field: one helper for both made the whole transcoder ~15% slower.
+            const valueStart = pos
+            out[pos++] = QUOTE
             while (i < n) {
-              const kind = byteClass[bytes[i]!]!
+              if (i + 4 <= n) {
+                const word = input.getUint32(i, true)
+                if (isPlainUnquoted(word)) {
+                  view.setUint32(pos, word, true)
+                  pos += 4
+                  i += 4
+                  continue
+                }
+              }
+              const b = bytes[i]!
+              const kind = byteClass[b]!
               if (kind === PLAIN) {
+                out[pos++] = b
                 i++
                 continue
               }
@@ -662,7 +711,10 @@ export class NdjsonFromCsv<A> {
                 if (length === 0) {
                   slow = true
                   i++
-                } else i += length
+                } else {
+                  for (let k = 0; k < length; k++) out[pos++] = bytes[i + k]!
+                  i += length
+                }
                 continue
               }
               if (kind === QUOTE_BYTE) {
@@ -673,14 +725,6 @@ export class NdjsonFromCsv<A> {
               slow = true
               i++
             }
-            const valueStart = pos
-            out[pos++] = QUOTE
-            let k = fieldStart
-            for (; k + 4 <= i; k += 4) {
-              view.setUint32(pos, input.getUint32(k, true), true)
-              pos += 4
-            }
-            for (; k < i; k++) out[pos++] = bytes[k]!
             if (c >= firstNullable && pos === valueStart + 1) {
               pos = valueStart
               view.setUint32(pos, nullWord, true)
