@@ -90,13 +90,18 @@ if (builtIn?._tag === "Print") {
   // V8 drops the bytecode of functions that have not run for a few garbage collections ("flushing"):
   // by the exit, the start-up code (the module bodies, the command line's parsing) would be gone
   // from the cache, and every later run would parse the whole bundle again to compile it (~50 ms).
-  // Set on every run: V8 accepts a cache only under the flags it was made with.
+  // So the run that writes the cache keeps its bytecode. V8 accepts a cache only under the flags it
+  // was made with, so every run reads it under the same flag; a run that read it puts the default
+  // back at once, because Node's own code cache (for its built-in modules, loaded later) is
+  // rejected under any other flags (each built-in would be compiled from source: 10–25 ms more).
   setFlagsFromString("--no-flush-bytecode")
   const script = new Script(`(function (require, module, exports, __filename, __dirname) {${CUBEPLANE_MAIN}\n})`, {
     filename,
     ...(cachedData !== undefined ? { cachedData } : {})
   })
-  if (file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+  const writing = file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)
+  if (!writing) setFlagsFromString("--flush-bytecode")
+  if (file !== undefined && writing) {
     // At exit, the cache holds every function this run compiled.
     process.once("exit", () => writeCache(file, script.createCachedData()))
   }
