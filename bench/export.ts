@@ -47,7 +47,7 @@ const proxyKey = "cpk_export_bench"
 const buildClient = (): string => {
   const out = join(here, "dist/lib")
   mkdirSync(out, { recursive: true })
-  for (const name of ["export-client", "export-checksum"]) {
+  for (const name of ["export-client", "export-checksum", "node-download"]) {
     const source = readFileSync(join(here, "lib", `${name}.ts`), "utf8")
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }
@@ -432,6 +432,7 @@ export async function run(): Promise<string> {
     let progressShown = ""
     // Timed inside the worker, from before the request to the last event: loading the modules is not the stream.
     const clientScript = buildClient()
+    const nodeDownload = join(here, "dist/lib/node-download.js")
     const clientRun = (mode: "effect" | "effect-fold" | "promise", url = upstream) => async (): Promise<Run> => {
       const result = await measure([process.execPath, clientScript, mode, url])
       const reported: { seconds: number } = JSON.parse(result.stdout.trim().split("\n").at(-1)!)
@@ -444,6 +445,12 @@ export async function run(): Promise<string> {
         peer: true,
         run: () => measure(["curl", "-sf", "-o", out("curl.csv"), exportUrl]),
         check: csvCopy(out("curl.csv"))
+      },
+      {
+        name: "`node` alone: `node:http` to a temporary file, fsync, rename (peer: the floor of a Node CLI)",
+        peer: true,
+        run: () => measure([process.execPath, nodeDownload, exportUrl, out("node.csv")]),
+        check: csvCopy(out("node.csv"))
       },
       {
         name: "`cubeplane audit-logs export --out file` (CSV)",
@@ -731,6 +738,7 @@ export async function run(): Promise<string> {
     const mlrResult = results.find((result) => result.name.startsWith("Miller"))
     const find = (prefix: string) => results.find((result) => result.name.startsWith(prefix))
     const outPlain = find("`cubeplane audit-logs export --out")!
+    const nodeFloor = find("`node` alone")
     const outTty = find("`… --out file` on a terminal, with")
     const outQuiet = find("`… --out file` on a terminal, stderr")
     const ndjson = find("`cubeplane audit-logs export --format ndjson")!
@@ -812,6 +820,9 @@ export async function run(): Promise<string> {
       "Effect and Promise rows are `bench/lib/export-client.ts` compiled to plain JavaScript and run by plain `node` on",
       "the built `@cubeplane/core`, as a user runs it (core's HTTP client on fetch, counting events and checksumming",
       "each; timed inside the worker from the request to the last event, so loading the modules is not counted); the",
+      "`node`-alone row is `bench/lib/node-download.ts` run the same way: Node's `http` client writing each chunk to a",
+      "temporary file, then fsync and rename, nothing else (no CLI, no row count) — the floor any Node command line",
+      "doing an atomic `--out` starts from; the",
       "proxy rows are `curl -o` through `apps/proxy/dist/main.js` (warmed up by one export of each kind first)",
       "in front of the same server, with the proxy server's own CPU time and peak RSS (curl's are not counted).",
       "*CPU time* (user + system, the best round) is steadier than wall time on a shared machine. *Above start-up* subtracts the peak RSS of",
@@ -850,6 +861,16 @@ export async function run(): Promise<string> {
       "|---|---|---:|---|",
       ...targets,
       "",
+      ...(nodeFloor !== undefined
+        ? [
+          `Against the floor of a Node command line (the \`node\`-alone row, ${
+            (nodeFloor.seconds / curlResult.seconds).toFixed(2)
+          }× curl, ${nodeFloor.cpu.toFixed(2)} s of CPU): \`--out\` on a terminal takes ${
+            ((outTty ?? outPlain).seconds / nodeFloor.seconds).toFixed(2)
+          }× its time and ${((outTty ?? outPlain).cpu - nodeFloor.cpu).toFixed(2)} s more CPU.`,
+          ""
+        ]
+        : []),
       ...(bigMock !== undefined
         ? [
           `At ${fmt(10 * events)} events (${fmt(10 * events)} rows, one run each, no peers): peak RSS against the ${
