@@ -12,7 +12,6 @@
  */
 import type * as Transport from "@cubeplane/core/Transport"
 import * as http from "node:http"
-import * as https from "node:https"
 
 /** A response body, read whole (an error body), refusing more than `maxBytes`. */
 const readText = (body: http.IncomingMessage, maxBytes: number): Promise<string> =>
@@ -51,9 +50,10 @@ const timedOut = (timeoutMs: number) =>
  * the request until the response headers (as core's `make` bounds it). The
  * body has no time limit, like the fetch path's: a slow export is not cut.
  */
-export const make = (timeoutMs: number): Transport.Exchange<http.IncomingMessage> => (request) =>
-  new Promise((resolve, reject) => {
-    const client = request.url.startsWith("https:") ? https : http
+export const make = (timeoutMs: number): Transport.Exchange<http.IncomingMessage> => async (request) => {
+  // TLS is loaded only for an https URL (a few ms of start-up a plain-http run does not pay).
+  const client = request.url.startsWith("https:") ? await import("node:https") : http
+  return new Promise((resolve, reject) => {
     const outgoing = client.request(request.url, {
       method: request.method,
       headers: request.body === undefined
@@ -81,3 +81,4 @@ export const make = (timeoutMs: number): Transport.Exchange<http.IncomingMessage
     })
     outgoing.end(request.body)
   })
+}

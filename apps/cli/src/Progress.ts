@@ -17,9 +17,21 @@ export const formatBytes = (bytes: number): string => {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
 }
 
+/**
+ * `1234567` → `1,234,567` (a whole number ≥ 0). Not `toLocaleString("en-US")`:
+ * its first call loads ICU's number formatting, ~10 ms at the start of an
+ * export that should run at the speed of the wire.
+ */
+export const groupDigits = (n: number): string => {
+  const digits = String(Math.trunc(n))
+  let out = digits.slice(0, ((digits.length - 1) % 3) + 1)
+  for (let at = out.length; at < digits.length; at += 3) out += `,${digits.slice(at, at + 3)}`
+  return out
+}
+
 /** `1,234 rows · 1.5 MB · 3.2 MB/s`. */
 export const line = (rows: number, bytes: number, elapsedMillis: number): string =>
-  `${rows.toLocaleString("en-US")} rows · ${formatBytes(bytes)} · ${
+  `${groupDigits(rows)} rows · ${formatBytes(bytes)} · ${
     formatBytes(elapsedMillis > 0 ? (bytes * 1000) / elapsedMillis : 0)
   }/s`
 

@@ -19,6 +19,7 @@ import { createRequire } from "node:module"
 import { homedir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { setFlagsFromString } from "node:v8"
 import { Script } from "node:vm"
 import * as Builtins from "./Builtins.js"
 import type { CommandSpec } from "./Spec.js"
@@ -68,6 +69,22 @@ const writeCache = (file: string, data: Buffer) => {
   }
 }
 
+/**
+ * Node reads a socket into a fresh 64 KiB `malloc` block per read; the
+ * garbage collector frees them in batches, and glibc's `free` then gives the
+ * top of the heap back to the kernel (its trim threshold starts at 128 KiB),
+ * so the next reads fault fresh zeroed pages in again: ~50,000 page faults and
+ * ~0.1 s of CPU for a 154 MiB export. glibc raises the threshold to twice the
+ * size of any block it had to `mmap` once that block is freed (up to 32 MiB
+ * blocks): one 16 MiB buffer, never touched (no memory used) and dropped at
+ * once, is freed by the first garbage collection, and from then on up to
+ * 32 MiB of freed blocks are reused instead of returned. Elsewhere (musl,
+ * other allocators) it is a buffer allocated and freed, nothing more.
+ */
+const raiseMallocTrimThreshold = () => {
+  Buffer.allocUnsafeSlow(16 * 1024 * 1024)
+}
+
 const builtIn = Builtins.answer(
   { root: CUBEPLANE_SPEC, examples: CUBEPLANE_EXAMPLES, version: CUBEPLANE_VERSION },
   args,
@@ -83,14 +100,25 @@ if (builtIn?._tag === "Print") {
   process.stderr.write(`${builtIn.message}\n`)
   process.exitCode = 2
 } else {
+  if (process.platform === "linux") raiseMallocTrimThreshold()
   const filename = fileURLToPath(import.meta.url)
   const file = cacheFile()
   const cachedData = readCache(file)
+  // V8 drops the bytecode of functions that have not run for a few garbage collections ("flushing"):
+  // by the exit, the start-up code (the module bodies, the command line's parsing) would be gone
+  // from the cache, and every later run would parse the whole bundle again to compile it (~50 ms).
+  // So the run that writes the cache keeps its bytecode. V8 accepts a cache only under the flags it
+  // was made with, so every run reads it under the same flag; a run that read it puts the default
+  // back at once, because Node's own code cache (for its built-in modules, loaded later) is
+  // rejected under any other flags (each built-in would be compiled from source: 10–25 ms more).
+  setFlagsFromString("--no-flush-bytecode")
   const script = new Script(`(function (require, module, exports, __filename, __dirname) {${CUBEPLANE_MAIN}\n})`, {
     filename,
     ...(cachedData !== undefined ? { cachedData } : {})
   })
-  if (file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+  const writing = file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)
+  if (!writing) setFlagsFromString("--flush-bytecode")
+  if (file !== undefined && writing) {
     // At exit, the cache holds every function this run compiled.
     process.once("exit", () => writeCache(file, script.createCachedData()))
   }

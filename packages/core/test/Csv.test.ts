@@ -509,6 +509,49 @@ describe("Csv.makeRowCounter", () => {
     )
   })
 
+  it("any bytes at any alignment and chunking: the same count as the rule read one byte at a time", () => {
+    // The rule, spelled out: a LF outside quotes ends a line; a line that is empty or only a CR is
+    // not a row; a last line without a LF is; the first row is the header. Bytes near the ones the
+    // word arithmetic looks for (0x0a, 0x22, with the high bit set: 0x8a, 0xa2; 0x09, 0x0b, 0x21,
+    // 0x23, 0xff) check that no other byte is taken for a LF or a quote.
+    const reference = (input: Uint8Array): number | "cut" => {
+      let quoted = false
+      let lines = 0
+      let start = 0
+      for (let i = 0; i < input.length; i++) {
+        if (input[i] === 0x22) quoted = !quoted
+        else if (input[i] === 0x0a && !quoted) {
+          if (i > start && !(i === start + 1 && input[i - 1] === 0x0d)) lines++
+          start = i + 1
+        }
+      }
+      if (quoted) return "cut"
+      if (input.length > start && !(input.length === start + 1 && input[start] === 0x0d)) lines++
+      return Math.max(0, lines - 1)
+    }
+    const byte = FastCheck.oneof(
+      FastCheck.constantFrom(0x0a, 0x0a, 0x22, 0x22, 0x0d, 0x8a, 0xa2, 0x09, 0x0b, 0x21, 0x23, 0xff, 0x00, 0x80),
+      FastCheck.integer({ min: 0, max: 255 })
+    )
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.array(byte, { minLength: 64, maxLength: 600, size: "max" }),
+        FastCheck.nat(7),
+        FastCheck.array(FastCheck.nat(600), { maxLength: 4 }),
+        (values, shift, cuts) => {
+          const backing = new Uint8Array(values.length + shift)
+          backing.set(values, shift)
+          const input = backing.subarray(shift)
+          const expected = reference(input)
+          const chunks = cut(input, [...cuts].map((n) => n % (input.length + 1)).sort((x, y) => x - y))
+          if (expected === "cut") expect(() => count(chunks)).toThrow(Csv.CsvError)
+          else expect(count(chunks)).toBe(expected)
+        }
+      ),
+      { numRuns: 500 }
+    )
+  })
+
   it("a quote that opens in one long chunk and closes in the next keeps the line ends inside it out of the count", () => {
     const inside = "line\n".repeat(40)
     const text = `id,note\r\n${"1,plain text that fills some words\r\n".repeat(10)}2,"${inside}"\r\n3,end\r\n`

@@ -122,6 +122,33 @@ describe("help", () => {
   })
 })
 
+describe("the launcher's code cache", () => {
+  it("the cache a first run writes is accepted by the next run (V8 would reject it, and the launcher rewrite it, if the flags it was made under differed)", async () => {
+    const { readdirSync, statSync } = await import("node:fs")
+    const { join } = await import("node:path")
+    const fresh = makeCli()
+    try {
+      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+      const first = await fresh.run(["deployments", "list"], { env: admin })
+      expect(first.code).toBe(0)
+      const files = readdirSync(cacheDir).filter((name) => name.endsWith("-deployments.v8"))
+      expect(files).toHaveLength(1)
+      const written = statSync(join(cacheDir, files[0]!))
+      const second = await fresh.run(["deployments", "list"], { env: admin })
+      expect(second.code).toBe(0)
+      expect(second.stdout).toBe(first.stdout)
+      // Rewritten means a new file renamed into place: another inode.
+      expect(statSync(join(cacheDir, files[0]!)).ino).toBe(written.ino)
+      // CUBEPLANE_NO_CACHE=1 neither reads nor writes one.
+      const uncached = await fresh.run(["tokens", "inspect", "x"], { env: { ...admin, CUBEPLANE_NO_CACHE: "1" } })
+      expect(uncached.code).not.toBeNull()
+      expect(readdirSync(cacheDir).filter((name) => name.endsWith("-tokens.v8"))).toEqual([])
+    } finally {
+      fresh.cleanup()
+    }
+  })
+})
+
 describe("deployments list", () => {
   it("prints JSON when piped: the wire format, nothing else on stdout", async () => {
     const result = await cli.run(["deployments", "list"], { env: admin })
