@@ -6,7 +6,7 @@ import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Schema, Stream } from "effect"
-import { copyCsv, ndjsonThrough } from "../src/handlers/audit-logs.js"
+import { csvThrough, ndjsonThrough } from "../src/handlers/audit-logs.js"
 import * as Output from "../src/Output.js"
 import * as Progress from "../src/Progress.js"
 import * as Views from "../src/Views.js"
@@ -27,43 +27,55 @@ const csv = Csv.encodeRow(Domain.auditLogColumns) +
     ])).join("")
 const bytes = utf8.encode(csv)
 
-/** The bytes in pieces of `size`, `perChunk` pieces per stream chunk. */
-const pieces = (size: number, perChunk: number): Stream.Stream<Uint8Array> => {
-  const all: Array<Uint8Array> = []
-  for (let at = 0; at < bytes.length; at += size) all.push(bytes.subarray(at, at + size))
-  return Stream.fromIterable(all).pipe(Stream.rechunk(perChunk))
+/**
+ * A `Through` fed the bytes in pieces of `size`, as the socket would deliver
+ * them, until it stops: what it wrote, the progress it told, its failure.
+ */
+const runThrough = <E>(
+  make: (onProgress: (rows: number, bytes: number) => void) => Output.Through<E>,
+  input: Uint8Array,
+  size: number
+) => {
+  const updates: Array<[number, number]> = []
+  const step = make((rows, bytes) => updates.push([rows, bytes]))
+  const out: Array<Uint8Array> = []
+  let stopped = step.stopped()
+  for (let at = 0; at < input.length && stopped === undefined; at += size) {
+    out.push(step.chunk(Buffer.from(input.subarray(at, at + size))))
+    stopped = step.stopped()
+  }
+  if (stopped === undefined) {
+    out.push(step.end())
+    stopped = step.stopped()
+  }
+  return { bytes: Buffer.concat(out), updates, stopped }
 }
 
-describe("audit-logs export --out (CSV): copyCsv", () => {
-  it.effect("passes the bytes on unchanged and reports every record and byte", () =>
-    Effect.gen(function*() {
-      for (const [size, perChunk] of [[1, 7], [97, 1], [4096, 3], [bytes.length, 1]] as const) {
-        const updates: Array<[number, number]> = []
-        const out = yield* copyCsv(
-          pieces(size, perChunk),
-          (rows, size) => Effect.sync(() => updates.push([rows, size]))
-        )
-          .pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
-        expect(Buffer.concat(out).equals(Buffer.from(bytes))).toBe(true)
-        expect(updates.at(-1)).toEqual([300, bytes.length])
-        // Never ahead of the truth, never going back.
-        for (let k = 1; k < updates.length; k++) {
-          expect(updates[k]![0]).toBeGreaterThanOrEqual(updates[k - 1]![0])
-          expect(updates[k]![1]).toBeGreaterThanOrEqual(updates[k - 1]![1])
-        }
-        expect(Progress.line(updates.at(-1)![0], updates.at(-1)![1], 1000)).toContain("300 rows")
-      }
-    }))
+/** Progress is never ahead of the truth and never goes back. */
+const expectMonotonic = (updates: ReadonlyArray<readonly [number, number]>) => {
+  for (let k = 1; k < updates.length; k++) {
+    expect(updates[k]![0]).toBeGreaterThanOrEqual(updates[k - 1]![0])
+    expect(updates[k]![1]).toBeGreaterThanOrEqual(updates[k - 1]![1])
+  }
+}
 
-  it.effect("a file cut inside a quoted field fails, saying how far it got", () =>
-    Effect.gen(function*() {
-      const cutAt = csv.indexOf("line one")
-      const error = yield* copyCsv(Stream.make(utf8.encode(csv.slice(0, cutAt))), () => Effect.void).pipe(
-        Stream.runDrain,
-        Effect.flip
-      )
-      expect(error.message).toMatch(/cut off after \d+ rows/)
-    }))
+describe("audit-logs export --format csv (stdout or --out): csvThrough", () => {
+  it("passes the bytes on unchanged and reports every record and byte", () => {
+    for (const size of [1, 97, 4096, bytes.length]) {
+      const { bytes: out, stopped, updates } = runThrough(csvThrough, bytes, size)
+      expect(stopped).toBeUndefined()
+      expect(out.equals(Buffer.from(bytes))).toBe(true)
+      expect(updates.at(-1)).toEqual([300, bytes.length])
+      expectMonotonic(updates)
+      expect(Progress.line(updates.at(-1)![0], updates.at(-1)![1], 1000)).toContain("300 rows")
+    }
+  })
+
+  it("a file cut inside a quoted field stops, saying how far it got", () => {
+    const cutAt = csv.indexOf("line one")
+    const { stopped } = runThrough(csvThrough, utf8.encode(csv.slice(0, cutAt)), 64)
+    expect(stopped?.message).toMatch(/cut off after \d+ rows .* try again/)
+  })
 })
 
 describe("audit-logs export --format ndjson", () => {
@@ -81,21 +93,9 @@ describe("audit-logs export --format ndjson", () => {
       expect(text).toBe(events.map((event) => JSON.stringify(encode(event)) + "\n").join(""))
     }))
 
-  /** `ndjsonThrough` on the bytes cut into pieces of `size`, as the socket would deliver them. */
   const through = (input: Uint8Array, size: number) => {
-    const updates: Array<[number, number]> = []
-    const step = ndjsonThrough((rows, bytes) => updates.push([rows, bytes]))
-    const out: Array<Uint8Array> = []
-    let stopped = step.stopped()
-    for (let at = 0; at < input.length && stopped === undefined; at += size) {
-      out.push(step.chunk(Buffer.from(input.subarray(at, at + size))))
-      stopped = step.stopped()
-    }
-    if (stopped === undefined) {
-      out.push(step.end())
-      stopped = step.stopped()
-    }
-    return { text: Buffer.concat(out).toString("utf8"), updates, stopped }
+    const { bytes: out, stopped, updates } = runThrough(ndjsonThrough, input, size)
+    return { text: out.toString("utf8"), updates, stopped }
   }
 
   it("from the CSV bytes: the schema's lines byte for byte, however the bytes arrive, every row and byte counted", () => {
@@ -110,11 +110,7 @@ describe("audit-logs export --format ndjson", () => {
       expect(stopped).toBeUndefined()
       expect(text).toBe(expected)
       expect(updates.at(-1)).toEqual([300, bytes.length])
-      // Never ahead of the truth, never going back.
-      for (let k = 1; k < updates.length; k++) {
-        expect(updates[k]![0]).toBeGreaterThanOrEqual(updates[k - 1]![0])
-        expect(updates[k]![1]).toBeGreaterThanOrEqual(updates[k - 1]![1])
-      }
+      expectMonotonic(updates)
     }
   })
 

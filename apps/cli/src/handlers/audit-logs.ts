@@ -14,8 +14,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as AtomicFile from "../AtomicFile.js"
 import * as Client from "../Client.js"
-import type { CliFailure } from "../Failure.js"
-import { fromControlPlane, general, usage } from "../Failure.js"
+import { CliFailure, fromControlPlane, general, usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"
 import * as Follow from "../Follow.js"
 import type { exportConfig, filterConfig, followConfig } from "../options/audit-logs.js"
@@ -39,38 +38,39 @@ const toFilter = (flags: Parsed<typeof filterConfig>): AuditLogFilter => ({
 // ---------------------------------------------------------------------------
 
 /**
- * The CSV as the server sent it, byte for byte: the records are counted as
- * the bytes pass (core's `Csv.makeRowCounter`, no decoding) for the progress
- * line, and a file that ends inside a quoted field — cut off — fails.
+ * `--format csv` on the raw export: the CSV as the server sent it, byte for
+ * byte, its records counted as the bytes pass (core's `Csv.makeRowCounter`,
+ * no decoding) and told to `onProgress` with the bytes so far; a file that
+ * ends inside a quoted field — cut off — stops it, saying how far it got.
  */
-export const copyCsv = (
-  bytes: Stream.Stream<Uint8Array, ControlPlaneError>,
-  onProgress: (rows: number, bytes: number) => Effect.Effect<void>
-): Stream.Stream<Uint8Array, ControlPlaneError | CliFailure> =>
-  Stream.suspend(() => {
-    const counter = Csv.makeRowCounter()
-    let rows = 0
-    let size = 0
-    const counted = Stream.mapChunksEffect(bytes, (chunk) => {
-      for (const piece of chunk) {
-        rows = counter.push(piece)
-        size += piece.length
+export const csvThrough = (
+  onProgress: (rows: number, bytes: number) => void
+): Output.Through<CliFailure> => {
+  const counter = Csv.makeRowCounter()
+  let rows = 0
+  let size = 0
+  let failure: CliFailure | undefined
+  const none = new Uint8Array(0)
+  return {
+    chunk: (chunk) => {
+      rows = counter.push(chunk)
+      size += chunk.length
+      onProgress(rows, size)
+      return chunk
+    },
+    end: () => {
+      try {
+        rows = counter.end()
+        onProgress(rows, size)
+      } catch (error) {
+        if (!(error instanceof Csv.CsvError)) throw error
+        failure = general(`The audit-log export is cut off after ${rows} rows (${error.message}) — try again`)
       }
-      return Effect.as(onProgress(rows, size), chunk)
-    })
-    const end = Stream.fromEffect(
-      Effect.try({
-        try: () => counter.end(),
-        catch: (error) =>
-          general(
-            `The audit-log export is cut off after ${rows} rows (${
-              error instanceof Error ? error.message : String(error)
-            }) — try again`
-          )
-      }).pipe(Effect.flatMap((total) => onProgress(total, size)))
-    ).pipe(Stream.drain)
-    return Stream.concat(counted, end)
-  })
+      return none
+    },
+    stopped: () => failure
+  }
+}
 
 /**
  * `--format ndjson` on the raw export: core's transcoder
@@ -103,31 +103,34 @@ export const ndjsonThrough = (
 }
 
 /**
- * `--format ndjson` from socket to stdout or to `--out FILE`, with no Effect
- * step per chunk: to stdout, the lines before a malformed row still go out
- * (then exit 1), and a reader that stops early (`| head`) ends the export
- * quietly; to a file, nothing is kept unless the whole export was read and
- * written.
+ * The export from socket to stdout or to `--out FILE`, each chunk through
+ * `through` (the CSV as sent, or NDJSON), with no Effect step per chunk: to
+ * stdout, what came before a malformed row still goes out (then exit 1), and
+ * a reader that stops early (`| head`) ends the export quietly; to a file,
+ * nothing is kept unless the whole export was read and written.
  */
-const exportNdjson = (
+const exportRaw = <E extends ControlPlaneError | CliFailure>(
   out: string | undefined,
   csv: Effect.Effect<Client.CsvExport, ControlPlaneError>,
-  progress: Progress.Progress
+  through: Output.Through<E>
 ): Effect.Effect<void, ControlPlaneError | CliFailure> =>
   Effect.suspend(() => {
-    const through = ndjsonThrough(progress.set)
     if (out === undefined) {
       return Session.toStdout(
-        Effect.flatMap(csv, (answer) => Output.writeReadable(process.stdout, answer.body, through, answer.bodyError))
+        Effect.flatMap(
+          csv,
+          (answer) =>
+            Output.writeReadable<E | ControlPlaneError>(process.stdout, answer.body, through, answer.bodyError)
+        )
       )
     }
     let bodyError: (cause: unknown) => ControlPlaneError = (cause) =>
       Transport.bodyDropped({ method: "GET", path: paths.auditLogExport }, cause)
-    /** The transcoder's failure, thrown so that the file is not kept. */
-    const checked = (lines: Uint8Array) => {
+    /** A failure `through` met, thrown so that the file is not kept. */
+    const checked = (bytes: Uint8Array) => {
       const stopped = through.stopped()
       if (stopped !== undefined) throw stopped
-      return lines
+      return bytes
     }
     return AtomicFile.writeReadable(out)(
       Effect.map(csv, (answer) => {
@@ -135,49 +138,10 @@ const exportNdjson = (
         return answer.body
       }),
       { chunk: (chunk) => checked(through.chunk(chunk)), end: () => checked(through.end()) },
-      (error): ControlPlaneError => Session.isControlPlaneError(error) ? error : bodyError(error)
+      (error): ControlPlaneError | CliFailure =>
+        Session.isControlPlaneError(error) || error instanceof CliFailure ? error : bodyError(error)
     ).pipe(Effect.mapError((error) => error instanceof AtomicFile.FileError ? general(error.message) : error))
   })
-
-/**
- * `--out FILE` for the CSV: the bytes go from the socket to the file with no
- * decoding and no Effect step per chunk (`AtomicFile.writeReadable`), the
- * records counted on the way (core's `Csv.makeRowCounter`) for the progress
- * line; a file that ends inside a quoted field — cut off — is not kept.
- */
-const copyCsvToFile = (
-  out: string,
-  csv: Effect.Effect<Client.CsvExport, ControlPlaneError>,
-  progress: Progress.Progress
-): Effect.Effect<void, ControlPlaneError | CliFailure> =>
-  Effect.suspend(() => {
-    const counter = Csv.makeRowCounter()
-    let rows = 0
-    let size = 0
-    let bodyError: (cause: unknown) => ControlPlaneError = (cause) =>
-      Transport.bodyDropped({ method: "GET", path: paths.auditLogExport }, cause)
-    return AtomicFile.writeReadable(out)(
-      Effect.map(csv, (answer) => {
-        bodyError = answer.bodyError
-        return answer.body
-      }),
-      {
-        chunk: (chunk) => {
-          rows = counter.push(chunk)
-          size += chunk.length
-          progress.set(rows, size)
-        },
-        end: () => {
-          rows = counter.end()
-          progress.set(rows, size)
-        }
-      },
-      (error): ControlPlaneError | CliFailure =>
-        error instanceof Csv.CsvError
-          ? general(`The audit-log export is cut off after ${rows} rows (${error.message}) — try again`)
-          : bodyError(error)
-    )
-  }).pipe(Effect.mapError((error) => error instanceof AtomicFile.FileError ? general(error.message) : error))
 
 export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
   Session.run(flags, ({ controlPlane, credentials, verbose }) =>
@@ -186,31 +150,26 @@ export const exportAuditLog = (flags: Parsed<typeof exportConfig>) =>
       const out = Option.getOrUndefined(flags.out)
       // On a terminal that is also showing the data, a progress line would garble it.
       const progress = Progress.make(Stdio.stderrIsTTY() && (out !== undefined || !Stdio.stdoutIsTTY()))
-      if (flags.format === "csv" && out !== undefined) {
+      if (flags.format === "csv" || flags.format === "ndjson") {
         const log = verbose ? (line: string) => Stdio.verbose(true, line) : undefined
-        yield* copyCsvToFile(out, Client.exportCsv(credentials, log)(filter), progress).pipe(
-          Effect.onExit((exit) => exit._tag === "Failure" ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void)
-        )
+        const csv = Client.exportCsv(credentials, log)(filter)
+        yield* (flags.format === "csv"
+          ? exportRaw(out, csv, csvThrough(progress.set))
+          : exportRaw(out, csv, ndjsonThrough(progress.set))).pipe(
+            Effect.onExit((exit) =>
+              exit._tag === "Failure" && out !== undefined ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void
+            )
+          )
         return yield* progress.done
       }
-      if (flags.format === "ndjson") {
-        const log = verbose ? (line: string) => Stdio.verbose(true, line) : undefined
-        yield* exportNdjson(out, Client.exportCsv(credentials, log)(filter), progress).pipe(
-          Effect.onExit((exit) =>
-            exit._tag === "Failure" && out !== undefined ? Stdio.note(`Nothing was written to ${out}.`) : Effect.void
-          )
+      const format = flags.format
+      const body: Stream.Stream<string | Uint8Array, ControlPlaneError | CliFailure> = Stream.suspend(() => {
+        let rows = 0
+        return controlPlane.auditLogEvents(filter).pipe(
+          Stream.mapChunksEffect((chunk) => Effect.as(progress.update(rows += chunk.length, 0), chunk)),
+          Output.list(Views.auditLogEvent, format, { color: false })
         )
-        return yield* progress.done
-      }
-      const body: Stream.Stream<string | Uint8Array, ControlPlaneError | CliFailure> = flags.format === "csv"
-        ? copyCsv(controlPlane.exportAuditLog(filter), progress.update)
-        : Stream.suspend(() => {
-          let rows = 0
-          return controlPlane.auditLogEvents(filter).pipe(
-            Stream.mapChunksEffect((chunk) => Effect.as(progress.update(rows += chunk.length, 0), chunk)),
-            Output.list(Views.auditLogEvent, flags.format, { color: false })
-          )
-        })
+      })
       if (out === undefined) {
         yield* Session.print(body)
       } else {

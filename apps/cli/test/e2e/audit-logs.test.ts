@@ -155,14 +155,14 @@ describe("audit-logs export --out", () => {
   const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => csvRow(from + k)).join("")
   const ids = (text: string) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line).id)
 
-  /** `export --format ndjson` from a server that answers with `answer`: once to stdout, once `--out` a fresh folder. */
-  const ndjsonBothWays = async (name: string, answer: (response: ServerResponse) => void) => {
+  /** `export --format FORMAT` from a server that answers with `answer`: once to stdout, once `--out` a fresh folder. */
+  const bothWays = async (format: "csv" | "ndjson", name: string, answer: (response: ServerResponse) => void) => {
     const dir = `${cli.configHome}/${name}`
     mkdirSync(dir)
-    const out = `${dir}/audit.ndjson`
+    const out = `${dir}/audit.${format}`
     const server = await exportServer((_, response) => answer(response))
     const run = (extra: ReadonlyArray<string>) =>
-      cli.run(["audit-logs", "export", "--format", "ndjson", ...extra], { env: { ...env, CUBE_API_URL: server.url } })
+      cli.run(["audit-logs", "export", "--format", format, ...extra], { env: { ...env, CUBE_API_URL: server.url } })
     try {
       return { dir, out, toStdout: await run([]), toFile: await run(["--out", out]) }
     } finally {
@@ -172,7 +172,7 @@ describe("audit-logs export --out", () => {
 
   /** The `--out` run failed saying `reason`, and said that nothing was written — nor was anything left in its folder. */
   const expectNoFile = (
-    { dir, out, toFile }: Awaited<ReturnType<typeof ndjsonBothWays>>,
+    { dir, out, toFile }: Awaited<ReturnType<typeof bothWays>>,
     reason: string
   ) => {
     expect(toFile.code).toBe(1)
@@ -184,7 +184,7 @@ describe("audit-logs export --out", () => {
   it("ndjson, a row the schemas refuse: the lines before it, exit 1 naming the event; with --out, no file", async () => {
     const body = csvHeader + rows(0, 4000) +
       `evt_bad,yesterday,Logged in,a@example.com,,,203.0.113.7,{}\r\n` + rows(4000, 5000)
-    const run = await ndjsonBothWays("ndjson-bad-row", (response) => {
+    const run = await bothWays("ndjson", "ndjson-bad-row", (response) => {
       response.writeHead(200, { "content-type": "text/csv" })
       response.end(body)
     })
@@ -199,7 +199,7 @@ describe("audit-logs export --out", () => {
   it("ndjson, the connection dropped mid-body: complete lines only, exit 1 saying so; with --out, no file", async () => {
     const first = csvHeader + rows(0, 3000)
     const whole = first + rows(3000, 6000)
-    const run = await ndjsonBothWays("ndjson-dropped", (response) => {
+    const run = await bothWays("ndjson", "ndjson-dropped", (response) => {
       response.writeHead(200, { "content-type": "text/csv", "content-length": String(Buffer.byteLength(whole)) })
       // Half the body, cut inside a row, then the connection is dropped.
       response.write(whole.slice(0, first.length + 20), () => response.socket?.destroy())
@@ -218,7 +218,7 @@ describe("audit-logs export --out", () => {
 
   it("ndjson: every row, through a pipe, to stdout and to --out alike, with the same bytes", async () => {
     const body = csvHeader + rows(0, 8000)
-    const { out, toFile, toStdout } = await ndjsonBothWays("ndjson-whole", (response) => {
+    const { out, toFile, toStdout } = await bothWays("ndjson", "ndjson-whole", (response) => {
       response.writeHead(200, { "content-type": "text/csv" })
       response.end(body)
     })
@@ -226,6 +226,46 @@ describe("audit-logs export --out", () => {
     expect(ids(toStdout.stdout)).toEqual(Array.from({ length: 8000 }, (_, k) => `evt_${k}`))
     expect(toFile.code).toBe(0)
     expect(readFileSync(out, "utf8")).toBe(toStdout.stdout)
+  })
+
+  it("csv: every byte, through a pipe, to stdout and to --out alike", async () => {
+    const body = csvHeader + rows(0, 8000)
+    const { out, toFile, toStdout } = await bothWays("csv", "csv-whole", (response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.end(body)
+    })
+    expect(toStdout.code).toBe(0)
+    expect(toStdout.stdout).toBe(body)
+    expect(toFile.code).toBe(0)
+    expect(readFileSync(out, "utf8")).toBe(body)
+  })
+
+  it("csv, the connection dropped mid-body: what came before it, exit 1 saying so; with --out, no file", async () => {
+    const whole = csvHeader + rows(0, 6000)
+    const run = await bothWays("csv", "csv-dropped", (response) => {
+      response.writeHead(200, { "content-type": "text/csv", "content-length": String(Buffer.byteLength(whole)) })
+      response.write(whole.slice(0, 200_000), () => response.socket?.destroy())
+    })
+    const { toStdout } = run
+    expect(toStdout.code).toBe(1)
+    expect(toStdout.stderr).toContain(
+      "The connection dropped while reading the response to GET /api/v1/audit-logs/export"
+    )
+    expect(whole.startsWith(toStdout.stdout)).toBe(true)
+    expect(toStdout.stdout.length).toBeLessThan(whole.length)
+    expectNoFile(run, "The connection dropped while reading the response")
+  })
+
+  it("csv that ends cleanly inside a quoted field, to stdout: exit 1 'cut off'; with --out, no file", async () => {
+    const body = csvHeader + rows(0, 2000) + "evt_cut,2024-01-01,\"half"
+    const run = await bothWays("csv", "csv-quoted-cut", (response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.end(body)
+    })
+    expect(run.toStdout.code).toBe(1)
+    expect(run.toStdout.stderr).toContain("cut off after 2000 rows")
+    expect(run.toStdout.stdout).toBe(body)
+    expectNoFile(run, "cut off after 2000 rows")
   })
 
   it("cut off to stdout: exit 1 (a consumer never mistakes a cut for the end)", async () => {
