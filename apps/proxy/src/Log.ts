@@ -11,41 +11,27 @@ import { Context, Layer } from "effect"
 
 export type LogEntry = Readonly<Record<string, unknown>>
 
-// Lines are copied into a buffer as they come: a line's string dies young, instead of a
-// 20 ms chain of concatenated strings surviving the young-generation collections.
-const maxPending = 64 * 1024
-let pending = Buffer.allocUnsafeSlow(maxPending)
-let pendingBytes = 0
+let pending = ""
 let timer: ReturnType<typeof setTimeout> | undefined
 const maxDelayMs = 20
+const maxPending = 64 * 1024
 
 export const flush = (): void => {
   if (timer !== undefined) clearTimeout(timer)
   timer = undefined
-  if (pendingBytes === 0) return
-  const bytes = pending.subarray(0, pendingBytes)
-  // The written buffer is handed over (a write may complete later); the next lines get a new one.
-  pending = Buffer.allocUnsafeSlow(maxPending)
-  pendingBytes = 0
-  process.stdout.write(bytes)
+  if (pending === "") return
+  const text = pending
+  pending = ""
+  process.stdout.write(text)
 }
 
 export const write = (entry: LogEntry): void => writeJson(JSON.stringify(entry))
 
 /** Writes one line of JSON text already serialized (see `accessText`). */
 export const writeJson = (json: string): void => {
-  // At most 3 bytes of UTF-8 per UTF-16 unit, and the newline.
-  const most = json.length * 3 + 1
-  if (most > maxPending - pendingBytes) {
-    flush()
-    if (most > maxPending) {
-      process.stdout.write(`${json}\n`)
-      return
-    }
-  }
-  pendingBytes += pending.write(json, pendingBytes, "utf8")
-  pending[pendingBytes++] = 10
-  timer ??= setTimeout(flush, maxDelayMs)
+  pending += `${json}\n`
+  if (pending.length >= maxPending) flush()
+  else timer ??= setTimeout(flush, maxDelayMs)
 }
 
 /** What the access log says about one answered request. */
