@@ -34,7 +34,7 @@ import * as MetricsModule from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
 import * as OpenApi from "./OpenApi.js"
 import type { Authorized, Checkable, Refused } from "./Pipeline.js"
-import { admit, authenticate, authorize, check, refusal } from "./Pipeline.js"
+import { check, refusal, steps } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Readiness from "./Readiness.js"
@@ -122,8 +122,11 @@ export const makeApp = (deps: AppDeps) => {
     return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
   }
 
-  // The access log and the metrics are the layers' services, resolved once for the wrapper below.
+  // The access log and the metrics are the layers' services, resolved once for the wrapper below;
+  // so are the services of the pipeline's steps and of the list forwarder.
   const accessLog = runtime.runSync(Log.AccessLog)
+  const { admit, authenticate, authorize } = runtime.runSync(steps)
+  const listForward = runtime.runSync(Lists.forwarder)
 
   /** request id → access log → metrics, around every handler: `begin` … `finish`. */
   const begin = (c: Ctx): Call => {
@@ -216,8 +219,8 @@ export const makeApp = (deps: AppDeps) => {
     })
   }
 
-  app.get(Api.routes.deployments, route("listDeployments", Validate.deployments, Lists.forward))
-  app.get(Api.routes.environments, route("listEnvironments", Validate.environments, Lists.forward))
+  app.get(Api.routes.deployments, route("listDeployments", Validate.deployments, listForward))
+  app.get(Api.routes.environments, route("listEnvironments", Validate.environments, listForward))
   // Minted tokens (and refusals to mint them) are never stored by a browser or a shared cache.
   app.post(
     Api.routes.metaSyncToken,

@@ -18,7 +18,7 @@ import type { ControlPlaneError } from "@cubeplane/core/Errors"
 import { UnexpectedResponse } from "@cubeplane/core/Errors"
 import * as ListCodec from "@cubeplane/core/ListCodec"
 import * as Pagination from "@cubeplane/core/Pagination"
-import { Chunk, Context, Effect, Either, Option, ParseResult, Stream } from "effect"
+import { Chunk, Effect, Either, Option, ParseResult, Stream } from "effect"
 import * as Answer from "./Answer.js"
 import * as Cache from "./Cache.js"
 import { bodyBytes, type Call, headerValue, reply } from "./Call.js"
@@ -42,49 +42,49 @@ interface ListAnswer {
 
 type Services = Upstream.ControlPlaneUpstream | Cache.ListCache | ProxyMetrics | Policy.Grants
 
-export const forward = (authorized: Authorized<ListRequest>): Effect.Effect<Response, never, Services> =>
-  Effect.flatMap(
-    Effect.context<Services>(),
-    (context) => {
-      const upstream = Context.get(context, Upstream.ControlPlaneUpstream)
-      const cache = Context.get(context, Cache.ListCache)
-      const metrics = Context.get(context, ProxyMetrics)
-      const grants = Context.get(context, Policy.Grants)
-      const { call, key, request } = authorized
-      const visible = grants.visibility(key, request.access)
-      const answer = (): Effect.Effect<ListAnswer, ControlPlaneError> =>
-        visible === "all"
-          ? passThrough(call, request, upstream)
-          : request.itemsKey === "deployments"
-          ? filtered(call, request, visible, upstream, ListCodec.deployments)
-          : filtered(call, request, visible, upstream, ListCodec.environments)
-      const answered = (result: Effect.Effect<ListAnswer, ControlPlaneError>) =>
-        Effect.match(result, {
-          onSuccess: (list) => reply(call, 200, bodyBytes(list.body), { "Content-Type": list.contentType }),
-          onFailure: (error) => Answer.fromError(call, error, upstream.redactor, metrics)
-        })
-      if (!cache.enabled) return answered(answer())
-      const cacheKey = `${request.operation}\n${Policy.scopeName(visible)}\n${request.upstreamPath}`
-      return Effect.flatMap(cache.get(cacheKey), (hit) => {
-        if (hit !== undefined) {
-          metrics.cache.inc([request.operation, "hit"])
-          call.cacheResult = "HIT"
-          return Effect.succeed(
-            reply(call, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" })
-          )
-        }
-        metrics.cache.inc([request.operation, "miss"])
-        call.cacheResult = "MISS"
-        call.headers["X-Cache"] = "MISS"
-        return answered(
-          Effect.tap(
-            answer(),
-            (list) => cache.set(cacheKey, { status: 200, contentType: list.contentType, body: list.body })
-          )
-        )
+/** The list forwarder, its services resolved once (the app's runtime is built once). */
+export const forwarder: Effect.Effect<
+  (authorized: Authorized<ListRequest>) => Effect.Effect<Response>,
+  never,
+  Services
+> = Effect.map(
+  Effect.all([Upstream.ControlPlaneUpstream, Cache.ListCache, ProxyMetrics, Policy.Grants]),
+  ([upstream, cache, metrics, grants]) => (authorized) => {
+    const { call, key, request } = authorized
+    const visible = grants.visibility(key, request.access)
+    const answer = (): Effect.Effect<ListAnswer, ControlPlaneError> =>
+      visible === "all"
+        ? passThrough(call, request, upstream)
+        : request.itemsKey === "deployments"
+        ? filtered(call, request, visible, upstream, ListCodec.deployments)
+        : filtered(call, request, visible, upstream, ListCodec.environments)
+    const answered = (result: Effect.Effect<ListAnswer, ControlPlaneError>) =>
+      Effect.match(result, {
+        onSuccess: (list) => reply(call, 200, bodyBytes(list.body), { "Content-Type": list.contentType }),
+        onFailure: (error) => Answer.fromError(call, error, upstream.redactor, metrics)
       })
-    }
-  )
+    if (!cache.enabled) return answered(answer())
+    const cacheKey = `${request.operation}\n${Policy.scopeName(visible)}\n${request.upstreamPath}`
+    return Effect.flatMap(cache.get(cacheKey), (hit) => {
+      if (hit !== undefined) {
+        metrics.cache.inc([request.operation, "hit"])
+        call.cacheResult = "HIT"
+        return Effect.succeed(
+          reply(call, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" })
+        )
+      }
+      metrics.cache.inc([request.operation, "miss"])
+      call.cacheResult = "MISS"
+      call.headers["X-Cache"] = "MISS"
+      return answered(
+        Effect.tap(
+          answer(),
+          (list) => cache.set(cacheKey, { status: 200, contentType: list.contentType, body: list.body })
+        )
+      )
+    })
+  }
+)
 
 /**
  * One upstream GET, its (small) body read whole, handed to `then` with the response: one step
@@ -171,7 +171,9 @@ const filtered = <A extends { readonly id: unknown }>(
   // The first page is fetched here, and a one-page list is answered in the same step; only a
   // list longer than one page goes on through `Pagination.stream` (offsets or cursors), whose
   // machinery costs more than a one-page list's whole decode (see bench/proxy.ts).
-  return get(call, upstream, request, pagePath({ offset: 0, limit: pageSize }), (body, response) => {
+  // The first page's path, as `pagePath` writes it for offset 0.
+  const firstPage = `${listBase}${separator}offset=0&limit=${pageSize}`
+  return get(call, upstream, request, firstPage, (body, response) => {
     const decoded = decode(body, response)
     if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
     const first = decoded.right
