@@ -122,11 +122,9 @@ export const makeApp = (deps: AppDeps) => {
     return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
   }
 
-  // The access log and the metrics are the layers' services, resolved once for the wrapper below;
-  // so are the services of the pipeline's steps and of the list forwarder.
-  const accessLog = runtime.runSync(Log.AccessLog)
-  const { admit, authenticate, authorize } = runtime.runSync(steps)
-  const listForward = runtime.runSync(Lists.forwarder)
+  // The layers' services, resolved once: the access log (for the wrapper below), the pipeline's steps, the forwarders.
+  const [accessLog, { admit, authenticate, authorize }, listForward, tokenForward, auditLogForward] = runtime
+    .runSync(Effect.all([Log.AccessLog, steps, Lists.forwarder, Forward.tokenForwarder, Forward.auditLogForwarder]))
 
   /** request id → access log → metrics, around every handler: `begin` … `finish`. */
   const begin = (c: Ctx): Call => {
@@ -224,9 +222,9 @@ export const makeApp = (deps: AppDeps) => {
   // Minted tokens (and refusals to mint them) are never stored by a browser or a shared cache.
   app.post(
     Api.routes.metaSyncToken,
-    route("createMetaSyncToken", Validate.token, Forward.token, { "Cache-Control": "no-store" })
+    route("createMetaSyncToken", Validate.token, tokenForward, { "Cache-Control": "no-store" })
   )
-  app.get(Api.routes.auditLogExport, route("exportAuditLog", Validate.auditLog, Forward.auditLog))
+  app.get(Api.routes.auditLogExport, route("exportAuditLog", Validate.auditLog, auditLogForward))
 
   // Operational endpoints (no key needed).
   app.get("/healthz", observed((call) => reply(call, 200, JSON.stringify({ status: "ok" }), jsonType)))
