@@ -17,7 +17,7 @@
  */
 import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Runtime } from "effect"
+import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime, Runtime } from "effect"
 import { Hono } from "hono"
 import { createHash, randomUUID } from "node:crypto"
 import * as Cache from "./Cache.js"
@@ -34,7 +34,7 @@ import * as MetricsModule from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
 import * as OpenApi from "./OpenApi.js"
 import type { Authorized, Checkable, Refused } from "./Pipeline.js"
-import { admit, authenticate, authorize, check, refusal } from "./Pipeline.js"
+import { check, refusal, steps } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Readiness from "./Readiness.js"
@@ -86,12 +86,6 @@ type Services = Layer.Layer.Success<ReturnType<typeof layer>>
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
 
-/** A program's answer; a defect (a bug) is thrown, for `observed` to answer 500. */
-const answerOf = (exit: Exit.Exit<Response>): Response => {
-  if (Exit.isSuccess(exit)) return exit.value
-  throw Cause.squash(exit.cause)
-}
-
 export const makeApp = (deps: AppDeps) => {
   const { config, upstream } = deps
   const metrics = deps.metrics ?? new Metrics()
@@ -99,25 +93,6 @@ export const makeApp = (deps: AppDeps) => {
   // One runtime for the app's life; its layers are in memory, so it is built at once.
   const runtime = ManagedRuntime.make(layer(deps, metrics))
   const fork = Runtime.runFork(runtime.runSync(runtime.runtimeEffect))
-
-  /**
-   * Runs a request's program. It starts on this stack: a program that never waits (a
-   * refusal, a cache hit) is answered synchronously, with no promise of its own.
-   */
-  const run = (program: Effect.Effect<Response, never, Services>): Response | Promise<Response> => {
-    const fiber = fork(program)
-    const done = fiber.unsafePoll()
-    if (done !== null) return answerOf(done)
-    return new Promise((resolve, reject) =>
-      fiber.addObserver((exit) => {
-        try {
-          resolve(answerOf(exit))
-        } catch (error) {
-          reject(error)
-        }
-      })
-    )
-  }
 
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
@@ -147,45 +122,75 @@ export const makeApp = (deps: AppDeps) => {
     return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
   }
 
-  // The access log and the metrics are the layers' services, resolved once for the wrapper below.
-  const accessLog = runtime.runSync(Log.AccessLog)
+  // The layers' services, resolved once: the access log (for the wrapper below), the pipeline's steps, the forwarders.
+  const [accessLog, { admit, authenticate, authorize }, listForward, tokenForward, auditLogForward] = runtime
+    .runSync(Effect.all([Log.AccessLog, steps, Lists.forwarder, Forward.tokenForwarder, Forward.auditLogForwarder]))
 
-  /** request id → access log → metrics, around every handler. */
+  /** request id → access log → metrics, around every handler: `begin` … `finish`. */
+  const begin = (c: Ctx): Call => {
+    const call = startCall(c)
+    call.started = performance.now()
+    metrics.inFlight++
+    return call
+  }
+  const finish = (call: Call, response: Response): Response => {
+    metrics.inFlight--
+    const seconds = (performance.now() - call.started) / 1000
+    const operation = call.operation ?? "other"
+    accessLog.access({
+      requestId: call.requestId,
+      key: call.keyName ?? null,
+      operation: call.operation ?? null,
+      method: call.c.req.method,
+      path: call.c.req.path,
+      status: response.status,
+      durationMs: Math.round(seconds * 100_000) / 100,
+      cache: call.cacheResult,
+      upstreamStatus: call.upstreamStatus,
+      error: call.error
+    })
+    metrics.requests.inc3(operation, String(response.status), call.keyName ?? "")
+    metrics.duration.observe(operation, seconds)
+    if (call.keyName !== undefined) metrics.countKey(call.keyName, response.status)
+    return response
+  }
+  const failed = (call: Call, error: unknown): Response => finish(call, internalError(call, error))
+
   const observed =
     (handler: (call: Call) => Response | Promise<Response>) => (c: Ctx): Response | Promise<Response> => {
-      const call = startCall(c)
-      const started = performance.now()
-      metrics.inFlight++
-      const done = (response: Response): Response => {
-        metrics.inFlight--
-        const seconds = (performance.now() - started) / 1000
-        const operation = call.operation ?? "other"
-        accessLog.access({
-          requestId: call.requestId,
-          key: call.keyName ?? null,
-          operation: call.operation ?? null,
-          method: c.req.method,
-          path: c.req.path,
-          status: response.status,
-          durationMs: Math.round(seconds * 100_000) / 100,
-          cache: call.cacheResult,
-          upstreamStatus: call.upstreamStatus,
-          error: call.error
-        })
-        metrics.requests.inc3(operation, String(response.status), call.keyName ?? "")
-        metrics.duration.observe(operation, seconds)
-        if (call.keyName !== undefined) metrics.countKey(call.keyName, response.status)
-        return response
-      }
-      const failed = (error: unknown): Response => done(internalError(call, error))
+      const call = begin(c)
       let answer: Response | Promise<Response>
       try {
         answer = handler(call)
       } catch (error) {
-        return failed(error)
+        return failed(call, error)
       }
-      return answer instanceof Promise ? answer.then(done, failed) : done(answer)
+      return answer instanceof Promise
+        ? answer.then((response) => finish(call, response), (error: unknown) => failed(call, error))
+        : finish(call, answer)
     }
+
+  /** A program's end: its answer, or (a defect, i.e. a bug) the 500. */
+  const settle = (call: Call, exit: Exit.Exit<Response>): Response =>
+    Exit.isSuccess(exit) ? finish(call, exit.value) : failed(call, Cause.squash(exit.cause))
+
+  /**
+   * Runs a request's program, `observed` as every handler is. It starts on this stack: a program
+   * that never waits (a refusal, a cache hit) is answered synchronously; one that waits settles
+   * the one promise Hono gets, from the fiber's observer.
+   */
+  const run = (program: (call: Call) => Effect.Effect<Response, never, Services>) => (c: Ctx) => {
+    const call = begin(c)
+    let fiber: Fiber.RuntimeFiber<Response>
+    try {
+      fiber = fork(program(call))
+    } catch (error) {
+      return failed(call, error)
+    }
+    const exit = fiber.unsafePoll()
+    if (exit !== null) return settle(call, exit)
+    return new Promise<Response>((resolve) => fiber.addObserver((exit) => resolve(settle(call, exit))))
+  }
 
   /**
    * An `/api/v1` route: the pipeline, in its one order —
@@ -199,29 +204,27 @@ export const makeApp = (deps: AppDeps) => {
   ) => {
     // The steps are made once per route; a request only builds its own chain of them.
     const validated = check(validate)
-    return observed((call) => {
+    return run((call) => {
       call.operation = operation
       Object.assign(call.headers, headers)
-      return run(
-        authenticate(call).pipe(
-          Effect.flatMap(admit),
-          Effect.flatMap(validated),
-          Effect.flatMap(authorize),
-          Effect.flatMap(forward),
-          Effect.catchTag("Refused", refusal)
-        )
+      return authenticate(call).pipe(
+        Effect.flatMap(admit),
+        Effect.flatMap(validated),
+        Effect.flatMap(authorize),
+        Effect.flatMap(forward),
+        Effect.catchTag("Refused", refusal)
       )
     })
   }
 
-  app.get(Api.routes.deployments, route("listDeployments", Validate.deployments, Lists.forward))
-  app.get(Api.routes.environments, route("listEnvironments", Validate.environments, Lists.forward))
+  app.get(Api.routes.deployments, route("listDeployments", Validate.deployments, listForward))
+  app.get(Api.routes.environments, route("listEnvironments", Validate.environments, listForward))
   // Minted tokens (and refusals to mint them) are never stored by a browser or a shared cache.
   app.post(
     Api.routes.metaSyncToken,
-    route("createMetaSyncToken", Validate.token, Forward.token, { "Cache-Control": "no-store" })
+    route("createMetaSyncToken", Validate.token, tokenForward, { "Cache-Control": "no-store" })
   )
-  app.get(Api.routes.auditLogExport, route("exportAuditLog", Validate.auditLog, Forward.auditLog))
+  app.get(Api.routes.auditLogExport, route("exportAuditLog", Validate.auditLog, auditLogForward))
 
   // Operational endpoints (no key needed).
   app.get("/healthz", observed((call) => reply(call, 200, JSON.stringify({ status: "ok" }), jsonType)))

@@ -15,7 +15,7 @@
  */
 import * as Domain from "@cubeplane/core/Domain"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
-import { Context, Effect, Either, ParseResult, Schema } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 import * as Answer from "./Answer.js"
 import { bodyBytes, headerValue, reply } from "./Call.js"
 import * as Export from "./Export.js"
@@ -46,105 +46,110 @@ const expiresAtOf = (bytes: Uint8Array): unknown => {
   }
 }
 
-export const token = (authorized: Authorized<TokenRequest>): Effect.Effect<Response, never, Services> =>
-  Effect.flatMap(Effect.context<Services>(), (context) => {
-    const upstream = Context.get(context, Upstream.ControlPlaneUpstream)
-    const metrics = Context.get(context, ProxyMetrics)
-    const log = Context.get(context, Log.AccessLog)
-    const { call, defaultExpiresIn, key, request } = authorized
-    const checked: Domain.MetaSyncTokenInput = defaultExpiresIn === undefined
-      ? request.body
-      : { ...request.body, expiresIn: defaultExpiresIn }
-    const wire = encodeTokenInput(checked)
-    if (Either.isLeft(wire)) {
-      return Effect.succeed(Answer.badRequest(call, ParseResult.TreeFormatter.formatErrorSync(wire.left)))
-    }
-    return upstream.send({
-      operation: "createMetaSyncToken",
-      method: "POST",
-      path: request.upstreamPath,
-      accept: "application/json",
-      requestId: call.requestId,
-      body: JSON.stringify(wire.right)
-    }).pipe(
-      Effect.flatMap((response) => {
-        call.upstreamStatus = response.status
-        return Effect.map(Upstream.readBody(response, maxTokenBytes), (body) => {
-          const bytes = upstream.redactor.bytes(body)
-          metrics.tokensMinted.inc([key.name])
-          log.event({
-            time: Log.timestamp(),
-            level: "info",
-            msg: "meta-sync token minted",
-            audit: "token_minted",
-            request_id: call.requestId,
-            key: key.name,
-            deployment_id: request.access.deploymentId,
-            environment_id: request.access.environmentId,
-            security_context: checked.securityContext,
-            expires_in: checked.expiresIn ?? null,
-            expires_at: expiresAtOf(bytes)
-          })
-          return reply(call, response.status, bodyBytes(bytes), {
-            "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
-          })
-        })
-      }),
-      Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
-    )
-  })
+/** The forwarders' services, resolved once (the app's runtime is built once). */
+const services = Effect.all([Upstream.ControlPlaneUpstream, ProxyMetrics, Log.AccessLog])
 
-export const auditLog = (authorized: Authorized<ExportRequest>): Effect.Effect<Response, never, Services> =>
-  Effect.flatMap(Effect.context<Services>(), (context) => {
-    const upstream = Context.get(context, Upstream.ControlPlaneUpstream)
-    const metrics = Context.get(context, ProxyMetrics)
-    const log = Context.get(context, Log.AccessLog)
-    const { call, request } = authorized
-    return upstream.send({
-      operation: "exportAuditLog",
-      method: "GET",
-      path: request.upstreamPath,
-      accept: "text/csv",
-      requestId: call.requestId
-    }).pipe(
-      Effect.map((response) => {
-        call.upstreamStatus = response.status
-        const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
-          metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
-          log.event({
-            time: Log.timestamp(),
-            level: "warn",
-            msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
-            request_id: call.requestId,
-            error: upstream.redactor.text(error.message)
-          })
-          // Under Node, cut the caller's connection ourselves: the transfer ends without its
-          // final chunk, which every HTTP client reports as an error.
-          const incoming = call.c.env?.incoming
-          if (incoming === undefined) return "error the stream"
-          incoming.socket.destroy()
-          return "socket destroyed"
-        }
-        const converter = Redact.after(
-          request.format === "ndjson" ? Export.ndjsonConverter() : Export.csvPassthrough(),
-          upstream.redactor
-        )
-        const headers: Record<string, string> = {}
-        if (request.format === "ndjson") headers["Content-Type"] = "application/x-ndjson; charset=utf-8"
-        else {
-          headers["Content-Type"] = headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
-          const disposition = headerValue(response.headers["content-disposition"])
-          if (disposition !== undefined) headers["Content-Disposition"] = disposition
-        }
-        // Under Node, straight to the caller's socket. `app.request` (no Node response) gets a web
-        // stream, and so does a HEAD request: Hono answers it without the body, cancelling the stream.
-        const outgoing = call.c.env?.outgoing
-        if (outgoing === undefined || call.c.req.method === "HEAD") {
-          return reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers)
-        }
-        Export.pipeToNode(response.body, converter, outgoing, 200, { ...call.headers, ...headers }, onCutOff)
-        return RESPONSE_ALREADY_SENT
-      }),
-      Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
-    )
-  })
+/** The token forwarder. */
+export const tokenForwarder: Effect.Effect<
+  (authorized: Authorized<TokenRequest>) => Effect.Effect<Response>,
+  never,
+  Services
+> = Effect.map(services, ([upstream, metrics, log]) => (authorized) => {
+  const { call, defaultExpiresIn, key, request } = authorized
+  const checked: Domain.MetaSyncTokenInput = defaultExpiresIn === undefined
+    ? request.body
+    : { ...request.body, expiresIn: defaultExpiresIn }
+  const wire = encodeTokenInput(checked)
+  if (Either.isLeft(wire)) {
+    return Effect.succeed(Answer.badRequest(call, ParseResult.TreeFormatter.formatErrorSync(wire.left)))
+  }
+  return upstream.send({
+    operation: "createMetaSyncToken",
+    method: "POST",
+    path: request.upstreamPath,
+    accept: "application/json",
+    requestId: call.requestId,
+    body: JSON.stringify(wire.right)
+  }).pipe(
+    Effect.flatMap((response) => {
+      call.upstreamStatus = response.status
+      return Effect.map(Upstream.readBody(response, maxTokenBytes), (body) => {
+        const bytes = upstream.redactor.bytes(body)
+        metrics.tokensMinted.inc([key.name])
+        log.event({
+          time: Log.timestamp(),
+          level: "info",
+          msg: "meta-sync token minted",
+          audit: "token_minted",
+          request_id: call.requestId,
+          key: key.name,
+          deployment_id: request.access.deploymentId,
+          environment_id: request.access.environmentId,
+          security_context: checked.securityContext,
+          expires_in: checked.expiresIn ?? null,
+          expires_at: expiresAtOf(bytes)
+        })
+        return reply(call, response.status, bodyBytes(bytes), {
+          "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
+        })
+      })
+    }),
+    Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
+  )
+})
+
+/** The audit-log export forwarder. */
+export const auditLogForwarder: Effect.Effect<
+  (authorized: Authorized<ExportRequest>) => Effect.Effect<Response>,
+  never,
+  Services
+> = Effect.map(services, ([upstream, metrics, log]) => (authorized) => {
+  const { call, request } = authorized
+  return upstream.send({
+    operation: "exportAuditLog",
+    method: "GET",
+    path: request.upstreamPath,
+    accept: "text/csv",
+    requestId: call.requestId
+  }).pipe(
+    Effect.map((response) => {
+      call.upstreamStatus = response.status
+      const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
+        metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
+        log.event({
+          time: Log.timestamp(),
+          level: "warn",
+          msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
+          request_id: call.requestId,
+          error: upstream.redactor.text(error.message)
+        })
+        // Under Node, cut the caller's connection ourselves: the transfer ends without its
+        // final chunk, which every HTTP client reports as an error.
+        const incoming = call.c.env?.incoming
+        if (incoming === undefined) return "error the stream"
+        incoming.socket.destroy()
+        return "socket destroyed"
+      }
+      const converter = Redact.after(
+        request.format === "ndjson" ? Export.ndjsonConverter() : Export.csvPassthrough(),
+        upstream.redactor
+      )
+      const headers: Record<string, string> = {}
+      if (request.format === "ndjson") headers["Content-Type"] = "application/x-ndjson; charset=utf-8"
+      else {
+        headers["Content-Type"] = headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
+        const disposition = headerValue(response.headers["content-disposition"])
+        if (disposition !== undefined) headers["Content-Disposition"] = disposition
+      }
+      // Under Node, straight to the caller's socket. `app.request` (no Node response) gets a web
+      // stream, and so does a HEAD request: Hono answers it without the body, cancelling the stream.
+      const outgoing = call.c.env?.outgoing
+      if (outgoing === undefined || call.c.req.method === "HEAD") {
+        return reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers)
+      }
+      Export.pipeToNode(response.body, converter, outgoing, 200, { ...call.headers, ...headers }, onCutOff)
+      return RESPONSE_ALREADY_SENT
+    }),
+    Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
+  )
+})

@@ -18,7 +18,7 @@ import type { ControlPlaneError } from "@cubeplane/core/Errors"
 import { UnexpectedResponse } from "@cubeplane/core/Errors"
 import * as ListCodec from "@cubeplane/core/ListCodec"
 import * as Pagination from "@cubeplane/core/Pagination"
-import { Chunk, Context, Effect, Either, Option, ParseResult, Stream } from "effect"
+import { Chunk, Effect, Either, Option, ParseResult, Stream } from "effect"
 import * as Answer from "./Answer.js"
 import * as Cache from "./Cache.js"
 import { bodyBytes, type Call, headerValue, reply } from "./Call.js"
@@ -42,51 +42,61 @@ interface ListAnswer {
 
 type Services = Upstream.ControlPlaneUpstream | Cache.ListCache | ProxyMetrics | Policy.Grants
 
-export const forward = (authorized: Authorized<ListRequest>): Effect.Effect<Response, never, Services> =>
-  Effect.flatMap(
-    Effect.context<Services>(),
-    (context) => {
-      const upstream = Context.get(context, Upstream.ControlPlaneUpstream)
-      const cache = Context.get(context, Cache.ListCache)
-      const metrics = Context.get(context, ProxyMetrics)
-      const grants = Context.get(context, Policy.Grants)
-      const { call, key, request } = authorized
-      const visible = grants.visibility(key, request.access)
-      const answer = (): Effect.Effect<ListAnswer, ControlPlaneError> =>
-        visible === "all"
-          ? passThrough(call, request, upstream)
-          : request.itemsKey === "deployments"
-          ? filtered(call, request, visible, upstream, ListCodec.deployments)
-          : filtered(call, request, visible, upstream, ListCodec.environments)
-      const answered = (result: Effect.Effect<ListAnswer, ControlPlaneError>) =>
-        Effect.match(result, {
-          onSuccess: (list) => reply(call, 200, bodyBytes(list.body), { "Content-Type": list.contentType }),
-          onFailure: (error) => Answer.fromError(call, error, upstream.redactor, metrics)
-        })
-      if (!cache.enabled) return answered(answer())
-      const cacheKey = `${request.operation}\n${Policy.scopeName(visible)}\n${request.upstreamPath}`
-      return Effect.flatMap(cache.get(cacheKey), (hit) => {
-        if (hit !== undefined) {
-          metrics.cache.inc([request.operation, "hit"])
-          call.cacheResult = "HIT"
-          return Effect.succeed(
-            reply(call, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" })
-          )
-        }
-        metrics.cache.inc([request.operation, "miss"])
-        call.cacheResult = "MISS"
-        call.headers["X-Cache"] = "MISS"
-        return answered(
-          Effect.tap(
-            answer(),
-            (list) => cache.set(cacheKey, { status: 200, contentType: list.contentType, body: list.body })
-          )
-        )
+/** The list forwarder, its services resolved once (the app's runtime is built once). */
+export const forwarder: Effect.Effect<
+  (authorized: Authorized<ListRequest>) => Effect.Effect<Response>,
+  never,
+  Services
+> = Effect.map(
+  Effect.all([Upstream.ControlPlaneUpstream, Cache.ListCache, ProxyMetrics, Policy.Grants]),
+  ([upstream, cache, metrics, grants]) => (authorized) => {
+    const { call, key, request } = authorized
+    const visible = grants.visibility(key, request.access)
+    const answer = (): Effect.Effect<ListAnswer, ControlPlaneError> =>
+      visible === "all"
+        ? passThrough(call, request, upstream)
+        : request.itemsKey === "deployments"
+        ? filtered(call, request, visible, upstream, ListCodec.deployments)
+        : filtered(call, request, visible, upstream, ListCodec.environments)
+    const answered = (result: Effect.Effect<ListAnswer, ControlPlaneError>) =>
+      Effect.match(result, {
+        onSuccess: (list) => reply(call, 200, bodyBytes(list.body), { "Content-Type": list.contentType }),
+        onFailure: (error) => Answer.fromError(call, error, upstream.redactor, metrics)
       })
-    }
-  )
+    if (!cache.enabled) return answered(answer())
+    const cacheKey = `${request.operation}\n${Policy.scopeName(visible)}\n${request.upstreamPath}`
+    return Effect.flatMap(cache.get(cacheKey), (hit) => {
+      if (hit !== undefined) {
+        metrics.cache.inc([request.operation, "hit"])
+        call.cacheResult = "HIT"
+        return Effect.succeed(
+          reply(call, 200, bodyBytes(hit.body), { "Content-Type": hit.contentType, "X-Cache": "HIT" })
+        )
+      }
+      metrics.cache.inc([request.operation, "miss"])
+      call.cacheResult = "MISS"
+      call.headers["X-Cache"] = "MISS"
+      return answered(
+        Effect.tap(
+          answer(),
+          (list) => cache.set(cacheKey, { status: 200, contentType: list.contentType, body: list.body })
+        )
+      )
+    })
+  }
+)
 
-const get = (call: Call, upstream: Upstream.Upstream, request: ListRequest, path: string) =>
+/**
+ * One upstream GET, its (small) body read whole, handed to `then` with the response: one step
+ * per hop, no intermediate pair (this runs for every list request).
+ */
+const get = <A>(
+  call: Call,
+  upstream: Upstream.Upstream,
+  request: ListRequest,
+  path: string,
+  then: (body: Uint8Array, response: Upstream.UpstreamResponse) => Effect.Effect<A, ControlPlaneError>
+): Effect.Effect<A, ControlPlaneError> =>
   Effect.flatMap(
     upstream.send({
       operation: request.operation,
@@ -97,16 +107,17 @@ const get = (call: Call, upstream: Upstream.Upstream, request: ListRequest, path
     }),
     (response) => {
       call.upstreamStatus = response.status
-      return Effect.map(Upstream.readBody(response, maxListBytes), (body) => ({ response, body }))
+      return Effect.flatMap(Upstream.readBody(response, maxListBytes), (body) => then(body, response))
     }
   )
 
 /** The upstream page as it came (redacted), for a key that sees everything. */
 const passThrough = (call: Call, request: ListRequest, upstream: Upstream.Upstream) =>
-  Effect.map(get(call, upstream, request, request.upstreamPath), ({ body, response }): ListAnswer => ({
-    body: upstream.redactor.bytes(body),
-    contentType: headerValue(response.headers["content-type"]) ?? "application/json"
-  }))
+  get(call, upstream, request, request.upstreamPath, (body, response) =>
+    Effect.succeed<ListAnswer>({
+      body: upstream.redactor.bytes(body),
+      contentType: headerValue(response.headers["content-type"]) ?? "application/json"
+    }))
 
 /** The list as this key sees it: every upstream page walked, visible items kept, the caller's page cut. */
 const filtered = <A extends { readonly id: unknown }>(
@@ -118,26 +129,23 @@ const filtered = <A extends { readonly id: unknown }>(
 ): Effect.Effect<ListAnswer, ControlPlaneError> => {
   const { listBase, page } = request
   const separator = listBase.includes("?") ? "&" : "?"
-  const fetchPage = (options: Domain.PageOptions) =>
-    Effect.flatMap(
-      get(
-        call,
-        upstream,
-        request,
-        listBase + separator + queryString([
-          ["offset", options.offset],
-          ["limit", options.limit],
-          ["first", options.first],
-          ["after", options.after]
-        ]).slice(1)
-      ),
-      ({ body, response }) => {
-        const decoded = codec.decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"))
-        return Either.isRight(decoded)
-          ? Effect.succeed(decoded.right)
-          : Effect.fail(unexpected(response.status, request, decoded.left))
-      }
+  const pagePath = (options: Domain.PageOptions) =>
+    listBase + separator + queryString([
+      ["offset", options.offset],
+      ["limit", options.limit],
+      ["first", options.first],
+      ["after", options.after]
+    ]).slice(1)
+  /** A page's body decoded by core's codec (an `Either` is also the effect of its value or error). */
+  const decode = (
+    body: Uint8Array,
+    response: Upstream.UpstreamResponse
+  ): Either.Either<Domain.Page<A>, ControlPlaneError> =>
+    Either.mapLeft(
+      codec.decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")),
+      (error) => unexpected(response.status, request, error)
     )
+  const fetchPage = (options: Domain.PageOptions) => get(call, upstream, request, pagePath(options), decode)
   const invalid = (reason: string): ControlPlaneError =>
     new UnexpectedResponse({
       message: `the upstream ${request.itemsKey} list cannot be followed: ${reason}`,
@@ -160,10 +168,15 @@ const filtered = <A extends { readonly id: unknown }>(
       })
       : Effect.fail(unexpected(200, request, encoded.left))
   }
-  // The first page is fetched here; only a list longer than one page goes on through
-  // `Pagination.stream` (offsets or cursors), whose machinery costs more than a one-page
-  // list's whole decode (see bench/proxy.ts).
-  return Effect.flatMap(fetchPage({ offset: 0, limit: pageSize }), (first) => {
+  // The first page is fetched here, and a one-page list is answered in the same step; only a
+  // list longer than one page goes on through `Pagination.stream` (offsets or cursors), whose
+  // machinery costs more than a one-page list's whole decode (see bench/proxy.ts).
+  // The first page's path, as `pagePath` writes it for offset 0.
+  const firstPage = `${listBase}${separator}offset=0&limit=${pageSize}`
+  return get(call, upstream, request, firstPage, (body, response) => {
+    const decoded = decode(body, response)
+    if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+    const first = decoded.right
     const next = continuation(first)
     if (typeof next === "string") return Effect.fail(invalid(next))
     if (next === undefined) return answer(visibleIn(first.items))

@@ -11,7 +11,8 @@
  * fails with `Refused`, carrying the answer (401, 429, 400/413, 403).
  *
  * The steps use the services (keys, rate limits, grants, metrics) through
- * their tags; which store backs them is the layer's business.
+ * their tags, resolved once when the app is built (`steps`); which store
+ * backs them is the layer's business.
  *
  * @since 0.2.0
  */
@@ -68,62 +69,82 @@ export type Authorized<R extends Checkable> = AuthorizedRequest<R>
 
 const unauthorized = { "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\"" }
 
-/** The caller's proxy key, from `Authorization: Bearer <key>` (or `Api-Key <key>`). */
-export const authenticate = (call: Call): Effect.Effect<Identified, Refused, Keys.ProxyKeys> =>
-  Effect.flatMap(Keys.ProxyKeys, (keys) => {
-    const presented = Keys.fromAuthorization(call.header("authorization"))
-    const key = presented === undefined ? undefined : keys.find(presented)
-    if (key === undefined) {
-      return refuse(fail(
-        call,
-        401,
-        presented === undefined
-          ? "missing or malformed Authorization header: send `Authorization: Bearer <proxy key>`"
-          : "unknown proxy key",
-        unauthorized
-      ))
-    }
-    call.keyName = key.name
-    if (key.expiresAt === undefined) return Effect.succeed(new IdentifiedCaller(call, key))
-    const expiresAt = key.expiresAt
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      LiveConfig.isExpired(key, now)
-        ? refuse(fail(call, 401, `key expired: "${key.name}" expired at ${new Date(expiresAt).toISOString()}`, {
-          "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
-        }))
-        : Effect.succeed(new IdentifiedCaller(call, key)))
-  })
+/**
+ * The steps that use services, with those services resolved once: the app's runtime is built
+ * once, so looking them up per request would only cost Effect steps and allocations. Which
+ * store backs a service is still its layer's business.
+ */
+export interface Steps {
+  /** The caller's proxy key, from `Authorization: Bearer <key>` (or `Api-Key <key>`). */
+  readonly authenticate: (call: Call) => Effect.Effect<Identified, Refused>
+  /** The key's rate limit, if it has one: 429 with `Retry-After` when spent. */
+  readonly admit: (caller: Identified) => Effect.Effect<Admitted, Refused>
+  /** The key's grants on the validated request: 403 naming the rule that refused. */
+  readonly authorize: <R extends Checkable>(checked: Checked<R>) => Effect.Effect<Authorized<R>, Refused>
+}
 
-/** The key's rate limit, if it has one: 429 with `Retry-After` when spent. */
-export const admit = (
+export const steps: Effect.Effect<Steps, never, Keys.ProxyKeys | RateLimit.RateLimits | Grants | ProxyMetrics> = Effect
+  .map(
+    Effect.all([Keys.ProxyKeys, RateLimit.RateLimits, Grants, ProxyMetrics]),
+    ([keys, limits, grants, metrics]): Steps => ({
+      authenticate: (call) => authenticate(keys, call),
+      admit: (caller) => admit(limits, metrics, caller),
+      authorize: (checked) => authorize(grants, checked)
+    })
+  )
+
+const authenticate = (keys: Keys.KeyRing, call: Call): Effect.Effect<Identified, Refused> => {
+  const presented = Keys.fromAuthorization(call.header("authorization"))
+  const key = presented === undefined ? undefined : keys.find(presented)
+  if (key === undefined) {
+    return refuse(fail(
+      call,
+      401,
+      presented === undefined
+        ? "missing or malformed Authorization header: send `Authorization: Bearer <proxy key>`"
+        : "unknown proxy key",
+      unauthorized
+    ))
+  }
+  call.keyName = key.name
+  if (key.expiresAt === undefined) return Effect.succeed(new IdentifiedCaller(call, key))
+  const expiresAt = key.expiresAt
+  return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    LiveConfig.isExpired(key, now)
+      ? refuse(fail(call, 401, `key expired: "${key.name}" expired at ${new Date(expiresAt).toISOString()}`, {
+        "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
+      }))
+      : Effect.succeed(new IdentifiedCaller(call, key)))
+}
+
+const admit = (
+  limits: RateLimit.RateLimits["Type"],
+  metrics: ProxyMetrics["Type"],
   caller: Identified
-): Effect.Effect<Admitted, Refused, RateLimit.RateLimits | ProxyMetrics> => {
+): Effect.Effect<Admitted, Refused> => {
   const { call, key } = caller
   const limit = key.rateLimit
   if (limit === undefined) return Effect.succeed(new AdmittedCaller(call, key))
-  return Effect.flatMap(RateLimit.RateLimits, (limits) =>
-    Effect.flatMap(limits.take(key.name, limit), (result) => {
-      // The shared store could not count: its layer decided (store.on_store_error); no window to report.
-      if (result.unavailable === true) {
-        return result.allowed ? Effect.succeed(new AdmittedCaller(call, key)) : refuse(fail(
-          call,
-          503,
-          "the rate-limit store is unreachable, and this proxy refuses rate-limited keys while it is (store.on_store_error: deny); retry shortly",
-          { "Retry-After": "1" }
-        ))
-      }
-      RateLimit.setHeaders(call.headers, result)
-      if (result.allowed) return Effect.succeed(new AdmittedCaller(call, key))
-      return Effect.flatMap(ProxyMetrics, (metrics) => {
-        metrics.rateLimited.inc([key.name])
-        return refuse(fail(
-          call,
-          429,
-          `key "${key.name}" is rate limited to ${result.limit} requests per ${limit.windowSeconds} s; retry in ${result.resetSeconds} s`,
-          { "Retry-After": String(result.resetSeconds) }
-        ))
-      })
-    }))
+  return Effect.flatMap(limits.take(key.name, limit), (result) => {
+    // The shared store could not count: its layer decided (store.on_store_error); no window to report.
+    if (result.unavailable === true) {
+      return result.allowed ? Effect.succeed(new AdmittedCaller(call, key)) : refuse(fail(
+        call,
+        503,
+        "the rate-limit store is unreachable, and this proxy refuses rate-limited keys while it is (store.on_store_error: deny); retry shortly",
+        { "Retry-After": "1" }
+      ))
+    }
+    RateLimit.setHeaders(call.headers, result)
+    if (result.allowed) return Effect.succeed(new AdmittedCaller(call, key))
+    metrics.rateLimited.inc([key.name])
+    return refuse(fail(
+      call,
+      429,
+      `key "${key.name}" is rate limited to ${result.limit} requests per ${limit.windowSeconds} s; retry in ${result.resetSeconds} s`,
+      { "Retry-After": String(result.resetSeconds) }
+    ))
+  })
 }
 
 /** Runs a validation (query, path ids, body with core's schemas) on an admitted caller. */
@@ -132,16 +153,13 @@ export const check =
   (caller: Admitted): Effect.Effect<Checked<R>, Refused, Env> =>
     Effect.map(validate(caller.call), (request) => new CheckedRequest(caller.call, caller.key, request))
 
-/** The key's grants on the validated request: 403 naming the rule that refused. */
-export const authorize = <R extends Checkable>(
+const authorize = <R extends Checkable>(
+  grants: Grants["Type"],
   checked: Checked<R>
-): Effect.Effect<Authorized<R>, Refused, Grants> =>
-  Effect.flatMap(Grants, (grants) => {
-    const decision = grants.authorize(checked.key, checked.request.access)
-    if (!decision.allowed) {
-      return refuse(fail(checked.call, 403, decision.message, undefined, { rule: decision.rule }))
-    }
-    return Effect.succeed(
-      new AuthorizedRequest(checked.call, checked.key, checked.request, decision.defaultExpiresIn)
-    )
-  })
+): Effect.Effect<Authorized<R>, Refused> => {
+  const decision = grants.authorize(checked.key, checked.request.access)
+  if (!decision.allowed) {
+    return refuse(fail(checked.call, 403, decision.message, undefined, { rule: decision.rule }))
+  }
+  return Effect.succeed(new AuthorizedRequest(checked.call, checked.key, checked.request, decision.defaultExpiresIn))
+}

@@ -1,5 +1,5 @@
 import { FastCheck } from "effect"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import * as Log from "../src/Log.js"
 
 const access: Log.Access = {
@@ -60,5 +60,31 @@ describe("the access-log line", () => {
         }
       )
     )
+  })
+})
+
+describe("the batched stdout writer", () => {
+  it("writes every line whole and in order: non-ASCII text, many lines past one batch, a line longer than a batch", () => {
+    const written: Array<Buffer> = []
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(Buffer.from(chunk))
+      return true
+    })
+    try {
+      Log.flush()
+      const lines = [
+        JSON.stringify({ msg: "café ☕ 𝄞 \u2028" }),
+        ...Array.from({ length: 2_000 }, (_, i) => JSON.stringify({ n: i, pad: "é".repeat(i % 50) })),
+        JSON.stringify({ big: "x€".repeat(100_000) }),
+        JSON.stringify({ msg: "after the big one" })
+      ]
+      for (const line of lines) Log.writeJson(line)
+      Log.flush()
+      expect(Buffer.concat(written).toString("utf8")).toBe(lines.map((line) => `${line}\n`).join(""))
+      // Batched: far fewer writes than lines.
+      expect(written.length).toBeLessThan(20)
+    } finally {
+      spy.mockRestore()
+    }
   })
 })
