@@ -3,15 +3,14 @@
  * backpressure — written straight to the Node response, or as a web stream
  * elsewhere — passed on as it came (with a cheap check that it does not end
  * inside a quoted field), or converted to NDJSON on the
- * fly by core's `AuditLog` codec, the same typed, schema-checked events the
- * client streams give. Nothing here holds more than a few chunks of the
+ * fly by core's `AuditLog` transcoder, the JSON lines of the same typed,
+ * schema-checked events the client streams give. Nothing here holds more than a few chunks of the
  * export. Each converter is a self-contained value: the app only picks one.
  *
  * @since 0.1.0
  */
 import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Csv from "@cubeplane/core/Csv"
-import type { AuditLogEvent } from "@cubeplane/core/Domain"
 import type { ServerResponse } from "node:http"
 import type { Readable } from "node:stream"
 
@@ -43,16 +42,23 @@ export const csvPassthrough = (): Converter => {
 }
 
 /**
- * CSV → NDJSON on the fly: the upstream's rows decoded to typed events by
- * `AuditLog.makeCsvDecoder` (the Domain schemas, compiled once per file), then
- * written in their JSON form, one batch of lines per upstream chunk.
+ * CSV → NDJSON on the fly: core's `AuditLog.makeCsvNdjsonTranscoder` (the
+ * lines of the typed events, byte for byte what the Domain schemas give —
+ * copied straight from the CSV bytes where the bytes prove the line, decoded
+ * and encoded by the schemas otherwise), one batch of lines per upstream
+ * chunk, as the CLI's `--format ndjson` writes them. A malformed export
+ * throws after the lines before the bad row.
  */
 export const ndjsonConverter = (): Converter => {
-  const decoder = AuditLog.makeCsvDecoder()
-  const lines = (events: ReadonlyArray<AuditLogEvent>, emit: Emit): void => {
-    if (events.length > 0) emit(Buffer.from(AuditLog.ndjsonLines(events)))
+  const transcoder = AuditLog.makeCsvNdjsonTranscoder()
+  const lines = (bytes: Uint8Array, emit: Emit): void => {
+    if (bytes.byteLength > 0) emit(bytes)
+    if (transcoder.failure !== undefined) throw transcoder.failure
   }
-  return { push: (chunk, emit) => lines(decoder.push(chunk), emit), end: (emit) => lines(decoder.end(), emit) }
+  return {
+    push: (chunk, emit) => lines(transcoder.push(chunk), emit),
+    end: (emit) => lines(transcoder.end(), emit)
+  }
 }
 
 const asError = (error: unknown): Error => error instanceof Error ? error : new Error("bad audit-log data")
