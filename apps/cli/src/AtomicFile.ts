@@ -11,6 +11,7 @@ import * as nodeFs from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Readable } from "node:stream"
+import * as NodeBody from "./NodeBody.js"
 
 /** A file could not be read or written; says which and why. */
 export class FileError extends Data.TaggedError("FileError")<{
@@ -173,20 +174,6 @@ export const writeStream =
   <E, R>(chunks: Stream.Stream<string | Uint8Array, E, R>): Effect.Effect<void, E | FileError, R> =>
     atomically(target, options, (handle) => writeThrough(handle, chunks, fail(target, "write")))
 
-/** What `writeReadable` does with the bytes besides writing them. */
-export interface Inspect {
-  /**
-   * Each chunk, before it is written; bytes it returns are written instead
-   * of the chunk (a transcoding). Throwing fails the write (see `failure`).
-   */
-  readonly chunk: (chunk: Buffer) => Uint8Array | void
-  /**
-   * Once the source ended, before the file is kept; bytes it returns are
-   * written last. Throwing fails the write (see `failure`).
-   */
-  readonly end: () => Uint8Array | void
-}
-
 /**
  * Writes a Node stream to `target` atomically, like `writeStream`, without
  * an Effect step per chunk: for a download that should run at the speed of
@@ -195,26 +182,28 @@ export interface Inspect {
  * the page cache: on a busy machine, a hand-off to the thread pool per 64 KB
  * costs more than the copy, and while a write blocks, the socket is simply
  * not read — backpressure for free), and flushed to disk in the background
- * every 32 MiB, so the fsync after the last byte is short. An error of the
- * source (or a throw from `inspect`) becomes `failure(error)`; interrupting
- * destroys the source and removes the temporary file.
+ * every 32 MiB, so the fsync after the last byte is short. What is written
+ * for each chunk, and whether to stop, is `through`'s (a failure it reports
+ * fails the write: the file is not kept). An error of the source (or a throw
+ * from `through`) becomes `failure(error)`; interrupting destroys the source
+ * and removes the temporary file.
  */
 export const writeReadable = (target: string, options: Options = {}) =>
 <E, R>(
   open: Effect.Effect<Readable, E, R>,
-  inspect: Inspect,
+  through: NodeBody.Through<E>,
   failure: (error: unknown) => E
 ): Effect.Effect<void, E | FileError, R> =>
   atomically(
     target,
     options,
-    (handle) => Effect.flatMap(open, (source) => pump(handle.fd, source, inspect, failure, fail(target, "write")))
+    (handle) => Effect.flatMap(open, (source) => pump(handle.fd, source, through, failure, fail(target, "write")))
   )
 
 const pump = <E>(
   fd: number,
   source: Readable,
-  inspect: Inspect,
+  through: NodeBody.Through<E>,
   failure: (error: unknown) => E,
   onWriteError: (error: unknown) => FileError
 ): Effect.Effect<void, E | FileError> =>
@@ -272,34 +261,30 @@ const pump = <E>(
       flushInBackground()
       return true
     }
+    /** Writes what `next` gives; false if the transfer is finished (a throw, a failed write, `through` stopped). */
+    const step = (next: () => Uint8Array): boolean => {
+      let bytes: Uint8Array
+      try {
+        bytes = next()
+      } catch (error) {
+        finish({ failed: failure(error) })
+        return false
+      }
+      if (!write(bytes)) return false
+      const stopped = through.stopped()
+      if (stopped === undefined) return true
+      finish({ failed: stopped })
+      return false
+    }
     const onData = (chunk: Buffer) => {
-      let bytes: Uint8Array | void
-      try {
-        bytes = inspect.chunk(chunk)
-      } catch (error) {
-        return finish({ failed: failure(error) })
-      }
-      write(bytes ?? chunk)
+      step(() => through.chunk(chunk))
     }
-    // The source may have failed or ended before it got here (between the answer and this step).
-    if (source.errored !== null) return finish({ failed: failure(source.errored) })
-    if (source.destroyed && !source.readableEnded) {
-      return finish({ failed: failure(new Error("the body ended before its end")) })
-    }
-    source.on("data", onData)
-    source.once("end", () => {
-      if (settled) return
-      let last: Uint8Array | void
-      try {
-        last = inspect.end()
-      } catch (error) {
-        return finish({ failed: failure(error) })
-      }
-      if (last === undefined || write(last)) finish(undefined)
-    })
-    source.once("error", (error) => finish({ failed: failure(error) }))
-    source.once("close", () => {
-      if (!source.readableEnded) finish({ failed: failure(new Error("the body ended before its end")) })
+    NodeBody.follow(source, {
+      data: onData,
+      end: () => {
+        if (!settled && step(() => through.end())) finish(undefined)
+      },
+      fail: (error) => finish({ failed: failure(error) })
     })
     // Interrupted: stop reading (no write is ever in flight between chunks).
     return Effect.sync(() => {

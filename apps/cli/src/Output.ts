@@ -16,6 +16,7 @@ import { encodeRow as csvRow } from "@cubeplane/core/Csv"
 import { Chunk, Data, Effect, Schema, Stream } from "effect"
 import type { Readable, Writable } from "node:stream"
 import type { Format } from "./Flags.js"
+import * as NodeBody from "./NodeBody.js"
 
 export type { Format } from "./Flags.js"
 
@@ -282,20 +283,6 @@ export const write =
   (target: Target) => <E, R>(text: Stream.Stream<string | Uint8Array, E, R>): Effect.Effect<void, E | OutputError, R> =>
     Stream.runForEach(text, (chunk) => writeChunk(target, chunk))
 
-/** What `writeReadable` does with each chunk of its source. */
-export interface Through<E> {
-  /** The bytes to write for a chunk of the source. Throwing fails the transfer (see `failure`). */
-  readonly chunk: (chunk: Buffer) => Uint8Array
-  /** The bytes to write once the source ended. Throwing fails the transfer (see `failure`). */
-  readonly end: () => Uint8Array
-  /**
-   * A failure the last `chunk` or `end` met, asked once its bytes are
-   * handed on: the transfer stops with it, after the bytes before it are
-   * written (the lines before a bad row still go out).
-   */
-  readonly stopped: () => E | undefined
-}
-
 /**
  * Writes a Node stream (the export's socket) to `target` (stdout), each
  * chunk mapped by `through`, without an Effect step per chunk: the source is
@@ -308,7 +295,7 @@ export interface Through<E> {
 export const writeReadable = <E>(
   target: Writable,
   source: Readable,
-  through: Through<E>,
+  through: NodeBody.Through<E>,
   failure: (error: unknown) => E
 ): Effect.Effect<void, E | OutputError> =>
   Effect.async<void, E | OutputError>((resume) => {
@@ -376,22 +363,12 @@ export const writeReadable = <E>(
     const onData = (chunk: Buffer) => {
       step(() => through.chunk(chunk))
     }
-    // The source may have failed or ended before it got here (between the answer and this step).
-    if (source.errored !== null) {
-      stop(Effect.fail(failure(source.errored)))
-      return
-    }
-    if (source.destroyed && !source.readableEnded) {
-      stop(Effect.fail(failure(new Error("the body ended before its end"))))
-      return
-    }
-    source.on("data", onData)
-    source.once("end", () => {
-      if (outcome === undefined && step(() => through.end())) stop(Effect.void)
-    })
-    source.once("error", (error) => stop(Effect.fail(failure(error))))
-    source.once("close", () => {
-      if (!source.readableEnded) stop(Effect.fail(failure(new Error("the body ended before its end"))))
+    NodeBody.follow(source, {
+      data: onData,
+      end: () => {
+        if (outcome === undefined && step(() => through.end())) stop(Effect.void)
+      },
+      fail: (error) => stop(Effect.fail(failure(error)))
     })
     // Interrupted: stop reading (what was handed to `target` is its own).
     return Effect.sync(() => {

@@ -10,6 +10,7 @@ import { join } from "node:path"
 import { PassThrough, Readable } from "node:stream"
 import { afterEach, describe, expect, it } from "vitest"
 import * as AtomicFile from "../src/AtomicFile.js"
+import type * as NodeBody from "../src/NodeBody.js"
 
 const dirs: Array<string> = []
 const freshDir = () => {
@@ -23,6 +24,10 @@ afterEach(() => {
 
 const asMessage = (error: unknown) => error instanceof Error ? error.message : String(error)
 
+const none = new Uint8Array(0)
+/** Writes each chunk as it came, and never stops the transfer. */
+const copy: NodeBody.Through<string> = { chunk: (chunk) => chunk, end: () => none, stopped: () => undefined }
+
 describe("AtomicFile.writeReadable", () => {
   it("writes every chunk, in order, and shows each to `inspect` before the file is kept", async () => {
     const dir = freshDir()
@@ -33,7 +38,17 @@ describe("AtomicFile.writeReadable", () => {
     await Effect.runPromise(
       AtomicFile.writeReadable(target)(
         Effect.sync(() => Readable.from(chunks)),
-        { chunk: (chunk) => void seen.push(chunk.length), end: () => void (ended = true) },
+        {
+          chunk: (chunk) => {
+            seen.push(chunk.length)
+            return chunk
+          },
+          end: () => {
+            ended = true
+            return none
+          },
+          stopped: () => undefined
+        },
         asMessage
       )
     )
@@ -55,7 +70,7 @@ describe("AtomicFile.writeReadable", () => {
             for (let k = 0; k < count; k++) yield chunk(k)
           })())
         ),
-        { chunk: () => undefined, end: () => undefined },
+        copy,
         asMessage
       )
     )
@@ -73,7 +88,7 @@ describe("AtomicFile.writeReadable", () => {
       AtomicFile.writeReadable(target)(
         Effect.sync(() => Readable.from([Buffer.from("a,\"b")])),
         {
-          chunk: () => undefined,
+          ...copy,
           end: () => {
             throw new Error("ends inside quotes")
           }
@@ -85,6 +100,39 @@ describe("AtomicFile.writeReadable", () => {
     expect(readFileSync(target, "utf8")).toBe("old")
     expect(readdirSync(dir)).toEqual(["out.csv"])
   })
+
+  it.each(["after a chunk", "at the end"])(
+    "a failure `through` reports (%s): that failure, the old file as it was, no temporary file",
+    async (when) => {
+      const dir = freshDir()
+      const target = join(dir, "out.csv")
+      writeFileSync(target, "old")
+      let failure: string | undefined
+      let chunks = 0
+      const result = await Effect.runPromise(Effect.either(
+        AtomicFile.writeReadable(target)(
+          Effect.sync(() => Readable.from([Buffer.from("a,b\n"), Buffer.from("c,d\n"), Buffer.from("e,\"f")])),
+          {
+            chunk: (chunk) => {
+              if (++chunks === 2 && when === "after a chunk") failure = "a bad row"
+              return chunk
+            },
+            end: () => {
+              failure = "ends inside quotes"
+              return none
+            },
+            stopped: () => failure
+          },
+          asMessage
+        )
+      ))
+      expect(Either.isLeft(result) && result.left).toBe(when === "after a chunk" ? "a bad row" : "ends inside quotes")
+      // Stopped after the second chunk: the third is not read.
+      expect(chunks).toBe(when === "after a chunk" ? 2 : 3)
+      expect(readFileSync(target, "utf8")).toBe("old")
+      expect(readdirSync(dir)).toEqual(["out.csv"])
+    }
+  )
 
   it.each(["while it is read", "before it is read"])(
     "a source that fails midway (%s): its error, mapped; nothing written",
@@ -98,7 +146,13 @@ describe("AtomicFile.writeReadable", () => {
       const result = Effect.runPromise(Effect.either(
         AtomicFile.writeReadable(target)(
           Effect.sync(() => source),
-          { chunk: () => void chunks++, end: () => undefined },
+          {
+            ...copy,
+            chunk: (chunk) => {
+              chunks++
+              return chunk
+            }
+          },
           (error) => `source: ${asMessage(error)}`
         )
       ))
@@ -120,8 +174,11 @@ describe("AtomicFile.writeReadable", () => {
     let chunks = 0
     const fiber = Effect.runFork(
       AtomicFile.writeReadable(target)(Effect.sync(() => source), {
-        chunk: () => void chunks++,
-        end: () => undefined
+        ...copy,
+        chunk: (chunk) => {
+          chunks++
+          return chunk
+        }
       }, asMessage)
     )
     source.write(Buffer.from("some bytes\n"))

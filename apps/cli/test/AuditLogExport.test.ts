@@ -7,6 +7,7 @@ import * as Domain from "@cubeplane/core/Domain"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Schema, Stream } from "effect"
 import { csvThrough, ndjsonThrough } from "../src/handlers/audit-logs.js"
+import type * as NodeBody from "../src/NodeBody.js"
 import * as Output from "../src/Output.js"
 import * as Progress from "../src/Progress.js"
 import * as Views from "../src/Views.js"
@@ -32,7 +33,7 @@ const bytes = utf8.encode(csv)
  * them, until it stops: what it wrote, the progress it told, its failure.
  */
 const runThrough = <E>(
-  make: (onProgress: (rows: number, bytes: number) => void) => Output.Through<E>,
+  make: (onProgress: (rows: number, bytes: number) => void) => NodeBody.Through<E>,
   input: Uint8Array,
   size: number
 ) => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Schema, Stream } from "effect"
 import { Readable, Writable } from "node:stream"
 import { parse as parseYaml } from "yaml"
+import type * as NodeBody from "../src/NodeBody.js"
 import * as Output from "../src/Output.js"
 import * as Views from "../src/Views.js"
 
@@ -160,7 +161,7 @@ describe("Output.displayWidth", () => {
 })
 
 describe("Output.writeReadable", () => {
-  const upper: Output.Through<string> = {
+  const upper: NodeBody.Through<string> = {
     chunk: (chunk) => Buffer.from(chunk.toString("latin1").toUpperCase(), "latin1"),
     end: () => Buffer.from("<end>"),
     stopped: () => undefined

@@ -17,6 +17,7 @@ import * as Client from "../Client.js"
 import { CliFailure, fromControlPlane, general, usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"
 import * as Follow from "../Follow.js"
+import * as NodeBody from "../NodeBody.js"
 import type { exportConfig, filterConfig, followConfig } from "../options/audit-logs.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
@@ -45,7 +46,7 @@ const toFilter = (flags: Parsed<typeof filterConfig>): AuditLogFilter => ({
  */
 export const csvThrough = (
   onProgress: (rows: number, bytes: number) => void
-): Output.Through<CliFailure> => {
+): NodeBody.Through<CliFailure> => {
   const counter = Csv.makeRowCounter()
   let rows = 0
   let size = 0
@@ -82,7 +83,7 @@ export const csvThrough = (
  */
 export const ndjsonThrough = (
   onProgress: (rows: number, bytes: number) => void
-): Output.Through<ControlPlaneError> => {
+): NodeBody.Through<ControlPlaneError> => {
   const transcoder = AuditLog.makeCsvNdjsonTranscoder()
   let size = 0
   const told = (lines: Uint8Array) => {
@@ -112,7 +113,7 @@ export const ndjsonThrough = (
 const exportRaw = <E extends ControlPlaneError | CliFailure>(
   out: string | undefined,
   csv: Effect.Effect<Client.CsvExport, ControlPlaneError>,
-  through: Output.Through<E>
+  through: NodeBody.Through<E>
 ): Effect.Effect<void, ControlPlaneError | CliFailure> =>
   Effect.suspend(() => {
     if (out === undefined) {
@@ -126,20 +127,13 @@ const exportRaw = <E extends ControlPlaneError | CliFailure>(
     }
     let bodyError: (cause: unknown) => ControlPlaneError = (cause) =>
       Transport.bodyDropped({ method: "GET", path: paths.auditLogExport }, cause)
-    /** A failure `through` met, thrown so that the file is not kept. */
-    const checked = (bytes: Uint8Array) => {
-      const stopped = through.stopped()
-      if (stopped !== undefined) throw stopped
-      return bytes
-    }
     return AtomicFile.writeReadable(out)(
       Effect.map(csv, (answer) => {
         bodyError = answer.bodyError
         return answer.body
       }),
-      { chunk: (chunk) => checked(through.chunk(chunk)), end: () => checked(through.end()) },
-      (error): ControlPlaneError | CliFailure =>
-        Session.isControlPlaneError(error) || error instanceof CliFailure ? error : bodyError(error)
+      through,
+      (error): E | ControlPlaneError => bodyError(error)
     ).pipe(Effect.mapError((error) => error instanceof AtomicFile.FileError ? general(error.message) : error))
   })
 
