@@ -8,6 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, FastCheck as fc, Schema, Stream } from "effect"
 import * as AuditLog from "../src/AuditLog.js"
+import { auditLogNdjson } from "../src/ControlPlane.js"
 import * as Csv from "../src/Csv.js"
 import * as Domain from "../src/Domain.js"
 import {
@@ -355,6 +356,23 @@ describe("AuditLog.csvToNdjson: the schema path's NDJSON, byte for byte", () => 
         Effect.flip
       )
       expect(malformed).toMatchObject({ _tag: "CsvError", row: 3 })
+    }).pipe(Effect.runPromise))
+
+  it("ControlPlane.auditLogNdjson: the same lines, and a bad row as an UnexpectedResponse naming the export", () =>
+    Effect.gen(function*() {
+      const bytes = utf8.encode(file([record({ id: "a" }), record({ id: "b", timestamp: "yesterday" }), record()]))
+      const out = yield* Stream.make(bytes).pipe(
+        auditLogNdjson("/api/v1/audit-logs/export"),
+        Stream.either,
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
+      const lines = Buffer.concat(out.filter(Either.isRight).map((item) => item.right)).toString("utf8")
+      expect(lines.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line).id)).toEqual(["a"])
+      const error = out.find(Either.isLeft)?.left
+      expect(error).toMatchObject({ _tag: "UnexpectedResponse", path: "/api/v1/audit-logs/export", status: 200 })
+      expect(error?.message).toContain("the audit-log CSV is malformed")
+      expect(error?.message).toContain("\"b\"")
     }).pipe(Effect.runPromise))
 
   it("counts the events written, for a progress line", () =>
