@@ -11,6 +11,7 @@
  */
 import { Cause, Channel, Chunk, Schema, Stream } from "effect"
 import { type CsvFailure, CsvParser, RecordsSink, type RowSink, RowsSink } from "./internal/csvParser.js"
+import * as CsvScan from "./internal/csvScan.js"
 
 /**
  * A malformed or truncated CSV: says which row (1-based, header = row 1) and
@@ -177,100 +178,18 @@ export interface CsvRowCounter {
   end(): number
 }
 
-const CR = 13
-
-// Bytes of a 4-byte word, compared all at once: `zeroBytes(word ^ 0x22222222)` has the high bit
-// of each byte that is a quote (0x22) set, and no other bit (no carry crosses a byte: 0x7f + 0x7f
-// < 0x100); 0x0a0a0a0a does the same for LF. The numbers are written inline, not as module
-// constants: a bundler (esbuild, as the CLI's) turns those into mutable variables, which the
-// JIT reads on every use, and these loops run for every 4 bytes of an export.
-const zeroBytes = (word: number): number => ~(((word & 0x7f7f7f7f) + 0x7f7f7f7f) | word | 0x7f7f7f7f)
-/** 1 if `marks` (high bits of bytes only) has an odd number of them. */
-const parity = (marks: number): number => {
-  let folded = marks >>> 7
-  folded ^= folded >>> 16
-  folded ^= folded >>> 8
-  return folded & 1
-}
-
-/** Below this many bytes, a chunk is scanned byte by byte (a word view costs more than it saves). */
-const minWordScan = 64
-
 class RowCounter implements CsvRowCounter {
-  private lines = 0
-  private quoted = 0
-  // Bytes seen before the current chunk, where the row in progress starts, and the byte before the chunk.
-  private offset = 0
-  private lineStart = 0
-  private previous = -1
-
-  /** The exact rule, byte by byte, over `chunk[from..to)`. */
-  private scan(chunk: Uint8Array, from: number, to: number): void {
-    let inQuotes = this.quoted
-    let rows = this.lines
-    let start = this.lineStart
-    const base = this.offset
-    // 0x22 a quote, 0x0a LF, 0x0d CR (inline: see `zeroBytes`).
-    for (let i = from; i < to; i++) {
-      const byte = chunk[i]!
-      if (byte === 0x22) inQuotes ^= 1
-      else if (byte === 0x0a && inQuotes === 0) {
-        const at = base + i
-        // Not a row: an empty line, or one that holds only a CR.
-        if (at > start && !(at === start + 1 && (i > 0 ? chunk[i - 1] : this.previous) === 0x0d)) rows++
-        start = at + 1
-      }
-    }
-    this.quoted = inQuotes
-    this.lines = rows
-    this.lineStart = start
-  }
+  private readonly scanner = CsvScan.lineScanner()
 
   push(chunk: Uint8Array): number {
-    const length = chunk.length
-    // Four bytes at a time where the chunk allows an aligned word view. A word without a LF
-    // (most of them) only adds its quotes: their marks are XOR-folded, and the parity of the fold
-    // (that of their count) flips the quote state once, before the next word with a LF, which
-    // goes through `scan` byte by byte.
-    // The word arithmetic is written out here rather than called (`zeroBytes`, `parity`): in a
-    // bundle that loads this module lazily (the CLI's), esbuild makes those functions mutable
-    // variables, and calling them cost this loop ~15%. Whether a word holds a LF at all needs
-    // less than marking each LF: `(x - 0x01010101) & ~x & 0x80808080` is non-zero exactly when
-    // some byte of `x` is zero (a borrow only runs on from a zero byte).
-    const head = Math.min(length, (4 - (chunk.byteOffset & 3)) & 3)
-    const count = (length - head) >> 2
-    if (length < minWordScan) this.scan(chunk, 0, length)
-    else {
-      this.scan(chunk, 0, head)
-      const words = new Int32Array(chunk.buffer, chunk.byteOffset + head, count)
-      let marks = 0
-      for (let w = 0; w < count; w++) {
-        const word = words[w]!
-        const lf = word ^ 0x0a0a0a0a
-        if (((lf - 0x01010101) & ~lf & 0x80808080) !== 0) {
-          let folded = marks >>> 7
-          folded ^= folded >>> 16
-          folded ^= folded >>> 8
-          this.quoted ^= folded & 1
-          marks = 0
-          const at = head + (w << 2)
-          this.scan(chunk, at, at + 4)
-        } else {
-          const quote = word ^ 0x22222222
-          marks ^= ~(((quote & 0x7f7f7f7f) + 0x7f7f7f7f) | quote | 0x7f7f7f7f)
-        }
-      }
-      this.quoted ^= parity(marks)
-      this.scan(chunk, head + (count << 2), length)
-    }
-    if (length > 0) this.previous = chunk[length - 1]!
-    this.offset += length
-    return this.records()
+    return Math.max(0, this.scanner.push(chunk) - 1)
   }
 
   end(): number {
-    const row = this.lines + 1
-    if (this.quoted === 1) {
+    const { lines, quoted } = this.scanner.finish()
+    if (quoted) {
+      // The row cut short is the last one, which `lines` already counts.
+      const row = lines
       throw new CsvError({
         message:
           `CSV row ${row}: the input ended inside a quoted field (missing closing quote; is the file truncated?)`,
@@ -278,22 +197,15 @@ class RowCounter implements CsvRowCounter {
         column: 0
       })
     }
-    // A last row without a line end (and not just a CR).
-    if (this.offset > this.lineStart && !(this.offset === this.lineStart + 1 && this.previous === CR)) this.lines++
-    this.lineStart = this.offset
-    return this.records()
-  }
-
-  private records(): number {
-    return Math.max(0, this.lines - 1)
+    return Math.max(0, lines - 1)
   }
 }
 
 /**
  * A `CsvRowCounter`: a line end (LF, or CRLF) outside quotes ends a row;
- * blank lines are not rows. One pass over the bytes, read a 4-byte word at a
- * time (only a word with a LF is looked at byte by byte), no text decoding,
- * so it keeps up with the network. It does not check what `decode` checks
+ * blank lines are not rows. One pass over the bytes, no text decoding: 16
+ * bytes at a time with WebAssembly SIMD where it runs (4 bytes at a time in
+ * JavaScript where it does not), so it keeps up with the network. It does not check what `decode` checks
  * (field counts, characters after a closing quote, the delimiter): use it
  * where the bytes are passed on as they are. Its `CsvError` names the row;
  * its column is 0 (not tracked).
@@ -319,33 +231,18 @@ export interface CsvQuoteCheck {
 /**
  * A `CsvQuoteCheck`: the quote state of a CSV is the parity of its quote
  * characters (a doubled quote flips it twice), so this only needs that
- * parity: the quote bytes of each 4-byte word are marked and folded
- * together by XOR, no branch per byte, several times cheaper than counting
- * rows.
+ * parity: the quote bytes are marked 16 at a time (WebAssembly SIMD; 4 at a
+ * time in JavaScript where it does not run) and folded together by XOR, no
+ * branch per byte, several times cheaper than counting rows.
  *
  * @since 0.2.0
  */
 export const makeQuoteCheck = (): CsvQuoteCheck => {
-  let odd = 0
-  const bytewise = (chunk: Uint8Array, from: number, to: number) => {
-    for (let i = from; i < to; i++) if (chunk[i] === 0x22) odd ^= 1
-  }
+  const scanner = CsvScan.quoteScanner()
   return {
-    push: (chunk) => {
-      const length = chunk.length
-      if (length < minWordScan) return bytewise(chunk, 0, length)
-      const head = (4 - (chunk.byteOffset & 3)) & 3
-      const count = (length - head) >> 2
-      bytewise(chunk, 0, head)
-      const words = new Int32Array(chunk.buffer, chunk.byteOffset + head, count)
-      // The XOR of every word's quote marks has as many marks, modulo 2, as all of them together.
-      let marks = 0
-      for (let w = 0; w < count; w++) marks ^= zeroBytes(words[w]! ^ 0x22222222)
-      odd ^= parity(marks)
-      bytewise(chunk, head + (count << 2), length)
-    },
+    push: (chunk) => scanner.push(chunk),
     end: () => {
-      if (odd === 1) {
+      if (scanner.quoted()) {
         throw new CsvError({
           message: "CSV: the input ended inside a quoted field (missing closing quote; is the file truncated?)",
           row: 0,
