@@ -221,6 +221,8 @@ export const make = (options: RawHttpOptions): Transport.Exchange<ExportBody> =>
       const early: Array<Buffer> = []
       let earlyEnd: { readonly error?: Error } | undefined
       let paused = false
+      /** The consumer dropped the body: nothing more reaches it. */
+      let dropped = false
       let connected = false
       /** The buffer the socket reads into next, and the one whose chunk is being delivered. */
       let reading: Slot | undefined
@@ -357,18 +359,25 @@ export const make = (options: RawHttpOptions): Transport.Exchange<ExportBody> =>
 
       const body: ExportBody = {
         start: (next) => {
-          if (sink !== undefined || phase === "head") return
+          if (sink !== undefined || dropped || phase === "head") return
           sink = next
-          for (const piece of early.splice(0)) next.chunk(piece)
+          paused = false
+          // What came with the head (copies); the consumer may pause or drop the body meanwhile.
+          for (const piece of early.splice(0)) {
+            if (dropped) return
+            next.chunk(piece)
+          }
+          if (dropped) return
           if (earlyEnd !== undefined) {
             sink = undefined
             if (earlyEnd.error === undefined) next.end()
             else next.fail(earlyEnd.error)
             return
           }
-          paused = false
-          startTimer()
-          socket.resume()
+          if (!paused) {
+            startTimer()
+            socket.resume()
+          }
         },
         pause: () => {
           if (phase !== "body" || paused) return
@@ -383,8 +392,8 @@ export const make = (options: RawHttpOptions): Transport.Exchange<ExportBody> =>
           socket.resume()
         },
         destroy: () => {
+          dropped = true
           sink = undefined
-          earlyEnd = {}
           phase = "done"
           stopTimer()
           socket.destroy()
