@@ -73,7 +73,9 @@ const asError = (error: unknown): Error => error instanceof Error ? error : new 
  * past a push (`keepsInput`, the NDJSON transcoder's partial rows).
  */
 const inputOf = (source: ExportBody, converter: Converter) =>
-  source.reusesMemory && converter.keepsInput === true ? (chunk: Buffer) => Buffer.from(chunk) : (chunk: Buffer) => chunk
+  source.reusesMemory && converter.keepsInput === true
+    ? (chunk: Buffer) => Buffer.from(chunk)
+    : (chunk: Buffer) => chunk
 
 /**
  * The upstream body as a web stream with backpressure: the upstream is

@@ -298,7 +298,9 @@ export const make = (options: RawHttpOptions): Transport.Exchange<ExportBody> =>
         }
         framing = framingOf(head)
         phase = "body"
+        // From here the timer bounds each gap in the body, the wait for the caller to take it included.
         stopTimer()
+        startTimer()
         resolve({ status: head.status, headers: head.headers, body, text, discard: () => body.destroy() })
         // Read on only once the caller takes the body.
         paused = true

@@ -53,7 +53,9 @@ const startProxy = async (url: string) => {
 }
 
 /** GETs the export, pausing after every chunk until the event loop has run a few timers. */
-const slowDownload = (url: string): Promise<{ readonly status: number; readonly body: Buffer; readonly error?: Error }> =>
+const slowDownload = (
+  url: string
+): Promise<{ readonly status: number; readonly body: Buffer; readonly error?: Error }> =>
   new Promise((resolve) => {
     const pieces: Array<Buffer> = []
     const request = http.get(url, { headers: { Authorization: "Bearer key-auditor" } }, (response) => {

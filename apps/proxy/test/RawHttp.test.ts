@@ -167,6 +167,24 @@ describe("RawHttp", () => {
     expect(outcome.bytes.toString("latin1")).toBe("abc")
   })
 
+  it("drops a body nobody takes within the timeout, and says so when it is taken later", async () => {
+    let closed = false
+    const url = await listen(net.createServer((socket) => {
+      socket.on("error", () => undefined)
+      socket.on("close", () => (closed = true))
+      socket.resume()
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+    }))
+    const response = await RawHttp.make({ url, timeoutMs: 200 })(get())
+    await new Promise<void>((resolve) => {
+      const check = () => (closed ? resolve() : setTimeout(check, 20))
+      check()
+    })
+    const outcome = await collect(response.body)
+    expect(outcome.error).toMatchObject({ code: "UND_ERR_BODY_TIMEOUT" })
+    expect(outcome.bytes.toString("latin1")).toBe("abc")
+  })
+
   it("refuses a header value with a line break without naming the value", async () => {
     const url = await rawServer(() => undefined)
     const error = await RawHttp.make({ url, timeoutMs: 5_000 })(get("/x", { authorization: "Bearer secret\r\nX: y" }))
