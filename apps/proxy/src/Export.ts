@@ -12,7 +12,7 @@
 import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Csv from "@cubeplane/core/Csv"
 import type { ServerResponse } from "node:http"
-import type { Readable } from "node:stream"
+import type { ExportBody } from "./ExportBody.js"
 
 /** Where a converter puts its output: zero, one or more pieces per input chunk, in order. */
 export type Emit = (bytes: Uint8Array) => void
@@ -21,6 +21,8 @@ export type Emit = (bytes: Uint8Array) => void
 export interface Converter {
   readonly push: (chunk: Buffer, emit: Emit) => void
   readonly end: (emit: Emit) => void
+  /** It may keep views of an input chunk after its push (then reused memory is copied for it). */
+  readonly keepsInput?: boolean
 }
 
 /**
@@ -28,7 +30,8 @@ export interface Converter {
  * quotes as the bytes pass (their parity, nothing decoded, no rows counted),
  * so a file cut inside a quoted field fails the stream and the caller sees an
  * aborted transfer instead of a clean short file. (A cut connection is caught
- * by `streamBody` / `pipeToNode` themselves.)
+ * by `streamBody` / `pipeToNode` themselves.) It keeps no view of a chunk:
+ * the chunks it passes on are written before their memory is reused.
  */
 export const csvPassthrough = (): Converter => {
   const check = Csv.makeQuoteCheck()
@@ -57,25 +60,37 @@ export const ndjsonConverter = (): Converter => {
   }
   return {
     push: (chunk, emit) => lines(transcoder.push(chunk), emit),
-    end: (emit) => lines(transcoder.end(), emit)
+    end: (emit) => lines(transcoder.end(), emit),
+    keepsInput: true
   }
 }
 
 const asError = (error: unknown): Error => error instanceof Error ? error : new Error("bad audit-log data")
 
 /**
- * The upstream body as a web stream with backpressure: the upstream socket is
+ * `converter`'s view of `source`'s chunks: a chunk whose memory the source
+ * reuses is copied first when the converter may keep views of its input
+ * past a push (`keepsInput`, the NDJSON transcoder's partial rows).
+ */
+const inputOf = (source: ExportBody, converter: Converter) =>
+  source.reusesMemory && converter.keepsInput === true
+    ? (chunk: Buffer) => Buffer.from(chunk)
+    : (chunk: Buffer) => chunk
+
+/**
+ * The upstream body as a web stream with backpressure: the upstream is
  * paused whenever a few chunks wait unread, so a slow caller slows the
  * upstream transfer instead of filling the proxy's memory. An upstream cut-off
  * or a conversion error aborts the caller's response (see `onCutOff`). For
  * runtimes without a Node response (`app.request`); under Node, `pipeToNode`.
  */
 export const streamBody = (
-  source: Readable,
+  source: ExportBody,
   converter: Converter,
   onCutOff: (error: Error) => "socket destroyed" | "error the stream"
 ): ReadableStream<Uint8Array> => {
   let done = false
+  const input = inputOf(source, converter)
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -86,33 +101,33 @@ export const streamBody = (
           if (onCutOff(error) === "socket destroyed") controller.close()
           else controller.error(error)
         }
+        // The stream's reader takes each piece later: a piece of reused memory is copied.
         const enqueue: Emit = (bytes) => {
-          if (bytes.byteLength > 0) controller.enqueue(bytes)
+          if (bytes.byteLength > 0) controller.enqueue(source.reusesMemory ? Buffer.from(bytes) : bytes)
         }
-        source.on("data", (chunk: Buffer) => {
-          if (done) return
-          try {
-            converter.push(chunk, enqueue)
-          } catch (error) {
-            failWith(asError(error))
-            return
-          }
-          if ((controller.desiredSize ?? 1) <= 0) source.pause()
-        })
-        source.once("end", () => {
-          if (done) return
-          try {
-            converter.end(enqueue)
-          } catch (error) {
-            failWith(asError(error))
-            return
-          }
-          done = true
-          controller.close()
-        })
-        source.once("error", (error) => failWith(error))
-        source.once("close", () => {
-          if (!source.readableEnded) failWith(new Error("the upstream closed the export before its end"))
+        source.start({
+          chunk: (chunk) => {
+            if (done) return
+            try {
+              converter.push(input(chunk), enqueue)
+            } catch (error) {
+              failWith(asError(error))
+              return
+            }
+            if ((controller.desiredSize ?? 1) <= 0) source.pause()
+          },
+          end: () => {
+            if (done) return
+            try {
+              converter.end(enqueue)
+            } catch (error) {
+              failWith(asError(error))
+              return
+            }
+            done = true
+            controller.close()
+          },
+          fail: failWith
         })
       },
       pull() {
@@ -131,13 +146,16 @@ export const streamBody = (
  * The upstream body written straight to the caller's Node response, with
  * the same backpressure, cut-off and conversion rules as `streamBody` but
  * no web stream in between (each of those costs a few promises per chunk,
- * more than the copy itself): the upstream socket is paused while the
- * caller's socket is full. On a cut-off or a conversion error the caller's
- * connection is destroyed (`onCutOff`), so the transfer ends without its
- * final chunk; if the caller goes away, the upstream transfer is dropped.
+ * more than the copy itself): the upstream is paused while the caller's
+ * socket is full. Each write holds the memory of the chunk it came from
+ * until it is done (`ExportBody.hold`), so the upstream's read buffers are
+ * reused, not allocated per read. On a cut-off or a conversion error the
+ * caller's connection is destroyed (`onCutOff`), so the transfer ends
+ * without its final chunk; if the caller goes away, the upstream transfer
+ * is dropped.
  */
 export const pipeToNode = (
-  source: Readable,
+  source: ExportBody,
   converter: Converter,
   response: ServerResponse,
   status: number,
@@ -145,6 +163,7 @@ export const pipeToNode = (
   onCutOff: (error: Error) => unknown
 ): void => {
   let done = false
+  const input = inputOf(source, converter)
   const failWith = (error: Error) => {
     if (done) return
     done = true
@@ -154,7 +173,7 @@ export const pipeToNode = (
   }
   let full = false
   const write: Emit = (bytes) => {
-    if (bytes.byteLength > 0 && !response.write(bytes)) full = true
+    if (bytes.byteLength > 0 && !response.write(bytes, source.hold())) full = true
   }
   response.writeHead(status, headers)
   response.on("drain", () => {
@@ -167,29 +186,28 @@ export const pipeToNode = (
     done = true
     source.destroy()
   })
-  source.on("data", (chunk: Buffer) => {
-    if (done) return
-    try {
-      converter.push(chunk, write)
-    } catch (error) {
-      failWith(asError(error))
-      return
-    }
-    if (full) source.pause()
-  })
-  source.once("end", () => {
-    if (done) return
-    try {
-      converter.end(write)
-    } catch (error) {
-      failWith(asError(error))
-      return
-    }
-    done = true
-    response.end()
-  })
-  source.once("error", (error) => failWith(error))
-  source.once("close", () => {
-    if (!source.readableEnded) failWith(new Error("the upstream closed the export before its end"))
+  source.start({
+    chunk: (chunk) => {
+      if (done) return
+      try {
+        converter.push(input(chunk), write)
+      } catch (error) {
+        failWith(asError(error))
+        return
+      }
+      if (full) source.pause()
+    },
+    end: () => {
+      if (done) return
+      try {
+        converter.end(write)
+      } catch (error) {
+        failWith(asError(error))
+        return
+      }
+      done = true
+      response.end()
+    },
+    fail: failWith
   })
 }

@@ -105,7 +105,7 @@ export const auditLogForwarder: Effect.Effect<
   Services
 > = Effect.map(services, ([upstream, metrics, log]) => (authorized) => {
   const { call, request } = authorized
-  return upstream.send({
+  return upstream.sendExport({
     operation: "exportAuditLog",
     method: "GET",
     path: request.upstreamPath,

@@ -207,6 +207,7 @@ export const make = (key: string): Redactor => {
 export interface Converter {
   readonly push: (chunk: Buffer, emit: Emit) => void
   readonly end: (emit: Emit) => void
+  readonly keepsInput?: boolean
 }
 
 /** `converter`, then redaction of what it produced, chunk by chunk. */
@@ -214,11 +215,13 @@ export const after = (converter: Converter, redactor: Redactor): Converter => {
   if (!redactor.active) return converter
   const stream = redactor.stream()
   const redacted = (emit: Emit): Emit => (bytes) => stream.push(bytes, emit)
+  // The stream redactor copies what it holds back, so it keeps no view of its input.
   return {
     push: (chunk, emit) => converter.push(chunk, redacted(emit)),
     end: (emit) => {
       converter.end(redacted(emit))
       stream.end(emit)
-    }
+    },
+    ...(converter.keepsInput === true ? { keepsInput: true } : {})
   }
 }

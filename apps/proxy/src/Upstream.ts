@@ -23,6 +23,8 @@ import * as Transport from "@cubeplane/core/Transport"
 import { Cause, Context, Duration, Effect, Layer, Redacted } from "effect"
 import type { Readable } from "node:stream"
 import { Pool } from "undici"
+import * as ExportBody from "./ExportBody.js"
+import * as RawHttp from "./RawHttp.js"
 import * as Redact from "./Redact.js"
 
 export interface UpstreamOptions {
@@ -57,6 +59,9 @@ export interface UpstreamRequest {
 /** The upstream's 2xx answer, its body a Node stream not read yet. */
 export type UpstreamResponse = Transport.ExchangeResponse<Readable>
 
+/** The export's 2xx answer, its body not read yet (see `ExportBody`). */
+export type ExportResponse = Transport.ExchangeResponse<ExportBody.ExportBody>
+
 export interface UpstreamEvents {
   readonly onRetry?: (operation: Operation) => void
   readonly onAttemptFailed?: (
@@ -70,6 +75,11 @@ export interface Upstream {
   readonly origin: string
   /** The 2xx answer, its body unread; any other answer or failure as core's typed error. */
   readonly send: (request: UpstreamRequest) => Effect.Effect<UpstreamResponse, ControlPlaneError>
+  /**
+   * The same for a long body (the audit-log export), read by `RawHttp` into
+   * reused buffers; with a given `exchange` (tests), its Node stream.
+   */
+  readonly sendExport: (request: UpstreamRequest) => Effect.Effect<ExportResponse, ControlPlaneError>
   /** Closes idle upstream connections. */
   readonly close: () => void
   /** Replaces the real key (in any escaped form) by `[REDACTED]`: a last guard on what goes back to callers. */
@@ -150,7 +160,7 @@ export const make = (
   const client = exchange ?? undici?.exchange ?? (() => Promise.reject(new Error("no HTTP client")))
   // Each attempt, counted for the metrics by request id.
   const attempts = new Map<string, { readonly operation: Operation; count: number }>()
-  const counted: Transport.Exchange<Readable> = async (request) => {
+  const counted = <B>(client: Transport.Exchange<B>): Transport.Exchange<B> => async (request) => {
     const entry = attempts.get(request.headers["x-request-id"] ?? "")
     if (entry !== undefined && ++entry.count > 1) events.onRetry?.(entry.operation)
     const response = await client(request)
@@ -160,7 +170,11 @@ export const make = (
     }
     return response
   }
-  const transport = Transport.makeRaw({
+  // The export's client: the raw one, or the given exchange's bodies as `ExportBody`s.
+  const exportClient: Transport.Exchange<ExportBody.ExportBody> = exchange === undefined
+    ? RawHttp.make({ url: options.url, timeoutMs: options.timeoutMs })
+    : (request) => exchange(request).then((response) => ({ ...response, body: ExportBody.fromReadable(response.body) }))
+  const transportOptions: Transport.Options = {
     url: options.url,
     apiKey: options.apiKey,
     ...(options.authScheme === undefined ? {} : { authScheme: options.authScheme }),
@@ -173,11 +187,16 @@ export const make = (
       maxRetryAfter: Duration.millis(options.maxRetryAfterMs ?? 5_000),
       beyondMaxRetryAfter: "give-up"
     }
-  }, counted)
+  }
+  const transport = Transport.makeRaw(transportOptions, counted(client))
+  const exportTransport = Transport.makeRaw(transportOptions, counted(exportClient))
 
-  const send = (request: UpstreamRequest): Effect.Effect<UpstreamResponse, ControlPlaneError> => {
+  const sendOn = <B>(
+    raw: Transport.RawTransport<B>
+  ) =>
+  (request: UpstreamRequest): Effect.Effect<Transport.ExchangeResponse<B>, ControlPlaneError> => {
     attempts.set(request.requestId, { operation: request.operation, count: 0 })
-    return transport.send({
+    return raw.send({
       method: request.method,
       path: request.path,
       accept: request.accept,
@@ -202,9 +221,13 @@ export const make = (
     )
   }
 
+  const send = sendOn(transport)
+  const sendExport = sendOn(exportTransport)
+
   return {
     origin: base.origin,
     send,
+    sendExport,
     close: () => undici?.close(),
     redactor: Redact.make(Redacted.value(options.apiKey))
   }

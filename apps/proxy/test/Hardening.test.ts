@@ -13,6 +13,7 @@ import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Config from "../src/Config.js"
+import * as ExportBody from "../src/ExportBody.js"
 import * as Keys from "../src/Keys.js"
 import * as Server from "../src/Server.js"
 import { baseConfig, fakeUpstream, key, upstreamKey } from "./helpers.js"
@@ -69,16 +70,16 @@ describe("streaming exports and the request timeout", () => {
     // An upstream whose export trickles: a row every 60 ms, well past the 200 ms request bound.
     const slow: typeof upstream = {
       ...upstream,
-      send: (request) =>
-        Effect.map(upstream.send(request), (response) => ({
+      sendExport: (request) =>
+        Effect.map(upstream.sendExport(request), (response) => ({
           ...response,
-          body: Readable.from((async function*() {
+          body: ExportBody.fromReadable(Readable.from((async function*() {
             yield Buffer.from(header)
             for (let i = 1; i <= 8; i++) {
               await new Promise((resolve) => setTimeout(resolve, 60))
               yield Buffer.from(row(i))
             }
-          })())
+          })()))
         }))
     }
     const config = {
