@@ -161,7 +161,9 @@ const decodePage = <A>(
   response: Upstream.UpstreamResponse
 ): Either.Either<Domain.Page<A>, ControlPlaneError> =>
   Either.mapLeft(
-    codec.decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")),
+    codec.decodeJson(
+      (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString("utf8")
+    ),
     (error) => unexpected(response.status, request, error)
   )
 
