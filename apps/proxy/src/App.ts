@@ -21,7 +21,7 @@ import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
 import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime, Runtime } from "effect"
 import { Hono } from "hono"
-import { createHash, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import * as Cache from "./Cache.js"
 import { type AppEnv, Call, type Ctx, fail, jsonType, reply } from "./Call.js"
 import type { ProxyConfig } from "./Config.js"
@@ -36,7 +36,7 @@ import * as MetricsModule from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
 import * as OpenApi from "./OpenApi.js"
 import type { Authorized, Checkable, Step } from "./Pipeline.js"
-import { andThen, check, Refused, refusal, steps, waits } from "./Pipeline.js"
+import { andThen, check, refusal, Refused, steps, waits } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Readiness from "./Readiness.js"
@@ -98,7 +98,7 @@ export const makeApp = (deps: AppDeps) => {
 
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
-  const docsHeaders = { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": docsPolicy(docsPage) }
+  const docsHeaders = { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": Docs.policy(docsPage) }
   const metricsEndpoint = MetricsEndpoint.make(config.metrics, metrics)
   const readiness = Readiness.make(upstream, deps.now ?? Date.now)
   const store = deps.store
@@ -126,7 +126,15 @@ export const makeApp = (deps: AppDeps) => {
 
   // The layers' services, resolved once: the access log (for the wrapper below), the pipeline's steps, the forwarders.
   const [accessLog, { admit, authenticate, authorize }, listForward, tokenForward, auditLogForward] = runtime
-    .runSync(Effect.all([Log.AccessLog, steps(deps.now ?? Date.now), Lists.forwarder, Forward.tokenForwarder, Forward.auditLogForwarder]))
+    .runSync(
+      Effect.all([
+        Log.AccessLog,
+        steps(deps.now ?? Date.now),
+        Lists.forwarder,
+        Forward.tokenForwarder,
+        Forward.auditLogForwarder
+      ])
+    )
 
   /** request id → access log → metrics, around every handler: `begin` … `finish`. */
   const begin = (c: Ctx): Call => {
@@ -292,23 +300,3 @@ export const makeApp = (deps: AppDeps) => {
 }
 
 export type App = ReturnType<typeof makeApp>
-
-/**
- * The Content-Security-Policy of `/docs`: its one inline script by hash, its inline styles,
- * requests to this origin only (the page calls the proxy), nothing else.
- */
-const docsPolicy = (page: string): string => {
-  const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) =>
-    `'sha256-${createHash("sha256").update(match[1] ?? "", "utf8").digest("base64")}'`
-  )
-  return [
-    "default-src 'none'",
-    `script-src ${scripts.length === 0 ? "'none'" : scripts.join(" ")}`,
-    "style-src 'unsafe-inline'",
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'"
-  ].join("; ")
-}

@@ -175,9 +175,8 @@ const admit = (
 }
 
 /** Runs a validation (query, path ids, body with core's schemas) on an admitted caller. */
-export const check =
-  <R extends Checkable>(validate: (call: Call) => Step<R>) => (caller: Admitted): Step<Checked<R>> =>
-    andThen(validate(caller.call), (request) => new CheckedRequest(caller.call, caller.key, request))
+export const check = <R extends Checkable>(validate: (call: Call) => Step<R>) => (caller: Admitted): Step<Checked<R>> =>
+  andThen(validate(caller.call), (request) => new CheckedRequest(caller.call, caller.key, request))
 
 const authorize = <R extends Checkable>(
   grants: Grants["Type"],
