@@ -9,9 +9,11 @@
  * provided once by the layers built here; another store for any of them
  * (Redis-backed rate limits and cache across replicas) is another layer.
  *
- * Every `/api/v1` request: request id → access log → metrics (`observed`)
- * around the pipeline of `route` (see `Pipeline.ts`; the order is enforced by
- * the types): authenticate → rate limit → validate → authorize → forward.
+ * Every `/api/v1` request: request id → access log → metrics (`begin` …
+ * `finish`) around the pipeline of `route` (see `Pipeline.ts`; the order is
+ * enforced by the types): authenticate → rate limit → validate → authorize →
+ * forward. The steps whose services answer at once run as plain calls; the
+ * request's one Effect program is its forwarder (and any step that waits).
  *
  * @since 0.1.0
  */
@@ -19,7 +21,7 @@ import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
 import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime, Runtime } from "effect"
 import { Hono } from "hono"
-import { createHash, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import * as Cache from "./Cache.js"
 import { type AppEnv, Call, type Ctx, fail, jsonType, reply } from "./Call.js"
 import type { ProxyConfig } from "./Config.js"
@@ -33,8 +35,8 @@ import { Metrics } from "./Metrics.js"
 import * as MetricsModule from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
 import * as OpenApi from "./OpenApi.js"
-import type { Authorized, Checkable, Refused } from "./Pipeline.js"
-import { check, refusal, steps } from "./Pipeline.js"
+import type { Authorized, Checkable, Step } from "./Pipeline.js"
+import { andThen, check, refusal, Refused, steps, waits } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Readiness from "./Readiness.js"
@@ -96,7 +98,7 @@ export const makeApp = (deps: AppDeps) => {
 
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
-  const docsHeaders = { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": docsPolicy(docsPage) }
+  const docsHeaders = { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": Docs.policy(docsPage) }
   const metricsEndpoint = MetricsEndpoint.make(config.metrics, metrics)
   const readiness = Readiness.make(upstream, deps.now ?? Date.now)
   const store = deps.store
@@ -124,7 +126,15 @@ export const makeApp = (deps: AppDeps) => {
 
   // The layers' services, resolved once: the access log (for the wrapper below), the pipeline's steps, the forwarders.
   const [accessLog, { admit, authenticate, authorize }, listForward, tokenForward, auditLogForward] = runtime
-    .runSync(Effect.all([Log.AccessLog, steps, Lists.forwarder, Forward.tokenForwarder, Forward.auditLogForwarder]))
+    .runSync(
+      Effect.all([
+        Log.AccessLog,
+        steps(deps.now ?? Date.now),
+        Lists.forwarder,
+        Forward.tokenForwarder,
+        Forward.auditLogForwarder
+      ])
+    )
 
   /** request id → access log → metrics, around every handler: `begin` … `finish`. */
   const begin = (c: Ctx): Call => {
@@ -175,15 +185,14 @@ export const makeApp = (deps: AppDeps) => {
     Exit.isSuccess(exit) ? finish(call, exit.value) : failed(call, Cause.squash(exit.cause))
 
   /**
-   * Runs a request's program, `observed` as every handler is. It starts on this stack: a program
-   * that never waits (a refusal, a cache hit) is answered synchronously; one that waits settles
-   * the one promise Hono gets, from the fiber's observer.
+   * Runs a request's program. It starts on this stack: a program that never waits (a cache hit)
+   * is answered synchronously; one that waits settles the one promise Hono gets, from the
+   * fiber's observer.
    */
-  const run = (program: (call: Call) => Effect.Effect<Response, never, Services>) => (c: Ctx) => {
-    const call = begin(c)
+  const execute = (call: Call, program: Effect.Effect<Response, never, Services>): Response | Promise<Response> => {
     let fiber: Fiber.RuntimeFiber<Response>
     try {
-      fiber = fork(program(call))
+      fiber = fork(program)
     } catch (error) {
       return failed(call, error)
     }
@@ -195,26 +204,33 @@ export const makeApp = (deps: AppDeps) => {
   /**
    * An `/api/v1` route: the pipeline, in its one order —
    * authenticate → rate limit → validate → authorize → forward.
+   * A refusal is answered at once, without an Effect program.
    */
   const route = <R extends Checkable>(
     operation: Operation,
-    validate: (call: Call) => Effect.Effect<R, Refused>,
+    validate: (call: Call) => Step<R>,
     forward: (request: Authorized<R>) => Effect.Effect<Response, never, Services>,
     headers: Readonly<Record<string, string>> = {}
   ) => {
-    // The steps are made once per route; a request only builds its own chain of them.
+    // The steps are made once per route; a request only runs them.
     const validated = check(validate)
-    return run((call) => {
+    const extraHeaders = Object.keys(headers).length > 0
+    return (c: Ctx): Response | Promise<Response> => {
+      const call = begin(c)
       call.operation = operation
-      Object.assign(call.headers, headers)
-      return authenticate(call).pipe(
-        Effect.flatMap(admit),
-        Effect.flatMap(validated),
-        Effect.flatMap(authorize),
-        Effect.flatMap(forward),
-        Effect.catchTag("Refused", refusal)
-      )
-    })
+      if (extraHeaders) Object.assign(call.headers, headers)
+      let program: Effect.Effect<Response, never, Services>
+      try {
+        const authorized = andThen(andThen(andThen(authenticate(call), admit), validated), authorize)
+        if (authorized instanceof Refused) return finish(call, authorized.response)
+        program = waits(authorized)
+          ? Effect.flatMap(authorized, forward).pipe(Effect.catchTag("Refused", refusal))
+          : forward(authorized)
+      } catch (error) {
+        return failed(call, error)
+      }
+      return execute(call, program)
+    }
   }
 
   app.get(Api.routes.deployments, route("listDeployments", Validate.deployments, listForward))
@@ -284,23 +300,3 @@ export const makeApp = (deps: AppDeps) => {
 }
 
 export type App = ReturnType<typeof makeApp>
-
-/**
- * The Content-Security-Policy of `/docs`: its one inline script by hash, its inline styles,
- * requests to this origin only (the page calls the proxy), nothing else.
- */
-const docsPolicy = (page: string): string => {
-  const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) =>
-    `'sha256-${createHash("sha256").update(match[1] ?? "", "utf8").digest("base64")}'`
-  )
-  return [
-    "default-src 'none'",
-    `script-src ${scripts.length === 0 ? "'none'" : scripts.join(" ")}`,
-    "style-src 'unsafe-inline'",
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'"
-  ].join("; ")
-}

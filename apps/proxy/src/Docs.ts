@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
 
 const style = `
 *{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d2330;background:#f6f7fb}
@@ -147,3 +148,23 @@ export const page = (): string =>
 </body>
 </html>
 `
+
+/**
+ * The Content-Security-Policy of `/docs`: its one inline script by hash, its inline styles,
+ * requests to this origin only (the page calls the proxy), nothing else.
+ */
+export const policy = (page: string): string => {
+  const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) =>
+    `'sha256-${createHash("sha256").update(match[1] ?? "", "utf8").digest("base64")}'`
+  )
+  return [
+    "default-src 'none'",
+    `script-src ${scripts.length === 0 ? "'none'" : scripts.join(" ")}`,
+    "style-src 'unsafe-inline'",
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'"
+  ].join("; ")
+}

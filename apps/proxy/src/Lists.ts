@@ -34,11 +34,13 @@ const maxListBytes = 8 * 1024 * 1024
 /** Upstream items the proxy looks at, at most, to filter one list (200 pages of 100). */
 const maxScannedItems = 200 * Pagination.defaultPageSize
 
-/** A list answer's body, kept as bytes for the cache. */
+/** A list answer's body: the upstream's bytes, or the JSON text of a list the proxy built. */
 interface ListAnswer {
-  readonly body: Uint8Array
+  readonly body: Uint8Array | string
   readonly contentType: string
 }
+
+const asBytes = (body: Uint8Array | string): Uint8Array => typeof body === "string" ? Buffer.from(body, "utf8") : body
 
 type Services = Upstream.ControlPlaneUpstream | Cache.ListCache | ProxyMetrics | Policy.Grants
 
@@ -60,7 +62,10 @@ export const forwarder: Effect.Effect<
         : filtered(call, request, visible, upstream, ListCodec.environments)
     const answered = (result: Effect.Effect<ListAnswer, ControlPlaneError>) =>
       Effect.match(result, {
-        onSuccess: (list) => reply(call, 200, bodyBytes(list.body), { "Content-Type": list.contentType }),
+        onSuccess: (list) =>
+          reply(call, 200, typeof list.body === "string" ? list.body : bodyBytes(list.body), {
+            "Content-Type": list.contentType
+          }),
         onFailure: (error) => Answer.fromError(call, error, upstream.redactor, metrics)
       })
     if (!cache.enabled) return answered(answer())
@@ -79,7 +84,7 @@ export const forwarder: Effect.Effect<
       return answered(
         Effect.tap(
           answer(),
-          (list) => cache.set(cacheKey, { status: 200, contentType: list.contentType, body: list.body })
+          (list) => cache.set(cacheKey, { status: 200, contentType: list.contentType, body: asBytes(list.body) })
         )
       )
     })
@@ -127,7 +132,78 @@ const filtered = <A extends { readonly id: unknown }>(
   upstream: Upstream.Upstream,
   codec: ListCodec.ListCodec<A>
 ): Effect.Effect<ListAnswer, ControlPlaneError> => {
-  const { listBase, page } = request
+  // The first page is fetched here, and a one-page list is answered in the same step; only a
+  // list longer than one page goes on through `Pagination.stream` (offsets or cursors), whose
+  // machinery costs more than a one-page list's whole decode (see bench/proxy.ts).
+  // The first page's path, as `pagePath` writes it for offset 0.
+  const { listBase } = request
+  const firstPage = `${listBase}${listBase.includes("?") ? "&" : "?"}offset=0&limit=${Pagination.defaultPageSize}`
+  return get(call, upstream, request, firstPage, (body, response): Effect.Effect<ListAnswer, ControlPlaneError> => {
+    const decoded = decodePage(codec, request, body, response)
+    if (Either.isLeft(decoded)) return Either.left(decoded.left)
+    const first = decoded.right
+    const next = continuation(first)
+    if (typeof next === "string") return Either.left(notFollowable(request, next))
+    if (next === undefined) {
+      const shown: Array<A> = []
+      for (const item of first.items) if (visible.has(String(item.id))) shown.push(item)
+      return answer(codec, request, upstream, shown)
+    }
+    return following(call, request, visible, upstream, codec, first, next)
+  })
+}
+
+/** A page's body decoded by core's codec (an `Either` is also the effect of its value or error). */
+const decodePage = <A>(
+  codec: ListCodec.ListCodec<A>,
+  request: ListRequest,
+  body: Uint8Array,
+  response: Upstream.UpstreamResponse
+): Either.Either<Domain.Page<A>, ControlPlaneError> =>
+  Either.mapLeft(
+    codec.decodeJson(
+      (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString("utf8")
+    ),
+    (error) => unexpected(response.status, request, error)
+  )
+
+/** The caller's page of the visible items, encoded by core's codec (the reference shape), redacted. */
+const answer = <A>(
+  codec: ListCodec.ListCodec<A>,
+  request: ListRequest,
+  upstream: Upstream.Upstream,
+  all: ReadonlyArray<A>
+): Either.Either<ListAnswer, ControlPlaneError> => {
+  const { page } = request
+  const encoded = codec.encode({
+    items: all.slice(page.offset, page.offset + page.limit),
+    pagination: { offset: page.offset, limit: page.limit, total: all.length }
+  })
+  return Either.isRight(encoded)
+    ? Either.right({ body: upstream.redactor.text(JSON.stringify(encoded.right)), contentType: "application/json" })
+    : Either.left(unexpected(200, request, encoded.left))
+}
+
+const notFollowable = (request: ListRequest, reason: string): ControlPlaneError =>
+  new UnexpectedResponse({
+    message: `the upstream ${request.itemsKey} list cannot be followed: ${reason}`,
+    detail: reason,
+    method: "GET",
+    path: request.listBase,
+    status: 200
+  })
+
+/** A list longer than one page: the rest of its pages walked by core's `Pagination.stream`. */
+const following = <A extends { readonly id: unknown }>(
+  call: Call,
+  request: ListRequest,
+  visible: ReadonlySet<string>,
+  upstream: Upstream.Upstream,
+  codec: ListCodec.ListCodec<A>,
+  first: Domain.Page<A>,
+  next: Domain.StreamOptions
+): Effect.Effect<ListAnswer, ControlPlaneError> => {
+  const { listBase } = request
   const separator = listBase.includes("?") ? "&" : "?"
   const pagePath = (options: Domain.PageOptions) =>
     listBase + separator + queryString([
@@ -136,59 +212,19 @@ const filtered = <A extends { readonly id: unknown }>(
       ["first", options.first],
       ["after", options.after]
     ]).slice(1)
-  /** A page's body decoded by core's codec (an `Either` is also the effect of its value or error). */
-  const decode = (
-    body: Uint8Array,
-    response: Upstream.UpstreamResponse
-  ): Either.Either<Domain.Page<A>, ControlPlaneError> =>
-    Either.mapLeft(
-      codec.decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")),
-      (error) => unexpected(response.status, request, error)
-    )
-  const fetchPage = (options: Domain.PageOptions) => get(call, upstream, request, pagePath(options), decode)
-  const invalid = (reason: string): ControlPlaneError =>
-    new UnexpectedResponse({
-      message: `the upstream ${request.itemsKey} list cannot be followed: ${reason}`,
-      detail: reason,
-      method: "GET",
-      path: listBase,
-      status: 200
-    })
+  const fetchPage = (options: Domain.PageOptions) =>
+    get(call, upstream, request, pagePath(options), (body, response) => decodePage(codec, request, body, response))
   const pageSize = Pagination.defaultPageSize
-  const visibleIn = (items: ReadonlyArray<A>) => items.filter((item) => visible.has(String(item.id)))
-  const answer = (all: ReadonlyArray<A>): Effect.Effect<ListAnswer, ControlPlaneError> => {
-    const encoded = codec.encode({
-      items: all.slice(page.offset, page.offset + page.limit),
-      pagination: { offset: page.offset, limit: page.limit, total: all.length }
-    })
-    return Either.isRight(encoded)
-      ? Effect.succeed({
-        body: upstream.redactor.bytes(Buffer.from(JSON.stringify(encoded.right))),
-        contentType: "application/json"
-      })
-      : Effect.fail(unexpected(200, request, encoded.left))
-  }
-  // The first page is fetched here, and a one-page list is answered in the same step; only a
-  // list longer than one page goes on through `Pagination.stream` (offsets or cursors), whose
-  // machinery costs more than a one-page list's whole decode (see bench/proxy.ts).
-  // The first page's path, as `pagePath` writes it for offset 0.
-  const firstPage = `${listBase}${separator}offset=0&limit=${pageSize}`
-  return get(call, upstream, request, firstPage, (body, response) => {
-    const decoded = decode(body, response)
-    if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-    const first = decoded.right
-    const next = continuation(first)
-    if (typeof next === "string") return Effect.fail(invalid(next))
-    if (next === undefined) return answer(visibleIn(first.items))
-    return Stream.concat(Stream.fromIterable(first.items), Pagination.stream(fetchPage, { pageSize, ...next }, invalid))
-      .pipe(
-        Stream.take(maxScannedItems),
-        Stream.filter((item) => visible.has(String(item.id))),
-        Stream.take(visible.size),
-        Stream.runCollect,
-        Effect.flatMap((all) => answer(Chunk.toReadonlyArray(all)))
-      )
-  })
+  return Stream.concat(
+    Stream.fromIterable(first.items),
+    Pagination.stream(fetchPage, { pageSize, ...next }, (reason) => notFollowable(request, reason))
+  ).pipe(
+    Stream.take(maxScannedItems),
+    Stream.filter((item) => visible.has(String(item.id))),
+    Stream.take(visible.size),
+    Stream.runCollect,
+    Effect.flatMap((all) => answer(codec, request, upstream, Chunk.toReadonlyArray(all)))
+  )
 }
 
 /** Where a list goes on after its first page: nowhere, an offset, a cursor, or what is wrong. */

@@ -3,12 +3,19 @@
  *
  *   authenticate → rate limit → validate → authorize → (cache →) forward
  *
- * Each step is an Effect whose input is the previous step's output, so the
- * order is enforced by the types: `forward` takes an `Authorized` request,
- * which only `authorize` makes, from a `Checked` one, which only `check`
- * makes, from an `Admitted` caller, which only `admit` makes, from an
- * `Identified` one, which only `authenticate` makes. A step that refuses
- * fails with `Refused`, carrying the answer (401, 429, 400/413, 403).
+ * Each step's input is the previous step's output, so the order is enforced
+ * by the types: `forward` takes an `Authorized` request, which only
+ * `authorize` makes, from a `Checked` one, which only `check` makes, from an
+ * `Admitted` caller, which only `admit` makes, from an `Identified` one,
+ * which only `authenticate` makes. A step that refuses gives `Refused`,
+ * carrying the answer (401, 429, 400/413, 403).
+ *
+ * A step answers at once when its service does (keys, grants, a rate limit
+ * counted in memory, a list query): a `Step` is the value itself, a
+ * `Refused`, or — only where a service must wait (a shared store, a request
+ * body) — an Effect of them. `andThen` chains steps without entering the
+ * Effect runtime until a step really waits, so a request whose services
+ * all answer at once runs one Effect program: its forwarder.
  *
  * The steps use the services (keys, rate limits, grants, metrics) through
  * their tags, resolved once when the app is built (`steps`); which store
@@ -16,7 +23,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Data, Effect } from "effect"
+import { Data, Effect } from "effect"
 import type { Call } from "./Call.js"
 import { fail } from "./Call.js"
 import type { KeyConfig } from "./Config.js"
@@ -30,10 +37,28 @@ import * as RateLimit from "./RateLimit.js"
 /** A step said no; `response` is the answer. */
 export class Refused extends Data.TaggedError("Refused")<{ readonly response: Response }> {}
 
-export const refuse = (response: Response): Effect.Effect<never, Refused> => Effect.fail(new Refused({ response }))
+export const refuse = (response: Response): Refused => new Refused({ response })
 
 /** A refusal's answer, as the pipeline's result. */
 export const refusal = (refused: Refused): Effect.Effect<Response> => Effect.succeed(refused.response)
+
+/** A step's outcome: at once (the value or a refusal), or an Effect of it where a service must wait. */
+export type Step<A> = A | Refused | Effect.Effect<A, Refused>
+
+/** Whether a step waits (the values of steps are never Effects). */
+export const waits = <A>(step: Step<A>): step is Effect.Effect<A, Refused> =>
+  !(step instanceof Refused) && Effect.isEffect(step)
+
+/** `next` on a step's value: at once when the step answered at once, in the Effect when it waits. */
+export const andThen = <A, B>(step: Step<A>, next: (value: A) => Step<B>): Step<B> => {
+  if (step instanceof Refused) return step
+  if (waits(step)) return Effect.flatMap(step, (value) => asEffect(next(value)))
+  return next(step)
+}
+
+/** A step as an Effect (for a step that waits). */
+export const asEffect = <A>(step: Step<A>): Effect.Effect<A, Refused> =>
+  step instanceof Refused ? Effect.fail(step) : waits(step) ? step : Effect.succeed(step)
 
 /** What validation must produce for the policy: the access asked for. */
 export interface Checkable {
@@ -76,24 +101,27 @@ const unauthorized = { "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\"" }
  */
 export interface Steps {
   /** The caller's proxy key, from `Authorization: Bearer <key>` (or `Api-Key <key>`). */
-  readonly authenticate: (call: Call) => Effect.Effect<Identified, Refused>
+  readonly authenticate: (call: Call) => Step<Identified>
   /** The key's rate limit, if it has one: 429 with `Retry-After` when spent. */
-  readonly admit: (caller: Identified) => Effect.Effect<Admitted, Refused>
+  readonly admit: (caller: Identified) => Step<Admitted>
   /** The key's grants on the validated request: 403 naming the rule that refused. */
-  readonly authorize: <R extends Checkable>(checked: Checked<R>) => Effect.Effect<Authorized<R>, Refused>
+  readonly authorize: <R extends Checkable>(checked: Checked<R>) => Step<Authorized<R>>
 }
 
-export const steps: Effect.Effect<Steps, never, Keys.ProxyKeys | RateLimit.RateLimits | Grants | ProxyMetrics> = Effect
-  .map(
+/** The steps; `now` is the clock of key expiry (the one rate limits and the cache use). */
+export const steps = (
+  now: () => number
+): Effect.Effect<Steps, never, Keys.ProxyKeys | RateLimit.RateLimits | Grants | ProxyMetrics> =>
+  Effect.map(
     Effect.all([Keys.ProxyKeys, RateLimit.RateLimits, Grants, ProxyMetrics]),
     ([keys, limits, grants, metrics]): Steps => ({
-      authenticate: (call) => authenticate(keys, call),
+      authenticate: (call) => authenticate(keys, now, call),
       admit: (caller) => admit(limits, metrics, caller),
       authorize: (checked) => authorize(grants, checked)
     })
   )
 
-const authenticate = (keys: Keys.KeyRing, call: Call): Effect.Effect<Identified, Refused> => {
+const authenticate = (keys: Keys.KeyRing, now: () => number, call: Call): Step<Identified> => {
   const presented = Keys.fromAuthorization(call.header("authorization"))
   const key = presented === undefined ? undefined : keys.find(presented)
   if (key === undefined) {
@@ -107,28 +135,24 @@ const authenticate = (keys: Keys.KeyRing, call: Call): Effect.Effect<Identified,
     ))
   }
   call.keyName = key.name
-  if (key.expiresAt === undefined) return Effect.succeed(new IdentifiedCaller(call, key))
-  const expiresAt = key.expiresAt
-  return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    LiveConfig.isExpired(key, now)
-      ? refuse(fail(call, 401, `key expired: "${key.name}" expired at ${new Date(expiresAt).toISOString()}`, {
-        "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
-      }))
-      : Effect.succeed(new IdentifiedCaller(call, key)))
+  if (key.expiresAt === undefined || !LiveConfig.isExpired(key, now())) return new IdentifiedCaller(call, key)
+  return refuse(fail(call, 401, `key expired: "${key.name}" expired at ${new Date(key.expiresAt).toISOString()}`, {
+    "WWW-Authenticate": "Bearer realm=\"cubeplane-proxy\", error=\"invalid_token\""
+  }))
 }
 
 const admit = (
   limits: RateLimit.RateLimits["Type"],
   metrics: ProxyMetrics["Type"],
   caller: Identified
-): Effect.Effect<Admitted, Refused> => {
+): Step<Admitted> => {
   const { call, key } = caller
   const limit = key.rateLimit
-  if (limit === undefined) return Effect.succeed(new AdmittedCaller(call, key))
-  return Effect.flatMap(limits.take(key.name, limit), (result) => {
+  if (limit === undefined) return new AdmittedCaller(call, key)
+  const decide = (result: RateLimit.RateLimitResult): Step<Admitted> => {
     // The shared store could not count: its layer decided (store.on_store_error); no window to report.
     if (result.unavailable === true) {
-      return result.allowed ? Effect.succeed(new AdmittedCaller(call, key)) : refuse(fail(
+      return result.allowed ? new AdmittedCaller(call, key) : refuse(fail(
         call,
         503,
         "the rate-limit store is unreachable, and this proxy refuses rate-limited keys while it is (store.on_store_error: deny); retry shortly",
@@ -136,7 +160,7 @@ const admit = (
       ))
     }
     RateLimit.setHeaders(call.headers, result)
-    if (result.allowed) return Effect.succeed(new AdmittedCaller(call, key))
+    if (result.allowed) return new AdmittedCaller(call, key)
     metrics.rateLimited.inc([key.name])
     return refuse(fail(
       call,
@@ -144,22 +168,23 @@ const admit = (
       `key "${key.name}" is rate limited to ${result.limit} requests per ${limit.windowSeconds} s; retry in ${result.resetSeconds} s`,
       { "Retry-After": String(result.resetSeconds) }
     ))
-  })
+  }
+  // A store in this process counts at once; a shared one is asked (an Effect).
+  const taken = limits.take(key.name, limit)
+  return Effect.isEffect(taken) ? Effect.flatMap(taken, (result) => asEffect(decide(result))) : decide(taken)
 }
 
 /** Runs a validation (query, path ids, body with core's schemas) on an admitted caller. */
-export const check =
-  <R extends Checkable, Env>(validate: (call: Call) => Effect.Effect<R, Refused, Env>) =>
-  (caller: Admitted): Effect.Effect<Checked<R>, Refused, Env> =>
-    Effect.map(validate(caller.call), (request) => new CheckedRequest(caller.call, caller.key, request))
+export const check = <R extends Checkable>(validate: (call: Call) => Step<R>) => (caller: Admitted): Step<Checked<R>> =>
+  andThen(validate(caller.call), (request) => new CheckedRequest(caller.call, caller.key, request))
 
 const authorize = <R extends Checkable>(
   grants: Grants["Type"],
   checked: Checked<R>
-): Effect.Effect<Authorized<R>, Refused> => {
+): Step<Authorized<R>> => {
   const decision = grants.authorize(checked.key, checked.request.access)
   if (!decision.allowed) {
     return refuse(fail(checked.call, 403, decision.message, undefined, { rule: decision.rule }))
   }
-  return Effect.succeed(new AuthorizedRequest(checked.call, checked.key, checked.request, decision.defaultExpiresIn))
+  return new AuthorizedRequest(checked.call, checked.key, checked.request, decision.defaultExpiresIn)
 }

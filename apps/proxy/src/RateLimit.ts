@@ -59,13 +59,21 @@ export const setHeaders = (headers: Record<string, string>, result: RateLimitRes
  * a store shared across replicas (Redis, …) is another layer with the same interface.
  */
 export class RateLimits extends Context.Tag("cubeplane-proxy/RateLimits")<RateLimits, {
-  /** Counts one request of `keyName` against `limit`. */
-  readonly take: (keyName: string, limit: RateLimit) => Effect.Effect<RateLimitResult>
+  /**
+   * Counts one request of `keyName` against `limit`: the result at once from a store in this
+   * process, an Effect of it from one that must be asked (a store shared by replicas).
+   */
+  readonly take: (keyName: string, limit: RateLimit) => RateLimitResult | Effect.Effect<RateLimitResult>
 }>() {}
 
-/** Counts in this process's memory, on `now`'s clock. */
+/** A `take` result as an Effect, whichever store answered. */
+export const counted = (
+  result: RateLimitResult | Effect.Effect<RateLimitResult>
+): Effect.Effect<RateLimitResult> => Effect.isEffect(result) ? result : Effect.succeed(result)
+
+/** Counts in this process's memory, on `now`'s clock: answered at once, no Effect to run. */
 export const layerMemory = (now: () => number = Date.now): Layer.Layer<RateLimits> =>
   Layer.sync(RateLimits, () => {
     const limiter = makeRateLimiter(now)
-    return { take: (keyName, limit) => Effect.sync(() => limiter.take(keyName, limit)) }
+    return { take: (keyName, limit) => limiter.take(keyName, limit) }
   })

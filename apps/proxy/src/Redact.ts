@@ -92,7 +92,14 @@ export const make = (key: string): Redactor => {
     return out === text ? input : Buffer.from(out, "latin1")
   }
 
-  const text = (input: string): string => Buffer.from(bytes(Buffer.from(input, "utf8"))).toString("utf8")
+  // A text without any marker is returned as it is, without encoding it (a list answer, every
+  // request). For a key in ASCII, its UTF-8 bytes hold a marker exactly when the text holds it.
+  const ascii = keyBytes.every((byte) => byte < 0x80)
+  const prefixText = keyBytes.subarray(0, Math.min(3, keyBytes.length)).toString("latin1")
+  const text = (input: string): string =>
+    ascii && !input.includes(prefixText) && !input.includes("\\") && !input.includes("%")
+      ? input
+      : Buffer.from(bytes(Buffer.from(input, "utf8"))).toString("utf8")
 
   const PERCENT = 0x25
   const prefix = keyBytes.subarray(0, Math.min(3, keyBytes.length))

@@ -15,7 +15,7 @@ import * as Pagination from "@cubeplane/core/Pagination"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import type { Call } from "./Call.js"
 import { fail } from "./Call.js"
-import type { Refused } from "./Pipeline.js"
+import type { Refused, Step } from "./Pipeline.js"
 import { refuse } from "./Pipeline.js"
 import type * as Policy from "./Policy.js"
 
@@ -55,7 +55,8 @@ export interface ExportRequest {
   readonly format: "csv" | "ndjson"
 }
 
-type Checked<R> = Effect.Effect<R, Refused>
+/** A validation: at once, except where a body must be read. */
+type Checked<R> = Step<R>
 
 const formatIssue = (error: ParseResult.ParseError): string => {
   const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
@@ -106,14 +107,14 @@ const auditParams = new Set(["start", "end", "search", "eventName", "userEmail",
 const bad = (call: Call, error: string) => refuse(fail(call, 400, error))
 
 // The most common request of all, `GET /api/v1/deployments` without a query, validates to this.
-const plainDeploymentsList: Checked<ListRequest> = Effect.succeed({
+const plainDeploymentsList: ListRequest = {
   operation: "listDeployments",
   access: { operation: "listDeployments" },
   itemsKey: "deployments",
   upstreamPath: Api.paths.deployments,
   listBase: Api.paths.deployments,
   page: { offset: 0, limit: defaultLimit }
-})
+}
 
 export const deployments = (call: Call): Checked<ListRequest> => {
   const url = call.c.req.url
@@ -123,14 +124,14 @@ export const deployments = (call: Call): Checked<ListRequest> => {
   const decoded = decodePageQuery(query.values)
   if (Either.isLeft(decoded)) return bad(call, formatIssue(decoded.left))
   const { limit, offset } = decoded.right
-  return Effect.succeed({
+  return {
     operation: "listDeployments",
     access: { operation: "listDeployments" },
     itemsKey: "deployments",
     upstreamPath: Api.paths.deployments + queryString([["offset", offset], ["limit", limit]]),
     listBase: Api.paths.deployments,
     page: { offset: offset ?? 0, limit: pageLimit(limit) }
-  })
+  }
 }
 
 export const environments = (call: Call): Checked<ListRequest> => {
@@ -143,14 +144,14 @@ export const environments = (call: Call): Checked<ListRequest> => {
   if (Either.isLeft(decoded)) return bad(call, formatIssue(decoded.left))
   const { limit, offset, type } = decoded.right
   const base = Api.paths.environments(deploymentId)
-  return Effect.succeed({
+  return {
     operation: "listEnvironments",
     access: { operation: "listEnvironments", deploymentId },
     itemsKey: "environments",
     upstreamPath: base + queryString([["type", type], ["offset", offset], ["limit", limit]]),
     listBase: base + queryString([["type", type]]),
     page: { offset: offset ?? 0, limit: pageLimit(limit) }
-  })
+  }
 }
 
 /** Reads a request body, stopping at `max` bytes. */
@@ -185,19 +186,19 @@ export const token = (call: Call): Checked<TokenRequest> => {
   const query = readQuery(call.c.req.url, new Set())
   if ("error" in query) return bad(call, query.error)
   return Effect.promise(() => readRequestBody(call.c.req.raw, maxBodyBytes).catch(() => undefined)).pipe(
-    Effect.flatMap((text): Checked<TokenRequest> => {
-      if (text === undefined) return bad(call, "the request body could not be read")
+    Effect.flatMap((text): Effect.Effect<TokenRequest, Refused> => {
+      if (text === undefined) return Effect.fail(bad(call, "the request body could not be read"))
       if (text === "too large") {
-        return refuse(fail(call, 413, `the body is larger than ${maxBodyBytes / 1024} KB`))
+        return Effect.fail(refuse(fail(call, 413, `the body is larger than ${maxBodyBytes / 1024} KB`)))
       }
       // Bounded parsing: no body too deep to check or encode, no `__proto__` / `constructor` keys.
       const parsed = Json.parse(text, { maxLength: maxBodyBytes, maxDepth: maxBodyDepth })
       if (Either.isLeft(parsed)) {
-        return bad(call, `${parsed.left}: send {"security_context": {...}, "expires_in": seconds}`)
+        return Effect.fail(bad(call, `${parsed.left}: send {"security_context": {...}, "expires_in": seconds}`))
       }
-      if (!isRecord(parsed.right)) return bad(call, "the body must be a JSON object")
+      if (!isRecord(parsed.right)) return Effect.fail(bad(call, "the body must be a JSON object"))
       const decoded = decodeTokenInput(parsed.right)
-      if (Either.isLeft(decoded)) return bad(call, formatIssue(decoded.left))
+      if (Either.isLeft(decoded)) return Effect.fail(bad(call, formatIssue(decoded.left)))
       const body = decoded.right
       return Effect.succeed({
         operation: "createMetaSyncToken",
@@ -224,7 +225,7 @@ export const auditLog = (call: Call): Checked<ExportRequest> => {
   const decoded = decodeAuditLogQuery(filters)
   if (Either.isLeft(decoded)) return bad(call, formatIssue(decoded.left))
   const { end, eventName, search, start, userEmail } = decoded.right
-  return Effect.succeed({
+  return {
     operation: "exportAuditLog",
     access: { operation: "exportAuditLog" },
     upstreamPath: Api.paths.auditLogExport + queryString([
@@ -235,5 +236,5 @@ export const auditLog = (call: Call): Checked<ExportRequest> => {
       ["userEmail", userEmail]
     ]),
     format: format === "ndjson" ? "ndjson" : "csv"
-  })
+  }
 }

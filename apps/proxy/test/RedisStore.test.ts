@@ -6,7 +6,7 @@
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { LogEntry } from "../src/Log.js"
-import { RateLimits } from "../src/RateLimit.js"
+import { counted, RateLimits } from "../src/RateLimit.js"
 import * as RedisCache from "../src/RedisCache.js"
 import * as RedisRateLimit from "../src/RedisRateLimit.js"
 import * as RedisStore from "../src/RedisStore.js"
@@ -63,8 +63,8 @@ describe.skipIf(!hasRedis)("the Redis store", () => {
         const store = yield* RedisStore.Store
         yield* Effect.promise(() => until(() => store.state() === "ready", "the layer's store to connect"))
         const limits = yield* RateLimits
-        const first = yield* limits.take("k", { requests: 3, windowSeconds: 60 })
-        const second = yield* limits.take("k", { requests: 3, windowSeconds: 60 })
+        const first = yield* counted(limits.take("k", { requests: 3, windowSeconds: 60 }))
+        const second = yield* counted(limits.take("k", { requests: 3, windowSeconds: 60 }))
         return [first.remaining, second.remaining]
       }).pipe(Effect.provide(live))
     )

@@ -177,6 +177,22 @@ describe("Redact", () => {
     }
   })
 
+  it("text: the same as the bytes path, a text without any marker of the key returned as it is", () => {
+    const plain = "{\"data\":{\"deployments\":[{\"id\":\"124\",\"name\":\"Zürich 東京\"}]}}"
+    expect(redactor.text(plain)).toBe(plain)
+    const viaBytes = (text: string) => Buffer.from(redactor.bytes(Buffer.from(text, "utf8"))).toString("utf8")
+    const piece = FastCheck.oneof(
+      FastCheck.string(),
+      FastCheck.constantFrom(...forms, "sk-", "sk", "\\", "%", "%2", "é", "東京")
+    )
+    FastCheck.assert(
+      FastCheck.property(FastCheck.array(piece, { maxLength: 8 }), (pieces) => {
+        const text = pieces.join("")
+        expect(redactor.text(text)).toBe(viaBytes(text))
+      })
+    )
+  })
+
   it("long chunks (looked at only where a form can start): the same bytes as matching the whole body", () => {
     // Text full of near misses — backslash escapes that are not the key's, `%` signs, the key's
     // first bytes, a cut-short key — with real forms of the key at random places, cut into
