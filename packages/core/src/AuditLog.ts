@@ -23,6 +23,7 @@ import * as Csv from "./Csv.js"
 import { daysInMonth } from "./Dates.js"
 import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"
 import { CsvParser, KeyedRowsSink, makeRecordBuilder } from "./internal/csvParser.js"
+import { ColumnInterner } from "./internal/interner.js"
 import { NdjsonFromCsv, type Proofs } from "./internal/ndjsonFromCsv.js"
 
 /**
@@ -52,10 +53,15 @@ const twoDigits = (text: string, at: number): number => {
   return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1
 }
 
+// The day of the last canonical timestamp read: an export's rows come in time order, so most share it.
+let lastDayKey = -1
+let lastDayMillis = 0
+
 /**
  * Milliseconds since the epoch of a canonical UTC timestamp
  * (`YYYY-MM-DDTHH:mm:ss.sssZ`, years 1000–9999, every part in range), else
- * `NaN`: the caller then lets the schema (`new Date(text)`) decide.
+ * `NaN`: the caller then lets the schema (`new Date(text)`) decide. The
+ * day's milliseconds are computed once for a run of timestamps of one day.
  *
  * @internal
  */
@@ -78,9 +84,14 @@ export const canonicalIsoMillis = (text: string): number => {
     century < 10 || yearOfCentury < 0 || month < 1 || month > 12 || day < 1 || hours < 0 || hours > 23 ||
     minutes < 0 || minutes > 59 || seconds < 0 || seconds > 59 || centis < 0 || millis < 0 || millis > 9
   ) return NaN
-  const year = century * 100 + yearOfCentury
-  if (day > daysInMonth(year, month)) return NaN
-  return Date.UTC(year, month - 1, day, hours, minutes, seconds, centis * 10 + millis)
+  const dayKey = ((century * 100 + yearOfCentury) * 100 + month) * 100 + day
+  if (dayKey !== lastDayKey) {
+    const year = century * 100 + yearOfCentury
+    if (day > daysInMonth(year, month)) return NaN
+    lastDayMillis = Date.UTC(year, month - 1, day)
+    lastDayKey = dayKey
+  }
+  return lastDayMillis + ((hours * 60 + minutes) * 60 + seconds) * 1000 + centis * 10 + millis
 }
 
 /**
@@ -102,7 +113,8 @@ const objectFromJson = (text: string): Record<string, unknown> | undefined => {
   return Predicate.isRecord(value) ? value : undefined
 }
 
-const nullIfEmpty = (text: string): string | null => text === "" ? null : text
+/** An optional column's value: `null` when empty, else the column's shared copy of it. */
+const optional = (column: ColumnInterner, text: string): string | null => text === "" ? null : column.intern(text)
 
 type RowDecoder = (fields: ReadonlyArray<string>, row: number) => AuditLogEvent
 
@@ -122,6 +134,12 @@ const compileRowDecoder = (header: ReadonlyArray<string>): RowDecoder => {
   const at = auditLogColumns.map((name) => header.indexOf(name))
   if (header.length !== auditLogColumns.length || at.some((k) => k < 0)) return bySchema
   const [id, timestamp, eventName, userEmail, deploymentId, deploymentName, ipAddress, attributes] = at
+  // Columns whose values repeat share one string per value (see `ColumnInterner`); ids and attributes do not.
+  const eventNames = new ColumnInterner()
+  const userEmails = new ColumnInterner()
+  const deploymentIds = new ColumnInterner()
+  const deploymentNames = new ColumnInterner()
+  const ipAddresses = new ColumnInterner()
   return (fields, row) => {
     const millis = canonicalIsoMillis(fields[timestamp!]!)
     const attributesObject = objectFromJson(fields[attributes!]!)
@@ -129,11 +147,11 @@ const compileRowDecoder = (header: ReadonlyArray<string>): RowDecoder => {
     return {
       id: fields[id!]!,
       timestamp: new Date(millis),
-      eventName: fields[eventName!]!,
-      userEmail: nullIfEmpty(fields[userEmail!]!),
-      deploymentId: nullIfEmpty(fields[deploymentId!]!),
-      deploymentName: nullIfEmpty(fields[deploymentName!]!),
-      ipAddress: nullIfEmpty(fields[ipAddress!]!),
+      eventName: eventNames.intern(fields[eventName!]!),
+      userEmail: optional(userEmails, fields[userEmail!]!),
+      deploymentId: optional(deploymentIds, fields[deploymentId!]!),
+      deploymentName: optional(deploymentNames, fields[deploymentName!]!),
+      ipAddress: optional(ipAddresses, fields[ipAddress!]!),
       attributes: attributesObject
     }
   }
