@@ -102,19 +102,18 @@ const objectFromJson = (text: string): Record<string, unknown> | undefined => {
   if (text === "") return {}
   // `{` first: a JSON object, not an array, string or number; leading spaces go the schema's way.
   if (text.charCodeAt(0) !== 123) return undefined
-  // An own `__proto__` key is a case the schema's record copy treats its own way: let it decide.
-  if (text.includes("__proto__")) return undefined
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
     return undefined
   }
-  return Predicate.isRecord(value) ? value : undefined
+  // An own `__proto__` key (however it was escaped) is a case the schema's record copy treats its own way: let it
+  // decide. Nested objects are the record's values, which the schema passes on as they are.
+  return Predicate.isRecord(value) && !Object.hasOwn(value, "__proto__") ? value : undefined
 }
 
-/** An optional column's value: `null` when empty, else the column's shared copy of it. */
-const optional = (column: ColumnInterner, text: string): string | null => text === "" ? null : column.intern(text)
+const nullIfEmpty = (text: string): string | null => text === "" ? null : text
 
 type RowDecoder = (fields: ReadonlyArray<string>, row: number) => AuditLogEvent
 
@@ -134,12 +133,6 @@ const compileRowDecoder = (header: ReadonlyArray<string>): RowDecoder => {
   const at = auditLogColumns.map((name) => header.indexOf(name))
   if (header.length !== auditLogColumns.length || at.some((k) => k < 0)) return bySchema
   const [id, timestamp, eventName, userEmail, deploymentId, deploymentName, ipAddress, attributes] = at
-  // Columns whose values repeat share one string per value (see `ColumnInterner`); ids and attributes do not.
-  const eventNames = new ColumnInterner()
-  const userEmails = new ColumnInterner()
-  const deploymentIds = new ColumnInterner()
-  const deploymentNames = new ColumnInterner()
-  const ipAddresses = new ColumnInterner()
   return (fields, row) => {
     const millis = canonicalIsoMillis(fields[timestamp!]!)
     const attributesObject = objectFromJson(fields[attributes!]!)
@@ -147,11 +140,11 @@ const compileRowDecoder = (header: ReadonlyArray<string>): RowDecoder => {
     return {
       id: fields[id!]!,
       timestamp: new Date(millis),
-      eventName: eventNames.intern(fields[eventName!]!),
-      userEmail: optional(userEmails, fields[userEmail!]!),
-      deploymentId: optional(deploymentIds, fields[deploymentId!]!),
-      deploymentName: optional(deploymentNames, fields[deploymentName!]!),
-      ipAddress: optional(ipAddresses, fields[ipAddress!]!),
+      eventName: fields[eventName!]!,
+      userEmail: nullIfEmpty(fields[userEmail!]!),
+      deploymentId: nullIfEmpty(fields[deploymentId!]!),
+      deploymentName: nullIfEmpty(fields[deploymentName!]!),
+      ipAddress: nullIfEmpty(fields[ipAddress!]!),
       attributes: attributesObject
     }
   }
@@ -166,7 +159,23 @@ const rowError = (row: number, id: string, detail: string): never => {
   })
 }
 
-const makeSink = () => new KeyedRowsSink<AuditLogEvent>(compileRowDecoder)
+/**
+ * The columns whose values repeat from row to row (a few event names, users, deployments and addresses): the
+ * parser takes their fields through a bounded cache, so events share one string per value and no event keeps a
+ * slice of the text it was read from (see `internal/interner`). Ids, timestamps and attributes are not cached.
+ */
+const repeatedColumns: ReadonlySet<string> = new Set([
+  "event_name",
+  "user_email",
+  "deployment_id",
+  "deployment_name",
+  "ip_address"
+])
+
+const internRepeatedColumns = (header: ReadonlyArray<string>): Array<ColumnInterner | undefined> =>
+  header.map((name) => repeatedColumns.has(name) ? new ColumnInterner() : undefined)
+
+const makeSink = () => new KeyedRowsSink<AuditLogEvent>(compileRowDecoder, internRepeatedColumns)
 
 /**
  * CSV bytes to events, oldest first as the file has them, in bounded memory:

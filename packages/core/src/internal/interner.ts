@@ -12,8 +12,10 @@
  * deployment, IP address) are shared strings.
  *
  * How: a 2-way set-associative table of `slotCount` strings, indexed by a
- * hash of a few characters; a value that is not there is copied (so the table
- * never keeps a piece alive either) and takes the set's first slot. Memory is
+ * hash of a few characters and compared with the parser's text in place (no
+ * slice is made for a value found); a value that is not
+ * there is copied (so the table never keeps a piece alive either) and takes
+ * the set's first slot. Memory is
  * bounded (`slotCount` strings of at most `maxLength` characters). Values
  * longer than that, and every value while the column's recent hit rate is
  * low (mostly unique values, such as IP addresses of a public service), are
@@ -25,24 +27,34 @@
  * @internal
  */
 
-/** Strings kept per column: 256 sets of 2. */
-const slotCount = 512
-const setMask = slotCount / 2 - 1
+/** Strings kept per column: 512 sets of 2. */
+const slotCount = 1024
+/** `32 - log2(sets)`: the hash's top bits pick the set. */
+const setShift = 23
+/**
+ * Shorter values are not cached: V8 copies a substring shorter than 13 characters (`SlicedString::kMinLength`),
+ * so such a field keeps nothing else alive, and looking it up costs about as much as the copy.
+ */
+const minLength = 13
 /** Longer values are not cached (they are rarely repeated, and they would make the table large). */
 const maxLength = 128
 /** Lookups between two looks at the hit rate. */
 const window = 1024
 /** Fewer hits than this in a window and the column is not cached for the next `restFor` values. */
-const minHits = window / 4
+const minHits = window / 2
 const restFor = 32 * 1024
 
 /**
- * A copy of `text` that does not keep the string it was sliced from alive.
- * V8 copies substrings shorter than 13 characters and keeps longer ones as
- * slices of their parent; a concatenation, when it is sliced, is first
- * flattened into a new string of its own.
+ * A flat copy of `text` of its own, which keeps no other string alive: the
+ * engine's one copy of it, as a property name is (a copy made by slicing a
+ * concatenation would be a slice itself, slower to compare). Made only when
+ * a value is not in the table: rare while the column is cached at all.
  */
-const unpinned = (text: string): string => text.length < 13 ? text : (" " + text).slice(1)
+const ownCopy = (text: string): string => Object.keys({ [text]: 0 })[0] ?? text
+
+/** `text.slice(start, start + length) === cached`, without making the slice. */
+const sameText = (cached: string, text: string, start: number, length: number): boolean =>
+  cached.length === length && text.startsWith(cached, start)
 
 /** @internal */
 export class ColumnInterner {
@@ -51,36 +63,54 @@ export class ColumnInterner {
   private hits = 0
   private resting = 0
 
-  /** `text`, or an equal string this column has seen before. */
-  intern(text: string): string {
+  /**
+   * `text.slice(start, end)`, or an equal string this column has seen
+   * before. Called by the CSV parser on the text it scans (flat, so reading
+   * it is cheap), which spares the slice when the value is found.
+   */
+  take(text: string, start: number, end: number): string {
     if (this.resting > 0) {
       this.resting--
-      return text
+      return text.slice(start, end)
     }
-    const n = text.length
-    if (n === 0 || n > maxLength) return text
+    const n = end - start
+    if (n < minLength || n > maxLength) return text.slice(start, end)
     if (++this.lookups === window) this.review()
-    // Both ends and three inner characters: IP addresses differ at the end, emails at the start, names anywhere.
-    const h = (n * 31 + text.charCodeAt(0)) * 31 + text.charCodeAt(n >> 2) * 7 + text.charCodeAt(n >> 1) * 17 +
-      text.charCodeAt(n - 1 - (n >> 2)) * 5 + text.charCodeAt(n - 1) * 3 + (n > 1 ? text.charCodeAt(n - 2) * 11 : 0)
+    // FNV-1a over the length, the first, middle and last three characters: IP addresses differ at the end, emails
+    // at the start.
+    const last = end - 1
+    let h = Math.imul(0x811c9dc5 ^ n, 0x01000193)
+    h = Math.imul(h ^ text.charCodeAt(start), 0x01000193)
+    h = Math.imul(h ^ text.charCodeAt(start + (n >> 1)), 0x01000193)
+    h = Math.imul(h ^ text.charCodeAt(last - 2), 0x01000193)
+    h = Math.imul(h ^ text.charCodeAt(last - 1), 0x01000193)
+    h = Math.imul(h ^ text.charCodeAt(last), 0x01000193)
+    // Mixed (MurmurHash3's finalizer) so that the top bits depend on every character read.
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+    h ^= h >>> 13
     const slots = this.slots
-    const first = ((h ^ (h >>> 7)) & setMask) << 1
+    const first = (h >>> setShift) << 1
     const front = slots[first]!
-    if (front === text) {
+    if (sameText(front, text, start, n)) {
       this.hits++
       return front
     }
     const back = slots[first + 1]!
-    if (back === text) {
+    if (sameText(back, text, start, n)) {
       this.hits++
       slots[first + 1] = front
       slots[first] = back
       return back
     }
-    const copy = unpinned(text)
+    const copy = ownCopy(text.slice(start, end))
     slots[first + 1] = front
     slots[first] = copy
     return copy
+  }
+
+  /** `text`, or an equal string this column has seen before. */
+  intern(text: string): string {
+    return this.take(text, 0, text.length)
   }
 
   private review(): void {
@@ -98,6 +128,8 @@ export class ColumnInterner {
 
   /** The most strings a column keeps. */
   static readonly capacity = slotCount
+  /** The shortest value a column keeps. */
+  static readonly minLength = minLength
   /** The longest value a column keeps. */
   static readonly maxLength = maxLength
 }
