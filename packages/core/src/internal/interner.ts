@@ -2,27 +2,26 @@
  * A small, bounded cache that makes the repeated values of one CSV column one
  * shared string, for the audit-log decoder.
  *
- * Why: the CSV parser hands out fields cut from the text of a 16 KiB piece of
- * the input, and V8 keeps a field of 13 or more characters as a slice of that
- * text, so one kept event keeps the whole piece alive. Events that a consumer
- * keeps a while — or that V8 promotes to its old generation because an Effect
- * sink's closure holds the chunk (see BENCHMARKS.md, "Where the time went") —
- * then carry every decoded piece with them: 770 bytes an event for the
- * export's columns, 330 once the repeated columns (event name, email,
- * deployment, IP address) are shared strings.
+ * Why: the CSV parser cuts fields from the text of a 16 KiB piece of the
+ * input, and V8 keeps a substring of 13 or more characters as a slice of its
+ * parent, so one kept event keeps a whole piece alive. Events that live a
+ * while — kept by a consumer, or promoted to V8's old generation because an
+ * Effect sink's closure holds their chunk (see BENCHMARKS.md, "Where the time
+ * went") — then carry every decoded piece with them: 770 bytes an event with
+ * the export's columns, about 370 once the long values of the repeated columns
+ * (event name, email, deployment, IP address) are shared strings of their own.
  *
- * How: a 2-way set-associative table of `slotCount` strings, indexed by a
- * hash of a few characters and compared with the parser's text in place (no
- * slice is made for a value found); a value that is not
- * there is copied (so the table never keeps a piece alive either) and takes
- * the set's first slot. Memory is
- * bounded (`slotCount` strings of at most `maxLength` characters). Values
- * longer than that, and every value while the column's recent hit rate is
- * low (mostly unique values, such as IP addresses of a public service), are
- * returned as they are, so a column that does not repeat costs a counter, not
- * a copy.
+ * How: a 2-way set-associative table of `slotCount` strings per column,
+ * indexed by a hash of a few characters and compared with the parser's text
+ * in place (no slice is made for a value found). A value that is not there is
+ * copied (so the table never keeps a piece alive) and takes its set's first
+ * slot. Memory is bounded: `slotCount` strings of at most `maxLength`
+ * characters. Shorter values than `minLength` (already copies), longer ones
+ * than `maxLength`, and every value while the column's recent hit rate is low
+ * (mostly unique values) are sliced as before, so a column that does not
+ * repeat costs a counter.
  *
- * The value returned is always equal (`===`) to the one given.
+ * The value returned is always equal (`===`) to `text.slice(start, end)`.
  *
  * @internal
  */
