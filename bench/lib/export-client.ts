@@ -52,7 +52,10 @@ if (mode === "effect") {
     Layer.provide(FetchHttpClient.layer)
   )
   await Effect.runPromise(
-    Effect.flatMap(ControlPlane, (cp) => Stream.runForEach(cp.auditLogEvents(), (event) => Effect.sync(() => add(event))))
+    Effect.flatMap(
+      ControlPlane,
+      (cp) => Stream.runForEach(cp.auditLogEvents(), (event) => Effect.sync(() => add(event)))
+    )
       .pipe(Effect.provide(layer))
   )
 } else if (mode === "effect-fold") {
