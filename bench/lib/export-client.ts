@@ -5,6 +5,7 @@
  *
  *   effect        `ControlPlane.auditLogEvents()` (HttpControlPlane on fetch), `Stream.runForEachChunk` with an
  *                 `Effect.sync` per chunk
+ *   effect-each   the same stream, `Stream.runForEach` with an `Effect.sync` per event
  *   effect-fold   the same stream, `Stream.runFold`
  *   promise       `createClient(...).auditLogs.events()` with `for await`
  *
@@ -20,8 +21,9 @@ import { Effect, Layer, Redacted, Stream } from "effect"
 import { eventChecksum } from "./export-checksum.js"
 
 const [mode, url] = process.argv.slice(2)
-if ((mode !== "effect" && mode !== "effect-fold" && mode !== "promise") || url === undefined) {
-  process.stderr.write("usage: export-client effect|effect-fold|promise URL\n")
+const modes = ["effect", "effect-each", "effect-fold", "promise"]
+if (mode === undefined || !modes.includes(mode) || url === undefined) {
+  process.stderr.write(`usage: export-client ${modes.join("|")} URL\n`)
   process.exit(2)
 }
 
@@ -43,6 +45,18 @@ if (mode === "effect") {
         Effect.sync(() => {
           for (const event of chunk) add(event)
         }))).pipe(Effect.provide(layer))
+  )
+} else if (mode === "effect-each") {
+  // The same stream, one `Effect.sync` per event (`Sink.forEach` runs them per chunk with `Effect.forEach`).
+  const layer = HttpControlPlane.layer({ url, apiKey: Redacted.make("sk-bench") }).pipe(
+    Layer.provide(FetchHttpClient.layer)
+  )
+  await Effect.runPromise(
+    Effect.flatMap(
+      ControlPlane,
+      (cp) => Stream.runForEach(cp.auditLogEvents(), (event) => Effect.sync(() => add(event)))
+    )
+      .pipe(Effect.provide(layer))
   )
 } else if (mode === "effect-fold") {
   // The same stream consumed by a fold: the work is done as each event arrives, no effect per chunk.

@@ -386,7 +386,7 @@ export const createClient = (options: ClientOptions): Client => {
   /**
    * The audit log's events. The CSV bytes come through the service like
    * every stream here (retries, errors, `close`); they are decoded in this
-   * iterator, with the decoder `auditLogEvents` uses, rather than pulled as
+   * iterator, with the decoder `auditLogEvents` uses (the same events), rather than pulled as
    * events out of the Effect stream: measured on 1,000,000 events, that took
    * this iterator's peak RSS from 344–754 MiB to about 240 MiB and its CPU
    * time from 4.8 s to 3.5 s (less garbage reaching V8's old generation);
@@ -397,7 +397,9 @@ export const createClient = (options: ClientOptions): Client => {
   const auditLogEvents = (filter: AuditLogFilter | undefined): AsyncIterable<AuditLogEvent> => ({
     [Symbol.asyncIterator]: () => {
       const bytes = reader((cp) => cp.exportAuditLog(filter))
-      const decoder = AuditLog.makeCsvEventReader()
+      // Without the Effect stream's shared strings for repeated columns: they spare memory only for events
+      // that live on (an Effect sink holds each chunk's; this loop hands them over one by one), and cost ~5% CPU.
+      const decoder = AuditLog.makeCsvEventReader({ shareRepeated: false })
       let events: Array<AuditLogEvent> = []
       let index = 0
       let ended = false

@@ -266,3 +266,107 @@ describe("AuditLog.csvLine / csvChunks: the CSV the schema and Csv.encodeRow giv
     expect(decodeAll(chunks)).toStrictEqual(events)
   })
 })
+
+describe("AuditLog decoder, repeated columns through the bounded interner: still the schema's events", () => {
+  // Values of the repeated columns: short and long (13+ characters: the cached ones), quotes, commas, line
+  // breaks, non-ASCII, and pairs equal up to one character at either end (the interner hashes a few characters).
+  const pool = [
+    "",
+    "Logged in",
+    "Generated webhook token for Git repository",
+    "Generated webhook token for Git repositorx",
+    "xenerated webhook token for Git repository",
+    "zoë.martin@example.com",
+    "k.watanabe@example.jp",
+    "渡辺 <k.watanabe@example.jp>",
+    "Analytics, EU (Données)",
+    "say \"hi\", twice \"\"",
+    "line one\r\nline two, long enough",
+    "203.0.113.213",
+    "203.0.113.214",
+    "2001:db8::ff00:42:8329",
+    "123",
+    "a".repeat(200)
+  ]
+  const repeated = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...pool) }, { weight: 1, arbitrary: fc.string() })
+  const record = fc.record({
+    id: fc.string({ minLength: 1 }),
+    timestamp: fc.oneof(
+      fc.constantFrom("2024-01-15T10:30:00.000Z", "2024-01-15T23:59:59.999Z", "2024-01-16T00:00:00.000Z"),
+      fc.date({ min: new Date(0), max: new Date(2e12), noInvalidDate: true }).map((date) => date.toISOString())
+    ),
+    event_name: repeated,
+    user_email: repeated,
+    deployment_id: repeated,
+    deployment_name: repeated,
+    ip_address: repeated,
+    attributes: fc.constantFrom("", "{}", "{\"build\":1,\"status\":\"queued\"}", "{\"note\":\"a \\\"b\\\"\"}")
+  })
+
+  it("files of many rows drawn from a few values, cut at random places", () => {
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 300 }), (rs, size) => {
+        expect(decodeAll(csvFile(rs, size))).toStrictEqual(schemaEvents(rs))
+      }),
+      { numRuns: 60 }
+    )
+  })
+
+  it("a bad row after cached values: the events before it, then the schema's error for that row", () => {
+    const bad = fc.constantFrom(
+      { timestamp: "yesterday" },
+      { attributes: "{not json" },
+      { attributes: "[1,2]" },
+      { timestamp: "2023-02-30T00:00:00.000Z", attributes: "{}" }
+    )
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 200 }), bad, fc.nat(), (rs, override, at) => {
+        const k = at % rs.length
+        const records = rs.map((r, j) => j === k ? { ...r, ...override } : r)
+        const expected = bySchema(records[k]!)
+        const pieces = csvFile(records, 97)
+        if (Either.isRight(expected)) {
+          expect(decodeAll(pieces)).toStrictEqual(schemaEvents(records))
+          return
+        }
+        const reader = AuditLog.makeCsvEventReader()
+        const events = [...pieces.flatMap((piece) => reader.push(piece)), ...reader.end()]
+        expect(events).toStrictEqual(schemaEvents(records.slice(0, k)))
+        expect(reader.failure).toBeInstanceOf(AuditLog.AuditLogRowError)
+        expect(reader.failure).toMatchObject({ row: k + 2, id: records[k]!.id, detail: expected.left.message })
+      }),
+      { numRuns: 60 }
+    )
+  })
+
+  it("all-unique long values (the cache rests): the same events", () => {
+    const records = Array.from({ length: 6000 }, (_, k) =>
+      row({
+        id: `evt_${k}`,
+        event_name: `Event number ${k} of the unique run`,
+        user_email: `user.${k}.somebody@example.com`,
+        ip_address: `2001:db8::${k.toString(16)}:1`,
+        deployment_name: k % 3 === 0 ? "" : `Deployment ${k}, unique`
+      }))
+    expect(decodeAll(csvFile(records, 4096))).toStrictEqual(schemaEvents(records))
+  })
+
+  it("a run of timestamps in one day, then other days: canonicalIsoMillis reuses the day only when it is the same", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.date({ min: new Date(1.7e12), max: new Date(1.7e12 + 3 * 86_400_000), noInvalidDate: true }), {
+          minLength: 1,
+          maxLength: 50
+        }),
+        (dates) => {
+          for (const date of dates) expect(AuditLog.canonicalIsoMillis(date.toISOString())).toBe(date.getTime())
+        }
+      ),
+      { numRuns: 300 }
+    )
+    // A valid day, then an impossible one that shares nothing with it but the month.
+    expect(AuditLog.canonicalIsoMillis("2023-02-28T10:00:00.000Z")).toBe(Date.UTC(2023, 1, 28, 10))
+    expect(AuditLog.canonicalIsoMillis("2023-02-29T10:00:00.000Z")).toBeNaN()
+    expect(AuditLog.canonicalIsoMillis("2023-02-28T10:00:00.001Z")).toBe(Date.UTC(2023, 1, 28, 10, 0, 0, 1))
+  })
+})

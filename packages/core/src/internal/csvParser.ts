@@ -34,7 +34,15 @@ export interface RowSink<A> {
   out: Array<A>
   onRow(fields: Array<string>, count: number, row: number): CsvFailure | undefined
   onEnd(rows: number): CsvFailure | undefined
+  /**
+   * Columns (by index) whose fields are taken through a `ColumnInterner`
+   * (repeated values become one shared string); read for every field, so a
+   * sink may set it when it has seen the header.
+   */
+  readonly picks?: ReadonlyArray<ColumnInterner | undefined>
 }
+
+import type { ColumnInterner } from "./interner.js"
 
 const QUOTE = 34
 const LF = 10
@@ -176,7 +184,15 @@ export class CsvParser<A> {
     return (this.failure = failure ?? this.sink.onEnd(this.rows))
   }
 
+  /** A field the fast path did not take (quoted, or cut by a chunk's end), through its column's interner if any. */
+  private picked(col: number, field: string): string {
+    const picks = this.sink.picks
+    const pick = picks === undefined ? undefined : picks[col]
+    return pick === undefined ? field : pick.intern(field)
+  }
+
   private endField(field: string): CsvFailure | undefined {
+    field = this.picked(this.col, field)
     this.row[this.col++] = field
     const count = this.col
     this.col = 0
@@ -285,7 +301,9 @@ export class CsvParser<A> {
             mode = UNQUOTED
             break
           }
-          field = text.slice(i, end)
+          const picks = sink.picks
+          const pick = picks === undefined ? undefined : picks[col]
+          field = pick === undefined ? text.slice(i, end) : pick.take(text, i, end)
         }
       } else if (mode === UNQUOTED) {
         // Resuming an unquoted field cut by the previous chunk (i === 0 here).
@@ -309,7 +327,7 @@ export class CsvParser<A> {
           this.buf += text
           break
         }
-        field = this.buf + text.slice(0, end)
+        field = this.picked(col, this.buf + text.slice(0, end))
         this.buf = ""
         mode = FIELD_START
       } else if (mode === QUOTED_QUOTE) {
@@ -319,7 +337,7 @@ export class CsvParser<A> {
           i = 1
           mode = QUOTED
         } else {
-          field = this.buf
+          field = this.picked(col, this.buf)
           this.buf = ""
           mode = FIELD_START
           end = 0
@@ -354,7 +372,7 @@ export class CsvParser<A> {
           q = text.indexOf("\"", from)
         }
         if (i === n) break
-        field = value + text.slice(from, q)
+        field = this.picked(col, value + text.slice(from, q))
         this.buf = ""
         mode = FIELD_START
         end = q + 1
@@ -413,11 +431,14 @@ type RecordBuilder = (fields: ReadonlyArray<string>) => Readonly<Record<string, 
  */
 export class KeyedRowsSink<A> implements RowSink<A> {
   out: Array<A> = []
+  picks: ReadonlyArray<ColumnInterner | undefined> = []
   private width = 0
   private build: ((fields: ReadonlyArray<string>, row: number) => A) | undefined = undefined
 
   constructor(
-    private readonly compile: (header: ReadonlyArray<string>) => (fields: ReadonlyArray<string>, row: number) => A
+    private readonly compile: (header: ReadonlyArray<string>) => (fields: ReadonlyArray<string>, row: number) => A,
+    /** Given the header, the interner of each column whose values repeat (see `RowSink.picks`). */
+    private readonly pickColumns?: (header: ReadonlyArray<string>) => ReadonlyArray<ColumnInterner | undefined>
   ) {}
 
   onRow(fields: Array<string>, count: number, row: number): CsvFailure | undefined {
@@ -452,6 +473,7 @@ export class KeyedRowsSink<A> implements RowSink<A> {
     }
     this.width = count
     this.build = this.compile(header)
+    if (this.pickColumns !== undefined) this.picks = this.pickColumns(header)
     return undefined
   }
 
