@@ -24,6 +24,7 @@ import { daysInMonth } from "./Dates.js"
 import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"
 import { CsvParser, KeyedRowsSink, makeRecordBuilder } from "./internal/csvParser.js"
 import { NdjsonFromCsv, type Proofs } from "./internal/ndjsonFromCsv.js"
+import { unsupported, writeJsonQuotesDoubled } from "./internal/jsonCsvWriter.js"
 import { maxBytesPerUnit, writeUtf8, writeUtf8QuotesDoubled } from "./internal/utf8Writer.js"
 
 /**
@@ -557,19 +558,13 @@ const lineOverhead = 64
 
 const textLength = (field: string | null): number => field === null ? 0 : field.length
 
-/**
- * The bytes of `csvLine(event)` written into `bytes` from `at`, for an event
- * `csvLine` writes directly (a valid date, `millis`; no own `__proto__`
- * attribute), its attributes already as JSON. The caller makes room for
- * `lineRoom(event, attributes)` bytes; returns the new end.
- */
-const writeLine = (
-  bytes: Uint8Array,
-  at: number,
-  event: AuditLogEvent,
-  millis: number,
-  attributes: string
-): number => {
+/** Bytes always enough for a line's fields before `attributes` (and the line's end). */
+const fieldsRoom = (event: AuditLogEvent): number =>
+  maxBytesPerUnit * (event.id.length + event.eventName.length + textLength(event.userEmail) +
+      textLength(event.deploymentId) + textLength(event.deploymentName) + textLength(event.ipAddress)) + lineOverhead
+
+/** The fields of `csvLine(event)` before `attributes`, each followed by its comma (`millis`: the valid date). */
+const writeFields = (bytes: Uint8Array, at: number, event: AuditLogEvent, millis: number): number => {
   at = writeField(bytes, at, event.id)
   bytes[at++] = comma
   at = writeIsoString(bytes, at, millis)
@@ -584,6 +579,47 @@ const writeLine = (
   bytes[at++] = comma
   at = writeOptionalField(bytes, at, event.ipAddress)
   bytes[at++] = comma
+  return at
+}
+
+const writeLineEnd = (bytes: Uint8Array, at: number): number => {
+  bytes[at] = 0x0d
+  bytes[at + 1] = 0x0a
+  return at + 2
+}
+
+/**
+ * The bytes of `csvLine(event)` from `at`, for an event `csvLine` writes
+ * directly (a valid date, `millis`; no own `__proto__` attribute), its
+ * attributes written as JSON straight into the bytes; returns the new end
+ * (past `bytes.length` if the line did not fit), or `unsupported` when the
+ * attributes are not plain data (then `writeLine` with their
+ * `JSON.stringify` text). The caller makes room for `fieldsRoom(event)`.
+ */
+const writeLineDirect = (bytes: Uint8Array, at: number, event: AuditLogEvent, millis: number): number => {
+  const start = writeFields(bytes, at, event, millis)
+  bytes[start] = quote
+  const end = writeJsonQuotesDoubled(bytes, start + 1, event.attributes)
+  if (end === unsupported || end > bytes.length) return end
+  // `{}` goes unquoted, as `Csv.encodeField` writes it: `"{}` becomes `{}`.
+  if (end === start + 3) {
+    bytes[start] = 0x7b // {
+    bytes[start + 1] = 0x7d // }
+    return writeLineEnd(bytes, start + 2)
+  }
+  bytes[end] = quote
+  return writeLineEnd(bytes, end + 1)
+}
+
+/** `writeLineDirect` with the attributes' `JSON.stringify` text; the caller makes room for `lineRoom`. */
+const writeLine = (
+  bytes: Uint8Array,
+  at: number,
+  event: AuditLogEvent,
+  millis: number,
+  attributes: string
+): number => {
+  at = writeFields(bytes, at, event, millis)
   if (attributes === "{}") {
     bytes[at] = 0x7b // {
     bytes[at + 1] = 0x7d // }
@@ -593,16 +629,12 @@ const writeLine = (
     at = writeUtf8QuotesDoubled(bytes, at + 1, attributes)
     bytes[at++] = quote
   }
-  bytes[at] = 0x0d
-  bytes[at + 1] = 0x0a
-  return at + 2
+  return writeLineEnd(bytes, at)
 }
 
 /** Bytes always enough for `writeLine` of this event. */
 const lineRoom = (event: AuditLogEvent, attributes: string): number =>
-  maxBytesPerUnit * (event.id.length + event.eventName.length + textLength(event.userEmail) +
-      textLength(event.deploymentId) + textLength(event.deploymentName) + textLength(event.ipAddress) +
-      attributes.length) + lineOverhead
+  fieldsRoom(event) + maxBytesPerUnit * attributes.length
 
 /**
  * Events as the export's CSV bytes: the header, then one line per event, in
@@ -640,14 +672,20 @@ export function* csvChunks(events: Iterable<AuditLogEvent | null>): Generator<Ui
       }
       at += encoder.encodeInto(line, out.subarray(at)).written
     } else {
-      const attributes = JSON.stringify(event.attributes)
-      const room = lineRoom(event, attributes)
-      if (out.length - at < room) {
-        if (at > 0) yield out.subarray(0, at)
-        out = new Uint8Array(Math.max(size, room))
-        at = 0
+      const end = out.length - at < fieldsRoom(event) ? unsupported : writeLineDirect(out, at, event, millis)
+      if (end !== unsupported && end <= out.length) {
+        at = end
+      } else {
+        // Attributes that are not plain data, or a line that did not fit: again, from JSON.stringify's text.
+        const attributes = JSON.stringify(event.attributes)
+        const room = lineRoom(event, attributes)
+        if (out.length - at < room) {
+          if (at > 0) yield out.subarray(0, at)
+          out = new Uint8Array(Math.max(size, room))
+          at = 0
+        }
+        at = writeLine(out, at, event, millis, attributes)
       }
-      at = writeLine(out, at, event, millis, attributes)
     }
     if (at >= csvChunkLength) {
       yield out.subarray(0, at)

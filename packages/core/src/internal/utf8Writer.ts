@@ -22,7 +22,7 @@ const quote = 0x22
  * the next unit when the two are a surrogate pair); returns the new end.
  * The caller skips the pair's second unit (see `pairAt`).
  */
-const writeNonAscii = (bytes: Uint8Array, at: number, text: string, k: number, unit: number): number => {
+export const writeNonAscii = (bytes: Uint8Array, at: number, text: string, k: number, unit: number): number => {
   if (unit < 0x800) {
     bytes[at] = 0xc0 | (unit >> 6)
     bytes[at + 1] = 0x80 | (unit & 0x3f)
@@ -50,7 +50,7 @@ const writeNonAscii = (bytes: Uint8Array, at: number, text: string, k: number, u
 }
 
 /** True when `unit` (at `k`) is a high surrogate followed by a low one: one character in two units. */
-const pairAt = (text: string, k: number, unit: number): boolean => {
+export const pairAt = (text: string, k: number, unit: number): boolean => {
   if (unit > 0xdbff) return false
   const next = text.charCodeAt(k + 1) // NaN past the end
   return next >= 0xdc00 && next <= 0xdfff
