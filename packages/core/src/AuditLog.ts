@@ -23,8 +23,8 @@ import * as Csv from "./Csv.js"
 import { daysInMonth } from "./Dates.js"
 import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"
 import { CsvParser, KeyedRowsSink, makeRecordBuilder } from "./internal/csvParser.js"
-import { NdjsonFromCsv, type Proofs } from "./internal/ndjsonFromCsv.js"
 import { unsupported, writeJsonQuotesDoubled } from "./internal/jsonCsvWriter.js"
+import { NdjsonFromCsv, type Proofs } from "./internal/ndjsonFromCsv.js"
 import { maxBytesPerUnit, writeUtf8, writeUtf8QuotesDoubled } from "./internal/utf8Writer.js"
 
 /**

@@ -384,8 +384,7 @@ export const needsQuotes = (field: string): boolean => {
  *
  * @since 0.2.0
  */
-export const encodeField = (field: string): string =>
-  needsQuotes(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
+export const encodeField = (field: string): string => needsQuotes(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
 
 /**
  * One row as a CSV line with a CRLF terminator. A field is quoted only when it
