@@ -92,6 +92,8 @@ describe("jsonCsvWriter: JSON.stringify's text, quotes doubled", () => {
   })
 
   it("leaves out what JSON.stringify leaves out (undefined, functions, symbols), null in arrays", () => {
+    const holed: Array<number> = []
+    holed[1] = 2
     const value = {
       a: undefined,
       b: () => 1,
@@ -99,7 +101,7 @@ describe("jsonCsvWriter: JSON.stringify's text, quotes doubled", () => {
       [Symbol("k")]: 1,
       d: [undefined, () => 1, Symbol("t"), 1],
       e: Object.assign(Object.create(null), { x: 1 }),
-      f: [, 2], // a hole
+      f: holed, // a hole at 0
       3: "integer keys first",
       g: "last"
     }
