@@ -24,7 +24,9 @@ import { daysInMonth } from "./Dates.js"
 import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"
 import { CsvParser, KeyedRowsSink, makeRecordBuilder } from "./internal/csvParser.js"
 import { ColumnInterner } from "./internal/interner.js"
+import { unsupported, writeJsonQuotesDoubled } from "./internal/jsonCsvWriter.js"
 import { NdjsonFromCsv, type Proofs } from "./internal/ndjsonFromCsv.js"
+import { maxBytesPerUnit, writeUtf8, writeUtf8QuotesDoubled } from "./internal/utf8Writer.js"
 
 /**
  * A row of the export that is valid CSV but not a valid event (a timestamp
@@ -310,6 +312,54 @@ export const isoString = (millis: number): string => {
   return `${cachedDayPrefix}${pad2[hours]}:${pad2[minutes]}:${pad2[seconds]}.${pad3[rest - seconds * 1000]}Z`
 }
 
+// `YYYY-MM-DDT` of the last day written by `writeIsoString`.
+let cachedBytesDay = NaN
+const cachedDayPrefixBytes = new Uint8Array(11)
+
+/** Two ASCII digits of `n` (0–99) into `bytes` at `at`. */
+const writeTwoDigits = (bytes: Uint8Array, at: number, n: number): void => {
+  const tens = (n / 10) | 0
+  bytes[at] = 48 + tens
+  bytes[at + 1] = 48 + n - tens * 10
+}
+
+/**
+ * `isoString(millis)` written as ASCII into `bytes` from `at` (room: 27
+ * bytes); returns the new end. The same day cache and arithmetic, with no
+ * string built for dates of an export (1970 to 9999).
+ *
+ * @internal
+ */
+export const writeIsoString = (bytes: Uint8Array, at: number, millis: number): number => {
+  if (!(millis >= 0 && millis < maxCanonicalMillis)) return writeUtf8(bytes, at, new Date(millis).toISOString())
+  const day = Math.floor(millis / dayMillis)
+  if (day !== cachedBytesDay) {
+    const prefix = new Date(day * dayMillis).toISOString()
+    for (let k = 0; k < 11; k++) cachedDayPrefixBytes[k] = prefix.charCodeAt(k)
+    cachedBytesDay = day
+  }
+  for (let k = 0; k < 11; k++) bytes[at + k] = cachedDayPrefixBytes[k]!
+  at += 11
+  let rest = millis - day * dayMillis
+  const hours = Math.floor(rest / 3_600_000)
+  rest -= hours * 3_600_000
+  const minutes = Math.floor(rest / 60_000)
+  rest -= minutes * 60_000
+  const seconds = Math.floor(rest / 1000)
+  rest -= seconds * 1000
+  writeTwoDigits(bytes, at, hours)
+  bytes[at + 2] = 58 // :
+  writeTwoDigits(bytes, at + 3, minutes)
+  bytes[at + 5] = 58
+  writeTwoDigits(bytes, at + 6, seconds)
+  bytes[at + 8] = 46 // .
+  const hundreds = (rest / 100) | 0
+  bytes[at + 9] = 48 + hundreds
+  writeTwoDigits(bytes, at + 10, rest - hundreds * 100)
+  bytes[at + 12] = 90 // Z
+  return at + 13
+}
+
 const knownFieldCount = 8
 
 /** Attributes with an own `__proto__` key: the schema's record copy treats that key its own way, so it decides. */
@@ -524,39 +574,158 @@ export const csvLine = (event: AuditLogEvent): string => {
 /** The export's CSV is cut into chunks of about this many bytes. */
 export const csvChunkLength = 64 * 1024
 
+const comma = 0x2c
+const quote = 0x22
+
+/** A CSV field (`Csv.encodeField`'s text) as UTF-8 into `bytes` from `at`; returns the new end. */
+const writeField = (bytes: Uint8Array, at: number, field: string): number => {
+  if (!Csv.needsQuotes(field)) return writeUtf8(bytes, at, field)
+  bytes[at] = quote
+  at = writeUtf8QuotesDoubled(bytes, at + 1, field)
+  bytes[at] = quote
+  return at + 1
+}
+
+const writeOptionalField = (bytes: Uint8Array, at: number, field: string | null): number =>
+  field === null ? at : writeField(bytes, at, field)
+
+/** Room for a line's fields besides their text: 14 quotes, 7 commas, CRLF and a timestamp of up to 27 bytes. */
+const lineOverhead = 64
+
+const textLength = (field: string | null): number => field === null ? 0 : field.length
+
+/** Bytes always enough for a line's fields before `attributes` (and the line's end). */
+const fieldsRoom = (event: AuditLogEvent): number =>
+  maxBytesPerUnit * (event.id.length + event.eventName.length + textLength(event.userEmail) +
+      textLength(event.deploymentId) + textLength(event.deploymentName) + textLength(event.ipAddress)) + lineOverhead
+
+/** The fields of `csvLine(event)` before `attributes`, each followed by its comma (`millis`: the valid date). */
+const writeFields = (bytes: Uint8Array, at: number, event: AuditLogEvent, millis: number): number => {
+  at = writeField(bytes, at, event.id)
+  bytes[at++] = comma
+  at = writeIsoString(bytes, at, millis)
+  bytes[at++] = comma
+  at = writeField(bytes, at, event.eventName)
+  bytes[at++] = comma
+  at = writeOptionalField(bytes, at, event.userEmail)
+  bytes[at++] = comma
+  at = writeOptionalField(bytes, at, event.deploymentId)
+  bytes[at++] = comma
+  at = writeOptionalField(bytes, at, event.deploymentName)
+  bytes[at++] = comma
+  at = writeOptionalField(bytes, at, event.ipAddress)
+  bytes[at++] = comma
+  return at
+}
+
+const writeLineEnd = (bytes: Uint8Array, at: number): number => {
+  bytes[at] = 0x0d
+  bytes[at + 1] = 0x0a
+  return at + 2
+}
+
+/**
+ * The bytes of `csvLine(event)` from `at`, for an event `csvLine` writes
+ * directly (a valid date, `millis`; no own `__proto__` attribute), its
+ * attributes written as JSON straight into the bytes; returns the new end
+ * (past `bytes.length` if the line did not fit), or `unsupported` when the
+ * attributes are not plain data (then `writeLine` with their
+ * `JSON.stringify` text). The caller makes room for `fieldsRoom(event)`.
+ */
+const writeLineDirect = (bytes: Uint8Array, at: number, event: AuditLogEvent, millis: number): number => {
+  const start = writeFields(bytes, at, event, millis)
+  bytes[start] = quote
+  const end = writeJsonQuotesDoubled(bytes, start + 1, event.attributes)
+  if (end === unsupported || end > bytes.length) return end
+  // `{}` goes unquoted, as `Csv.encodeField` writes it: `"{}` becomes `{}`.
+  if (end === start + 3) {
+    bytes[start] = 0x7b // {
+    bytes[start + 1] = 0x7d // }
+    return writeLineEnd(bytes, start + 2)
+  }
+  bytes[end] = quote
+  return writeLineEnd(bytes, end + 1)
+}
+
+/** `writeLineDirect` with the attributes' `JSON.stringify` text; the caller makes room for `lineRoom`. */
+const writeLine = (
+  bytes: Uint8Array,
+  at: number,
+  event: AuditLogEvent,
+  millis: number,
+  attributes: string
+): number => {
+  at = writeFields(bytes, at, event, millis)
+  if (attributes === "{}") {
+    bytes[at] = 0x7b // {
+    bytes[at + 1] = 0x7d // }
+    at += 2
+  } else {
+    bytes[at] = quote
+    at = writeUtf8QuotesDoubled(bytes, at + 1, attributes)
+    bytes[at++] = quote
+  }
+  return writeLineEnd(bytes, at)
+}
+
+/** Bytes always enough for `writeLine` of this event. */
+const lineRoom = (event: AuditLogEvent, attributes: string): number =>
+  fieldsRoom(event) + maxBytesPerUnit * attributes.length
+
 /**
  * Events as the export's CSV bytes: the header, then one line per event, in
  * chunks of about 64 KiB, produced as the events are pulled (nothing is
  * held). A `null` among the events cuts the chunk there (an empty chunk if
  * nothing was pending): a point where a server may let other work run.
- * Each line is encoded straight into the chunk's bytes (`encodeInto`), so
- * no 64 KiB string is built and flattened first.
+ * Each line is the bytes of `csvLine(event)` in UTF-8, written field by
+ * field straight into the chunk (no string is built for the line), or, for
+ * the events `csvLine` leaves to the schema, encoded from `csvLine` itself.
  *
  * @since 0.2.0
  */
 export function* csvChunks(events: Iterable<AuditLogEvent | null>): Generator<Uint8Array> {
   const encoder = new TextEncoder()
-  // Room for a chunk and the line that crosses its end (a UTF-16 unit is at most 3 UTF-8 bytes).
-  const room = (line: string) => Math.max(csvChunkLength + 16 * 1024, 3 * line.length)
-  let out = new Uint8Array(room(csvHeader))
+  // A chunk and the line that crosses its end.
+  const size = csvChunkLength + 16 * 1024
+  let out = new Uint8Array(Math.max(size, maxBytesPerUnit * csvHeader.length))
   let at = encoder.encodeInto(csvHeader, out).written
   for (const event of events) {
     if (event === null) {
       yield out.subarray(0, at)
-      out = new Uint8Array(room(""))
+      out = new Uint8Array(size)
       at = 0
       continue
     }
-    const line = csvLine(event)
-    if (out.length - at < 3 * line.length) {
-      if (at > 0) yield out.subarray(0, at)
-      out = new Uint8Array(room(line))
-      at = 0
+    const millis = event.timestamp.getTime()
+    if (millis !== millis || hasOwnProtoKey(event.attributes)) {
+      // The schema's line.
+      const line = csvLine(event)
+      const room = maxBytesPerUnit * line.length
+      if (out.length - at < room) {
+        if (at > 0) yield out.subarray(0, at)
+        out = new Uint8Array(Math.max(size, room))
+        at = 0
+      }
+      at += encoder.encodeInto(line, out.subarray(at)).written
+    } else {
+      const end = out.length - at < fieldsRoom(event) ? unsupported : writeLineDirect(out, at, event, millis)
+      if (end !== unsupported && end <= out.length) {
+        at = end
+      } else {
+        // Attributes that are not plain data, or a line that did not fit: again, from JSON.stringify's text.
+        const attributes = JSON.stringify(event.attributes)
+        const room = lineRoom(event, attributes)
+        if (out.length - at < room) {
+          if (at > 0) yield out.subarray(0, at)
+          out = new Uint8Array(Math.max(size, room))
+          at = 0
+        }
+        at = writeLine(out, at, event, millis, attributes)
+      }
     }
-    at += encoder.encodeInto(line, out.subarray(at)).written
     if (at >= csvChunkLength) {
       yield out.subarray(0, at)
-      out = new Uint8Array(room(""))
+      out = new Uint8Array(size)
       at = 0
     }
   }

@@ -253,8 +253,27 @@ export const makeQuoteCheck = (): CsvQuoteCheck => {
   }
 }
 
-// Leading/trailing spaces are quoted too: many readers trim unquoted fields.
-const needsQuotes = /[",\r\n]|^[ \t]|[ \t]$/
+/**
+ * Whether a field is written quoted: when it contains a comma, a quote, CR
+ * or LF, or starts or ends with a space or tab (many readers trim unquoted
+ * fields). The one rule for `encodeField` and the byte writer of
+ * `AuditLog.csvChunks`.
+ *
+ * @internal
+ */
+export const needsQuotes = (field: string): boolean => {
+  const length = field.length
+  if (length === 0) return false
+  const first = field.charCodeAt(0)
+  const last = field.charCodeAt(length - 1)
+  if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) return true
+  for (let k = 0; k < length; k++) {
+    const unit = field.charCodeAt(k)
+    // `"` `,` LF CR
+    if (unit === 0x22 || unit === 0x2c || unit === 0x0a || unit === 0x0d) return true
+  }
+  return false
+}
 
 /**
  * One field as CSV: quoted (quotes inside doubled) only when it contains a
@@ -262,8 +281,7 @@ const needsQuotes = /[",\r\n]|^[ \t]|[ \t]$/
  *
  * @since 0.2.0
  */
-export const encodeField = (field: string): string =>
-  needsQuotes.test(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
+export const encodeField = (field: string): string => needsQuotes(field) ? `"${field.replaceAll("\"", "\"\"")}"` : field
 
 /**
  * One row as a CSV line with a CRLF terminator. A field is quoted only when it

@@ -14,7 +14,7 @@ import { Api, AuditLog, Dates, Domain } from "@cubeplane/core"
 import { Clock, Data, Effect, Either, ParseResult, Redacted, Schema } from "effect"
 import * as Faults from "./Faults.js"
 import type { GeneratedAuditLog } from "./internal/generator.js"
-import { eventsBetween, firstIndexAtOrAfter } from "./internal/generator.js"
+import { eventAt, firstIndexAtOrAfter } from "./internal/generator.js"
 import { issuesOf, render } from "./internal/issues.js"
 import * as Jwt from "./Jwt.js"
 import * as Seed from "./Seed.js"
@@ -639,48 +639,57 @@ const matches = (event: Domain.AuditLogEvent, selection: AuditLogSelection): boo
   (selection.userEmail === undefined || event.userEmail?.toLowerCase() === selection.userEmail) &&
   (selection.search === undefined || matchesSearch(event, selection.search))
 
-/** Two time-ordered sources as one; on equal times the seeded event comes first. */
-function* mergeByTime(
-  a: Iterator<Domain.AuditLogEvent>,
-  b: Iterator<Domain.AuditLogEvent>
-): Generator<Domain.AuditLogEvent> {
-  let x = a.next()
-  let y = b.next()
-  while (!x.done || !y.done) {
-    if (y.done || (!x.done && x.value.timestamp.getTime() <= y.value.timestamp.getTime())) {
-      yield x.value!
-      x = a.next()
-    } else {
-      yield y.value
-      y = b.next()
-    }
-  }
-}
-
 /** Events scanned without a match before the export yields control (so a narrow filter over millions of events does not block the server). */
 const scanBudget = 20_000
 
-/** Matching events, oldest first, with `null` after every `scanBudget` events that did not match. */
+/**
+ * Matching events, oldest first, with `null` after every `scanBudget` events
+ * that did not match: the seeded events in the range (up to the first at or
+ * after its end) merged by time with the generated ones in it, the seeded
+ * event first on equal times. One loop pulls both sources (no generator per
+ * source), as this runs once per event of a ten-million-event export.
+ */
 function* selectEvents(
   seeded: ReadonlyArray<Domain.AuditLogEvent>,
   generated: GeneratedAuditLog | undefined,
   selection: AuditLogSelection
 ): Generator<Domain.AuditLogEvent | null> {
-  const inRange = function*() {
-    for (const event of seeded) {
+  const { fromMillis, toMillis } = selection
+  let next = 0
+  /** The next seeded event in the range, if any. */
+  const nextSeeded = (): Domain.AuditLogEvent | undefined => {
+    while (next < seeded.length) {
+      const event = seeded[next++]!
       const t = event.timestamp.getTime()
-      if (t >= selection.toMillis) return
-      if (t >= selection.fromMillis) yield event
+      if (t >= toMillis) {
+        next = seeded.length
+        return undefined
+      }
+      if (t >= fromMillis) return event
     }
+    return undefined
   }
-  const fromGenerator = generated === undefined ? [][Symbol.iterator]() : eventsBetween(
-    generated,
-    firstIndexAtOrAfter(generated, selection.fromMillis),
-    firstIndexAtOrAfter(generated, selection.toMillis)
-  )
+  let index = generated === undefined ? 0 : firstIndexAtOrAfter(generated, fromMillis)
+  const end = generated === undefined ? 0 : Math.min(firstIndexAtOrAfter(generated, toMillis), generated.count)
+  const nextGenerated = (): Domain.AuditLogEvent | undefined =>
+    generated !== undefined && index < end ? eventAt(generated, index++) : undefined
+  const everything = selection.search === undefined && selection.eventName === undefined &&
+    selection.userEmail === undefined
+  let x = nextSeeded()
+  let y = nextGenerated()
   let skipped = 0
-  for (const event of mergeByTime(inRange(), fromGenerator)) {
-    if (matches(event, selection)) {
+  while (x !== undefined || y !== undefined) {
+    let event: Domain.AuditLogEvent
+    if (x !== undefined && (y === undefined || x.timestamp.getTime() <= y.timestamp.getTime())) {
+      event = x
+      x = nextSeeded()
+    } else if (y !== undefined) {
+      event = y
+      y = nextGenerated()
+    } else {
+      return
+    }
+    if (everything || matches(event, selection)) {
       skipped = 0
       yield event
     } else if (++skipped >= scanBudget) {

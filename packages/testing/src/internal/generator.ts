@@ -124,6 +124,9 @@ const attributesFor = (eventName: string, r: number, i: number): Record<string, 
   }
 }
 
+/** `203.0.113.0` to `203.0.113.254` (TEST-NET-3), made once rather than per event. */
+const ipAddresses = Array.from({ length: 255 }, (_, n) => `203.0.113.${n}`)
+
 /** The `index`-th event (0-based) of a generated log. */
 export const eventAt = (log: GeneratedAuditLog, index: number): Domain.AuditLogEvent => {
   const r = mix(log.seed, index, 1)
@@ -139,7 +142,7 @@ export const eventAt = (log: GeneratedAuditLog, index: number): Domain.AuditLogE
     userEmail: pick(people, r2 >>> 8),
     deploymentId: deployment?.id ?? null,
     deploymentName: deployment?.name ?? null,
-    ipAddress: `203.0.113.${(r2 >>> 16) % 255}`,
+    ipAddress: ipAddresses[(r2 >>> 16) % 255]!,
     attributes: attributesFor(eventName, mix(log.seed, index, 3), index)
   }
 }
@@ -148,9 +151,4 @@ export const eventAt = (log: GeneratedAuditLog, index: number): Domain.AuditLogE
 export const firstIndexAtOrAfter = (log: GeneratedAuditLog, millis: number): number => {
   if (millis <= log.startMillis) return 0
   return Math.min(log.count, Math.ceil((millis - log.startMillis) / log.stepMillis))
-}
-
-/** Events `from` (inclusive) to `to` (exclusive), in order, one at a time. */
-export function* eventsBetween(log: GeneratedAuditLog, from: number, to: number): Generator<Domain.AuditLogEvent> {
-  for (let index = Math.max(0, from); index < Math.min(to, log.count); index++) yield eventAt(log, index)
 }
