@@ -5,20 +5,10 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import * as Csv from "../src/Csv.js"
 import { makeLoopRecordBuilder, makeRecordBuilder } from "../src/internal/csvParser.js"
+import { cut, lineRule } from "./csvRule.js"
 
 const utf8 = new TextEncoder()
 const bytes = (text: string): Uint8Array => utf8.encode(text)
-
-const cut = (input: Uint8Array, at: ReadonlyArray<number>): Array<Uint8Array> => {
-  const parts: Array<Uint8Array> = []
-  let from = 0
-  for (const to of at) {
-    parts.push(input.subarray(from, to))
-    from = to
-  }
-  parts.push(input.subarray(from))
-  return parts
-}
 
 const decodeChunks = (chunks: ReadonlyArray<Uint8Array>, options?: Csv.DecodeOptions) =>
   Stream.fromIterable(chunks).pipe(Csv.decode(options), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
@@ -515,19 +505,8 @@ describe("Csv.makeRowCounter", () => {
     // word arithmetic looks for (0x0a, 0x22, with the high bit set: 0x8a, 0xa2; 0x09, 0x0b, 0x21,
     // 0x23, 0xff) check that no other byte is taken for a LF or a quote.
     const reference = (input: Uint8Array): number | "cut" => {
-      let quoted = false
-      let lines = 0
-      let start = 0
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] === 0x22) quoted = !quoted
-        else if (input[i] === 0x0a && !quoted) {
-          if (i > start && !(i === start + 1 && input[i - 1] === 0x0d)) lines++
-          start = i + 1
-        }
-      }
-      if (quoted) return "cut"
-      if (input.length > start && !(input.length === start + 1 && input[start] === 0x0d)) lines++
-      return Math.max(0, lines - 1)
+      const { lines, quoted } = lineRule(input)
+      return quoted ? "cut" : Math.max(0, lines - 1)
     }
     const byte = FastCheck.oneof(
       FastCheck.constantFrom(0x0a, 0x0a, 0x22, 0x22, 0x0d, 0x8a, 0xa2, 0x09, 0x0b, 0x21, 0x23, 0xff, 0x00, 0x80),

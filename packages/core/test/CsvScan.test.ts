@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as CsvScan from "../src/internal/csvScan.js"
+import { cut, lineRule } from "./csvRule.js"
 
 // The row counter's and the quote check's two engines (`Csv.makeRowCounter` and `Csv.makeQuoteCheck`
 // use SIMD where it runs, which is here), each held to the rule read one byte at a time.
@@ -16,36 +17,11 @@ const engines: ReadonlyArray<readonly [string, () => CsvScan.LineScanner, () => 
   ["WebAssembly SIMD", () => simdLines()!, () => simdQuotes()!]
 ]
 
-/**
- * The rule, spelled out: lines ended by a LF outside quotes, not empty nor only a CR; at the end of
- * the input (`ended`), a last line without a LF counts too.
- */
-const reference = (input: Uint8Array, ended = true): { lines: number; quoted: boolean } => {
-  let quoted = false
-  let lines = 0
-  let start = 0
-  for (let i = 0; i < input.length; i++) {
-    if (input[i] === 0x22) quoted = !quoted
-    else if (input[i] === 0x0a && !quoted) {
-      if (i > start && !(i === start + 1 && input[i - 1] === 0x0d)) lines++
-      start = i + 1
-    }
-  }
-  if (ended && input.length > start && !(input.length === start + 1 && input[start] === 0x0d)) lines++
-  return { lines, quoted }
-}
+const reference = lineRule
 
-const cut = (input: Uint8Array, at: ReadonlyArray<number>): Array<Uint8Array> => {
-  const sorted = [...at].map((n) => n % (input.length + 1)).sort((x, y) => x - y)
-  const parts: Array<Uint8Array> = []
-  let from = 0
-  for (const to of sorted) {
-    parts.push(input.subarray(from, to))
-    from = to
-  }
-  parts.push(input.subarray(from))
-  return parts
-}
+/** `input` cut at the given offsets (any numbers: taken modulo its length + 1, in order). */
+const cutAnywhere = (input: Uint8Array, at: ReadonlyArray<number>): Array<Uint8Array> =>
+  cut(input, [...at].map((n) => n % (input.length + 1)).sort((x, y) => x - y))
 
 const scanLines = (make: () => CsvScan.LineScanner, chunks: ReadonlyArray<Uint8Array>) => {
   const scanner = make()
@@ -99,7 +75,7 @@ describe("CSV byte scans", () => {
               const backing = new Uint8Array(values.length + shift)
               backing.set(values, shift)
               const input = backing.subarray(shift)
-              const chunks = cut(input, at)
+              const chunks = cutAnywhere(input, at)
               const expected = reference(input)
               const scanned = scanLines(lines, chunks)
               expect({ lines: scanned.lines, quoted: scanned.quoted }).toEqual(expected)
@@ -130,7 +106,7 @@ describe("CSV byte scans", () => {
                 const r = state >>> 24
                 input[i] = r < 6 ? 0x22 : r < 10 ? 0x0a : r < 12 ? 0x0d : 0x61 + (r & 15)
               }
-              const chunks = cut(input, at)
+              const chunks = cutAnywhere(input, at)
               const expected = reference(input)
               const scanned = scanLines(lines, chunks)
               expect({ lines: scanned.lines, quoted: scanned.quoted }).toEqual(expected)
@@ -160,7 +136,7 @@ describe("CSV byte scans", () => {
         ) {
           const bytes = text(input)
           for (let at = 0; at <= bytes.length; at++) {
-            const scanned = scanLines(lines, cut(bytes, [at]))
+            const scanned = scanLines(lines, cutAnywhere(bytes, [at]))
             expect({ lines: scanned.lines, quoted: scanned.quoted }, JSON.stringify(input)).toEqual(reference(bytes))
           }
         }

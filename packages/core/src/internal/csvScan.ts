@@ -216,6 +216,15 @@ const getSimd = (): Simd | null => {
   return simd
 }
 
+/** Copies `chunk` into the module's memory a window at a time, calling `scan` with each window's length. */
+const copyWindows = ({ memory }: Simd, chunk: Uint8Array, scan: (n: number) => void): void => {
+  for (let from = 0; from < chunk.length; from += window) {
+    const n = Math.min(window, chunk.length - from)
+    memory.set(n === chunk.length ? chunk : chunk.subarray(from, from + n))
+    scan(n)
+  }
+}
+
 class SimdLineScanner implements LineScanner {
   private lines = 0
   private quoted = 0
@@ -226,16 +235,14 @@ class SimdLineScanner implements LineScanner {
   constructor(private readonly simd: Simd) {}
 
   push(chunk: Uint8Array): number {
-    const { exports, memory } = this.simd
-    for (let from = 0; from < chunk.length; from += window) {
-      const n = Math.min(window, chunk.length - from)
-      memory.set(n === chunk.length ? chunk : chunk.subarray(from, from + n))
+    const { exports } = this.simd
+    copyWindows(this.simd, chunk, (n) => {
       this.lines += exports.count(n, this.quoted, this.carryR, this.carryC, this.since)
       this.quoted = exports.quoted.value
       this.carryR = exports.carryR.value
       this.carryC = exports.carryC.value
       this.since = exports.since.value
-    }
+    })
     return this.lines
   }
 
@@ -253,12 +260,10 @@ class SimdQuoteScanner implements QuoteScanner {
   constructor(private readonly simd: Simd) {}
 
   push(chunk: Uint8Array): void {
-    const { exports, memory } = this.simd
-    for (let from = 0; from < chunk.length; from += window) {
-      const n = Math.min(window, chunk.length - from)
-      memory.set(n === chunk.length ? chunk : chunk.subarray(from, from + n))
+    const { exports } = this.simd
+    copyWindows(this.simd, chunk, (n) => {
       this.odd ^= exports.quotes(n)
-    }
+    })
   }
 
   quoted(): boolean {
