@@ -220,8 +220,8 @@ const pump = <E>(
     const finish = (outcome: { readonly failed: E | FileError } | undefined) => {
       if (settled) return
       settled = true
-      source.off("data", onData)
-      // A failure stops the transfer (on success the source has ended anyway).
+      // A failure stops the transfer (on success the source has ended anyway); `NodeBody.run` has
+      // stopped reading it.
       source.destroy()
       // A background flush still running is waited for; one that failed fails the write (a later
       // fsync need not report the same error again).
@@ -261,30 +261,10 @@ const pump = <E>(
       flushInBackground()
       return true
     }
-    /** Writes what `next` gives; false if the transfer is finished (a throw, a failed write, `through` stopped). */
-    const step = (next: () => Uint8Array): boolean => {
-      let bytes: Uint8Array
-      try {
-        bytes = next()
-      } catch (error) {
-        finish({ failed: failure(error) })
-        return false
-      }
-      if (!write(bytes)) return false
-      const stopped = through.stopped()
-      if (stopped === undefined) return true
-      finish({ failed: stopped })
-      return false
-    }
-    const onData = (chunk: Buffer) => {
-      step(() => through.chunk(chunk))
-    }
-    NodeBody.follow(source, {
-      data: onData,
-      end: () => {
-        if (!settled && step(() => through.end())) finish(undefined)
-      },
-      fail: (error) => finish({ failed: failure(error) })
+    NodeBody.run(source, through, failure, {
+      write,
+      done: (outcome) => finish(outcome === undefined ? undefined : { failed: outcome.error }),
+      ended: () => settled
     })
     // Interrupted: stop reading (no write is ever in flight between chunks).
     return Effect.sync(() => {

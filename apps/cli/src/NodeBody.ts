@@ -2,8 +2,8 @@
  * A Node body being written on, chunk by chunk, with no Effect step per
  * chunk: the export's raw path (`NodeExchange`'s responses) to stdout
  * (`Output.writeReadable`) or to a file (`AtomicFile.writeReadable`). Both
- * follow the body the same way and take the same `Through`. Types and one
- * function only: loading it loads nothing else.
+ * run a body the same way (`run`) and take the same `Through`; each writes
+ * its own way (`Sink`). Loading it loads nothing else.
  */
 import type { Readable } from "node:stream"
 
@@ -26,7 +26,7 @@ export interface Through<E> {
 }
 
 /** How a body ends for `follow`: each chunk, its end, or how it failed. */
-export interface Follower {
+interface Follower {
   readonly data: (chunk: Buffer) => void
   readonly end: () => void
   readonly fail: (error: unknown) => void
@@ -38,7 +38,7 @@ export interface Follower {
  * before this was called (between the answer and this step: an error is
  * then kept in `errored`). The caller detaches `on.data` itself when it stops.
  */
-export const follow = (source: Readable, on: Follower): void => {
+const follow = (source: Readable, on: Follower): void => {
   const cut = () => new Error("the body ended before its end")
   if (source.errored !== null) return on.fail(source.errored)
   if (source.destroyed && !source.readableEnded) return on.fail(cut())
@@ -48,4 +48,69 @@ export const follow = (source: Readable, on: Follower): void => {
   source.once("close", () => {
     if (!source.readableEnded) on.fail(cut())
   })
+}
+
+/** The writer's half of `run`: where the bytes go, and how it learns the transfer is over. */
+export interface Sink<E> {
+  /** Writes `bytes`; false if that failed (the sink has then ended the transfer itself). */
+  readonly write: (bytes: Uint8Array) => boolean
+  /** The transfer is over: failed with `error`, or done (`undefined`). */
+  readonly done: (outcome: { readonly error: E } | undefined) => void
+  /** Whether the sink has already ended the transfer (a failed write, an interruption). */
+  readonly ended: () => boolean
+}
+
+/**
+ * Writes a body on, chunk by chunk: the bytes `through` gives for each chunk
+ * and for the end go to `sink.write`; the transfer stops after a chunk's
+ * bytes when `through` says so, at once when `through` throws or the source
+ * fails (`failure(error)`), and without a word when a write fails (the sink
+ * knows). Returns `detach`, which stops reading the source, for a sink that
+ * ends the transfer later on its own (an asynchronous write error, an
+ * interruption); on every other end the source is already detached.
+ */
+export const run = <E>(
+  source: Readable,
+  through: Through<E>,
+  failure: (error: unknown) => E,
+  sink: Sink<E>
+): () => void => {
+  const onData = (chunk: Buffer) => {
+    step(() => through.chunk(chunk))
+  }
+  const detach = () => {
+    source.off("data", onData)
+  }
+  const end = (outcome: { readonly error: E } | undefined) => {
+    detach()
+    sink.done(outcome)
+  }
+  /** Writes what `next` gives; false once the transfer is over (a throw, a failed write, `through` stopped). */
+  const step = (next: () => Uint8Array): boolean => {
+    let bytes: Uint8Array
+    try {
+      bytes = next()
+    } catch (error) {
+      end({ error: failure(error) })
+      return false
+    }
+    if (!sink.write(bytes)) {
+      detach()
+      return false
+    }
+    const stopped = through.stopped()
+    if (stopped === undefined) return true
+    end({ error: stopped })
+    return false
+  }
+  follow(source, {
+    data: onData,
+    end: () => {
+      if (!sink.ended() && step(() => through.end())) end(undefined)
+    },
+    fail: (error) => {
+      if (!sink.ended()) end({ error: failure(error) })
+    }
+  })
+  return detach
 }

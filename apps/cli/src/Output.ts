@@ -309,11 +309,10 @@ export const writeReadable = <E>(
       settled = true
       resume(outcome)
     }
-    /** Stops reading; `result` is the outcome unless a write failed first. */
+    /** Stops reading (`NodeBody.run` has detached the source); `result` is the outcome unless a write failed first. */
     const stop = (result: Effect.Effect<void, E | OutputError>) => {
       if (outcome !== undefined) return
       outcome = result
-      source.off("data", onData)
       target.off("drain", onDrain)
       source.destroy()
       settle()
@@ -328,7 +327,7 @@ export const writeReadable = <E>(
             message: code === "EPIPE" ? "the output was closed before everything was written" : error.message
           })
         )
-        source.off("data", onData)
+        detach()
         target.off("drain", onDrain)
         source.destroy()
       }
@@ -337,44 +336,25 @@ export const writeReadable = <E>(
     const onDrain = () => {
       if (outcome === undefined) source.resume()
     }
-    /** Hands `bytes` to `target`; pauses the source while `target` is full. */
-    const write = (bytes: Uint8Array) => {
-      if (bytes.length === 0) return
-      writing++
-      if (!target.write(bytes, written)) {
-        source.pause()
-        target.once("drain", onDrain)
-      }
-    }
-    const step = (next: () => Uint8Array): boolean => {
-      let bytes: Uint8Array
-      try {
-        bytes = next()
-      } catch (error) {
-        stop(Effect.fail(failure(error)))
-        return false
-      }
-      write(bytes)
-      const stopped = through.stopped()
-      if (stopped === undefined) return true
-      stop(Effect.fail(stopped))
-      return false
-    }
-    const onData = (chunk: Buffer) => {
-      step(() => through.chunk(chunk))
-    }
-    NodeBody.follow(source, {
-      data: onData,
-      end: () => {
-        if (outcome === undefined && step(() => through.end())) stop(Effect.void)
+    const detach = NodeBody.run(source, through, failure, {
+      // Hands `bytes` to `target` (a failure comes to `written`); pauses the source while `target` is full.
+      write: (bytes) => {
+        if (bytes.length === 0) return true
+        writing++
+        if (!target.write(bytes, written)) {
+          source.pause()
+          target.once("drain", onDrain)
+        }
+        return true
       },
-      fail: (error) => stop(Effect.fail(failure(error)))
+      done: (result) => stop(result === undefined ? Effect.void : Effect.fail(result.error)),
+      ended: () => outcome !== undefined
     })
     // Interrupted: stop reading (what was handed to `target` is its own).
     return Effect.sync(() => {
       outcome ??= Effect.void
       settled = true
-      source.off("data", onData)
+      detach()
       target.off("drain", onDrain)
       source.destroy()
     })
