@@ -1,3 +1,5 @@
+import { FastCheck } from "effect"
+
 /**
  * The rule `Csv.makeRowCounter` and the byte scans under it follow, spelled
  * out one byte at a time for the tests to hold them to: a quote flips the
@@ -31,3 +33,14 @@ export const cut = (input: Uint8Array, at: ReadonlyArray<number>): Array<Uint8Ar
   parts.push(input.subarray(from))
   return parts
 }
+
+/**
+ * A byte for property tests of the scans: the ones they look for (LF, CR,
+ * a quote), the same with the high bit set (0x8a, 0x8d, 0xa2), their
+ * neighbours (0x09, 0x0b, 0x21, 0x23), 0x00, 0x80 and 0xff — so that no
+ * other byte is taken for one of them — or any byte.
+ */
+export const scanByte = FastCheck.oneof(
+  FastCheck.constantFrom(0x0a, 0x0a, 0x0d, 0x22, 0x22, 0x8a, 0x8d, 0xa2, 0x09, 0x0b, 0x21, 0x23, 0xff, 0x00, 0x80),
+  FastCheck.integer({ min: 0, max: 255 })
+)
