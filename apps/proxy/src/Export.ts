@@ -11,8 +11,8 @@
  */
 import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Csv from "@cubeplane/core/Csv"
+import type { Body } from "@cubeplane/core/NodeHttp"
 import type { ServerResponse } from "node:http"
-import type { ExportBody } from "./ExportBody.js"
 
 /** Where a converter puts its output: zero, one or more pieces per input chunk, in order. */
 export type Emit = (bytes: Uint8Array) => void
@@ -72,7 +72,7 @@ const asError = (error: unknown): Error => error instanceof Error ? error : new 
  * reuses is copied first when the converter may keep views of its input
  * past a push (`keepsInput`, the NDJSON transcoder's partial rows).
  */
-const inputOf = (source: ExportBody, converter: Converter) =>
+const inputOf = (source: Body, converter: Converter) =>
   source.reusesMemory && converter.keepsInput === true
     ? (chunk: Buffer) => Buffer.from(chunk)
     : (chunk: Buffer) => chunk
@@ -85,7 +85,7 @@ const inputOf = (source: ExportBody, converter: Converter) =>
  * runtimes without a Node response (`app.request`); under Node, `pipeToNode`.
  */
 export const streamBody = (
-  source: ExportBody,
+  source: Body,
   converter: Converter,
   onCutOff: (error: Error) => "socket destroyed" | "error the stream"
 ): ReadableStream<Uint8Array> => {
@@ -148,14 +148,14 @@ export const streamBody = (
  * no web stream in between (each of those costs a few promises per chunk,
  * more than the copy itself): the upstream is paused while the caller's
  * socket is full. Each write holds the memory of the chunk it came from
- * until it is done (`ExportBody.hold`), so the upstream's read buffers are
+ * until it is done (`Body.hold`), so the upstream's read buffers are
  * reused, not allocated per read. On a cut-off or a conversion error the
  * caller's connection is destroyed (`onCutOff`), so the transfer ends
  * without its final chunk; if the caller goes away, the upstream transfer
  * is dropped.
  */
 export const pipeToNode = (
-  source: ExportBody,
+  source: Body,
   converter: Converter,
   response: ServerResponse,
   status: number,

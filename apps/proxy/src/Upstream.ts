@@ -19,12 +19,11 @@
 import type { Operation } from "@cubeplane/core/Api"
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
 import { TransportError } from "@cubeplane/core/Errors"
+import * as NodeHttp from "@cubeplane/core/NodeHttp"
 import * as Transport from "@cubeplane/core/Transport"
 import { Cause, Context, Duration, Effect, Layer, Redacted } from "effect"
 import type { Readable } from "node:stream"
 import { Pool } from "undici"
-import * as ExportBody from "./ExportBody.js"
-import * as RawHttp from "./RawHttp.js"
 import * as Redact from "./Redact.js"
 
 export interface UpstreamOptions {
@@ -59,8 +58,8 @@ export interface UpstreamRequest {
 /** The upstream's 2xx answer, its body a Node stream not read yet. */
 export type UpstreamResponse = Transport.ExchangeResponse<Readable>
 
-/** The export's 2xx answer, its body not read yet (see `ExportBody`). */
-export type ExportResponse = Transport.ExchangeResponse<ExportBody.ExportBody>
+/** The export's 2xx answer, its body not read yet (core's `NodeHttp.Body`). */
+export type ExportResponse = NodeHttp.Response
 
 export interface UpstreamEvents {
   readonly onRetry?: (operation: Operation) => void
@@ -76,7 +75,7 @@ export interface Upstream {
   /** The 2xx answer, its body unread; any other answer or failure as core's typed error. */
   readonly send: (request: UpstreamRequest) => Effect.Effect<UpstreamResponse, ControlPlaneError>
   /**
-   * The same for a long body (the audit-log export), read by `RawHttp` into
+   * The same for a long body (the audit-log export), read by core's `NodeHttp` into
    * reused buffers; with a given `exchange` (tests), its Node stream.
    */
   readonly sendExport: (request: UpstreamRequest) => Effect.Effect<ExportResponse, ControlPlaneError>
@@ -170,10 +169,10 @@ export const make = (
     }
     return response
   }
-  // The export's client: the raw one, or the given exchange's bodies as `ExportBody`s.
-  const exportClient: Transport.Exchange<ExportBody.ExportBody> = exchange === undefined
-    ? RawHttp.make({ url: options.url, timeoutMs: options.timeoutMs })
-    : (request) => exchange(request).then((response) => ({ ...response, body: ExportBody.fromReadable(response.body) }))
+  // The export's client: core's reused-buffer one, or the given exchange's bodies as `NodeHttp.Body`s.
+  const exportClient: Transport.Exchange<NodeHttp.Body> = exchange === undefined
+    ? NodeHttp.make({ timeout: Duration.millis(options.timeoutMs) })
+    : (request) => exchange(request).then((response) => ({ ...response, body: NodeHttp.fromReadable(response.body) }))
   const transportOptions: Transport.Options = {
     url: options.url,
     apiKey: options.apiKey,

@@ -3,6 +3,7 @@
  * metrics key and listener, and a YAML alias bomb refused at start-up by the
  * real binary (`dist/main.js`, built before `test`).
  */
+import * as NodeHttp from "@cubeplane/core/NodeHttp"
 import { Effect } from "effect"
 import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -13,7 +14,6 @@ import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Config from "../src/Config.js"
-import * as ExportBody from "../src/ExportBody.js"
 import * as Keys from "../src/Keys.js"
 import * as Server from "../src/Server.js"
 import { baseConfig, fakeUpstream, key, upstreamKey } from "./helpers.js"
@@ -73,7 +73,7 @@ describe("streaming exports and the request timeout", () => {
       sendExport: (request) =>
         Effect.map(upstream.sendExport(request), (response) => ({
           ...response,
-          body: ExportBody.fromReadable(Readable.from((async function*() {
+          body: NodeHttp.fromReadable(Readable.from((async function*() {
             yield Buffer.from(header)
             for (let i = 1; i <= 8; i++) {
               await new Promise((resolve) => setTimeout(resolve, 60))

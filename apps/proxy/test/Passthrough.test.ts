@@ -1,17 +1,17 @@
 /**
  * The export through the proxy on real ports, read from the upstream by
- * `RawHttp` into reused buffers: a caller that reads slowly (the caller's
+ * core's `NodeHttp` into reused buffers: a caller that reads slowly (the caller's
  * socket full, writes pending, the upstream paused and resumed many times)
  * still gets every byte as sent, the upstream key redacted wherever the
  * reads cut it; and an upstream that drops the connection cuts the caller's
  * download.
  */
+import type { Body, Sink } from "@cubeplane/core/NodeHttp"
 import { Redacted } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Export from "../src/Export.js"
-import type { ExportBody, ExportSink } from "../src/ExportBody.js"
 import * as Server from "../src/Server.js"
 import * as Upstream from "../src/Upstream.js"
 import { baseConfig, key, upstreamKey } from "./helpers.js"
@@ -119,17 +119,17 @@ describe("the export passthrough on real ports", () => {
 })
 
 /**
- * A body that, like `RawHttp`, delivers every chunk from one piece of memory:
+ * A body that, like `NodeHttp`, delivers every chunk from one piece of memory:
  * it overwrites that memory with the next chunk as soon as the last one is
  * not held — at once, in the same tick, when nothing holds it.
  */
-const oneBufferBody = (data: Buffer, pieceSize: number): ExportBody => {
+const oneBufferBody = (data: Buffer, pieceSize: number): Body => {
   const memory = Buffer.alloc(pieceSize)
   let at = 0
   let holds = 0
   let paused = false
   let ended = false
-  let sink: ExportSink | undefined
+  let sink: Sink | undefined
   const pump = () => {
     while (sink !== undefined && !paused && holds === 0 && at < data.length) {
       const size = Math.min(pieceSize, data.length - at)
