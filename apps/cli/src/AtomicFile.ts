@@ -5,12 +5,12 @@
  * of one. If the write fails or is interrupted, the temporary file is removed
  * and the target is left as it was.
  */
+import type * as NodeHttp from "@cubeplane/core/NodeHttp"
 import { Data, Effect, Exit, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import type { Readable } from "node:stream"
 import * as NodeBody from "./NodeBody.js"
 
 /** A file could not be read or written; says which and why. */
@@ -175,13 +175,15 @@ export const writeStream =
     atomically(target, options, (handle) => writeThrough(handle, chunks, fail(target, "write")))
 
 /**
- * Writes a Node stream to `target` atomically, like `writeStream`, without
- * an Effect step per chunk: for a download that should run at the speed of
- * the disk. `open` (say, the request) runs once the temporary file exists;
- * each chunk is written as it arrives, synchronously (`fs.writeSync` into
- * the page cache: on a busy machine, a hand-off to the thread pool per 64 KB
- * costs more than the copy, and while a write blocks, the socket is simply
- * not read — backpressure for free), and flushed to disk in the background
+ * Writes a response body (core's `NodeHttp`) to `target` atomically, like
+ * `writeStream`, without an Effect step per chunk: for a download that
+ * should run at the speed of the disk. `open` (say, the request) runs once
+ * the temporary file exists; each chunk is written as it arrives,
+ * synchronously (`fs.writeSync` into the page cache: on a busy machine, a
+ * hand-off to the thread pool per 64 KB costs more than the copy, and while
+ * a write blocks, the socket is simply not read — backpressure for free), so
+ * a chunk's write is done before the body reuses its memory for the next
+ * read (no `hold` needed), and flushed to disk in the background
  * every 32 MiB, so the fsync after the last byte is short. What is written
  * for each chunk, and whether to stop, is `through`'s (a failure it reports
  * fails the write: the file is not kept). An error of the source (or a throw
@@ -190,7 +192,7 @@ export const writeStream =
  */
 export const writeReadable = (target: string, options: Options = {}) =>
 <E, R>(
-  open: Effect.Effect<Readable, E, R>,
+  open: Effect.Effect<NodeHttp.Body, E, R>,
   through: NodeBody.Through<E>,
   failure: (error: unknown) => E
 ): Effect.Effect<void, E | FileError, R> =>
@@ -202,7 +204,7 @@ export const writeReadable = (target: string, options: Options = {}) =>
 
 const pump = <E>(
   fd: number,
-  source: Readable,
+  source: NodeHttp.Body,
   through: NodeBody.Through<E>,
   failure: (error: unknown) => E,
   onWriteError: (error: unknown) => FileError

@@ -1,11 +1,12 @@
 /**
- * A Node body being written on, chunk by chunk, with no Effect step per
- * chunk: the export's raw path (`NodeExchange`'s responses) to stdout
- * (`Output.writeReadable`) or to a file (`AtomicFile.writeReadable`). Both
- * run a body the same way (`run`) and take the same `Through`; each writes
- * its own way (`Sink`). Loading it loads nothing else.
+ * A body being written on, chunk by chunk, with no Effect step per chunk:
+ * the export's raw path (core's `NodeHttp` responses, read into reused
+ * buffers) to stdout (`Output.writeReadable`) or to a file
+ * (`AtomicFile.writeReadable`). Both run a body the same way (`run`) and
+ * take the same `Through`; each writes its own way (`Sink`). Loading it
+ * loads nothing else.
  */
-import type { Readable } from "node:stream"
+import type * as NodeHttp from "@cubeplane/core/NodeHttp"
 
 /**
  * What is done with each chunk of a body as it is written on (to stdout by
@@ -23,31 +24,12 @@ export interface Through<E> {
    * lines before a bad row still go out to stdout; a file is not kept).
    */
   readonly stopped: () => E | undefined
-}
-
-/** How a body ends for `follow`: each chunk, its end, or how it failed. */
-interface Follower {
-  readonly data: (chunk: Buffer) => void
-  readonly end: () => void
-  readonly fail: (error: unknown) => void
-}
-
-/**
- * Follows a body (an exchange's response): its chunks, then its end, or its
- * failure — an error, or a close before the end — also if that happened
- * before this was called (between the answer and this step: an error is
- * then kept in `errored`). The caller detaches `on.data` itself when it stops.
- */
-const follow = (source: Readable, on: Follower): void => {
-  const cut = () => new Error("the body ended before its end")
-  if (source.errored !== null) return on.fail(source.errored)
-  if (source.destroyed && !source.readableEnded) return on.fail(cut())
-  source.on("data", on.data)
-  source.once("end", on.end)
-  source.once("error", on.fail)
-  source.once("close", () => {
-    if (!source.readableEnded) on.fail(cut())
-  })
+  /**
+   * `chunk` may keep views of a chunk after it returns (the NDJSON
+   * transcoder's partial rows): a chunk whose memory the body reuses is then
+   * copied for it.
+   */
+  readonly keepsInput?: boolean
 }
 
 /** The writer's half of `run`: where the bytes go, and how it learns the transfer is over. */
@@ -62,24 +44,24 @@ export interface Sink<E> {
 
 /**
  * Writes a body on, chunk by chunk: the bytes `through` gives for each chunk
- * and for the end go to `sink.write`; the transfer stops after a chunk's
- * bytes when `through` says so, at once when `through` throws or the source
- * fails (`failure(error)`), and without a word when a write fails (the sink
- * knows). Returns `detach`, which stops reading the source, for a sink that
+ * and for the end go to `sink.write` (called while the body delivers the
+ * chunk, so a sink that writes asynchronously can `source.hold()` its
+ * memory); the transfer stops after a chunk's bytes when `through` says so,
+ * at once when `through` throws or the source fails (`failure(error)`, a
+ * cut-off included), and without a word when a write fails (the sink knows).
+ * Returns `detach`, which stops taking the source's chunks, for a sink that
  * ends the transfer later on its own (an asynchronous write error, an
  * interruption); on every other end the source is already detached.
  */
 export const run = <E>(
-  source: Readable,
+  source: NodeHttp.Body,
   through: Through<E>,
   failure: (error: unknown) => E,
   sink: Sink<E>
 ): () => void => {
-  const onData = (chunk: Buffer) => {
-    step(() => through.chunk(chunk))
-  }
+  let attached = true
   const detach = () => {
-    source.off("data", onData)
+    attached = false
   }
   const end = (outcome: { readonly error: E } | undefined) => {
     detach()
@@ -103,13 +85,16 @@ export const run = <E>(
     end({ error: stopped })
     return false
   }
-  follow(source, {
-    data: onData,
+  const copy = source.reusesMemory && through.keepsInput === true
+  source.start({
+    chunk: (chunk) => {
+      if (attached) step(() => through.chunk(copy ? Buffer.from(chunk) : chunk))
+    },
     end: () => {
-      if (!sink.ended() && step(() => through.end())) end(undefined)
+      if (attached && !sink.ended() && step(() => through.end())) end(undefined)
     },
     fail: (error) => {
-      if (!sink.ended()) end({ error: failure(error) })
+      if (attached && !sink.ended()) end({ error: failure(error) })
     }
   })
   return detach

@@ -13,8 +13,9 @@
  * `audit-logs follow` checkpoint after its events are out.
  */
 import { encodeRow as csvRow } from "@cubeplane/core/Csv"
+import type * as NodeHttp from "@cubeplane/core/NodeHttp"
 import { Chunk, Data, Effect, Schema, Stream } from "effect"
-import type { Readable, Writable } from "node:stream"
+import type { Writable } from "node:stream"
 import type { Format } from "./Flags.js"
 import * as NodeBody from "./NodeBody.js"
 
@@ -284,17 +285,19 @@ export const write =
     Stream.runForEach(text, (chunk) => writeChunk(target, chunk))
 
 /**
- * Writes a Node stream (the export's socket) to `target` (stdout), each
- * chunk mapped by `through`, without an Effect step per chunk: the source is
- * paused while `target` is full (a pipe whose reader is slower) and resumed
- * at its `drain`. Succeeds once `target` has taken the last byte. An error of
+ * Writes a response body (the export's, core's `NodeHttp`) to `target`
+ * (stdout), each chunk mapped by `through`, without an Effect step per
+ * chunk: each write holds the memory of the chunk it came from until it is
+ * done (`source.hold()`: the body reads into reused buffers), and the source
+ * is paused while `target` is full (a pipe whose reader is slower) and
+ * resumed at its `drain`. Succeeds once `target` has taken the last byte. An error of
  * the source (or a throw from `through`) becomes `failure(error)`; a write
  * that fails (the reader went away: `EPIPE`) an `OutputError`. Either way,
  * or interrupted, the source is destroyed.
  */
 export const writeReadable = <E>(
   target: Writable,
-  source: Readable,
+  source: NodeHttp.Body,
   through: NodeBody.Through<E>,
   failure: (error: unknown) => E
 ): Effect.Effect<void, E | OutputError> =>
@@ -341,7 +344,12 @@ export const writeReadable = <E>(
       write: (bytes) => {
         if (bytes.length === 0) return true
         writing++
-        if (!target.write(bytes, written)) {
+        const release = source.hold()
+        const settled = (error?: Error | null) => {
+          release()
+          written(error)
+        }
+        if (!target.write(bytes, settled)) {
           source.pause()
           target.once("drain", onDrain)
         }

@@ -3,6 +3,7 @@
  * absent — on a failure of the source, of the check, or an interruption, the
  * temporary file is gone and an existing target is left as it was.
  */
+import * as NodeHttp from "@cubeplane/core/NodeHttp"
 import { Effect, Either, Fiber } from "effect"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -11,6 +12,9 @@ import { PassThrough, Readable } from "node:stream"
 import { afterEach, describe, expect, it } from "vitest"
 import * as AtomicFile from "../src/AtomicFile.js"
 import type * as NodeBody from "../src/NodeBody.js"
+
+/** Opens a Node stream as the body of an answer (core's `NodeHttp.fromReadable`). */
+const opened = (source: Readable) => Effect.sync(() => NodeHttp.fromReadable(source))
 
 const dirs: Array<string> = []
 const freshDir = () => {
@@ -37,7 +41,7 @@ describe("AtomicFile.writeReadable", () => {
     let ended = false
     await Effect.runPromise(
       AtomicFile.writeReadable(target)(
-        Effect.sync(() => Readable.from(chunks)),
+        opened(Readable.from(chunks)),
         {
           chunk: (chunk) => {
             seen.push(chunk.length)
@@ -65,7 +69,7 @@ describe("AtomicFile.writeReadable", () => {
     const count = 1_100 // about 69 MiB
     await Effect.runPromise(
       AtomicFile.writeReadable(target)(
-        Effect.sync(() =>
+        opened(
           Readable.from((function*() {
             for (let k = 0; k < count; k++) yield chunk(k)
           })())
@@ -86,7 +90,7 @@ describe("AtomicFile.writeReadable", () => {
     writeFileSync(target, "old")
     const result = await Effect.runPromise(Effect.either(
       AtomicFile.writeReadable(target)(
-        Effect.sync(() => Readable.from([Buffer.from("a,\"b")])),
+        opened(Readable.from([Buffer.from("a,\"b")])),
         {
           ...copy,
           end: () => {
@@ -111,7 +115,7 @@ describe("AtomicFile.writeReadable", () => {
       let chunks = 0
       const result = await Effect.runPromise(Effect.either(
         AtomicFile.writeReadable(target)(
-          Effect.sync(() => Readable.from([Buffer.from("a,b\n"), Buffer.from("c,d\n"), Buffer.from("e,\"f")])),
+          opened(Readable.from([Buffer.from("a,b\n"), Buffer.from("c,d\n"), Buffer.from("e,\"f")])),
           {
             chunk: (chunk) => {
               if (++chunks === 2 && when === "after a chunk") failure = "a bad row"
@@ -140,12 +144,12 @@ describe("AtomicFile.writeReadable", () => {
       const dir = freshDir()
       const target = join(dir, "out.csv")
       const source = new PassThrough()
-      // As NodeExchange's bodies: an error before the reader attaches is kept in `errored`.
+      // Node throws an 'error' nobody listens to; the body finds it in `errored` when started.
       source.on("error", () => undefined)
       let chunks = 0
       const result = Effect.runPromise(Effect.either(
         AtomicFile.writeReadable(target)(
-          Effect.sync(() => source),
+          opened(source),
           {
             ...copy,
             chunk: (chunk) => {
@@ -173,7 +177,7 @@ describe("AtomicFile.writeReadable", () => {
     const source = new PassThrough()
     let chunks = 0
     const fiber = Effect.runFork(
-      AtomicFile.writeReadable(target)(Effect.sync(() => source), {
+      AtomicFile.writeReadable(target)(opened(source), {
         ...copy,
         chunk: (chunk) => {
           chunks++

@@ -90,7 +90,12 @@ export const make = (options: Options = {}): Transport.Exchange<Body> =>
 
 const release = (): void => undefined
 
-/** A Node stream (an in-memory exchange in tests, undici's body) as a `Body`; its pieces are never reused. */
+/**
+ * A Node stream (an in-memory exchange in tests, undici's body) as a `Body`;
+ * its pieces are never reused. A stream that failed or was destroyed before
+ * `start` fails the sink at `start` (give the stream an `error` listener
+ * meanwhile, or Node throws its error).
+ */
 export const fromReadable = (source: Readable): Body => {
   let started = false
   let done = false
@@ -103,6 +108,9 @@ export const fromReadable = (source: Readable): Body => {
         done = true
         action()
       }
+      const errored = source.errored
+      if (errored !== null) return finish(() => sink.fail(errored instanceof Error ? errored : internal.cutOff()))
+      if (source.destroyed && !source.readableEnded) return finish(() => sink.fail(internal.cutOff()))
       source.on("data", (chunk: Buffer) => {
         if (!done) sink.chunk(chunk)
       })

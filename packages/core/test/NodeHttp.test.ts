@@ -6,7 +6,6 @@ import { Effect, Redacted } from "effect"
 import { readdirSync, readFileSync } from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
-import type { AddressInfo } from "node:net"
 import * as net from "node:net"
 import { PassThrough } from "node:stream"
 import { afterEach, describe, expect, it } from "vitest"
@@ -27,7 +26,9 @@ afterEach(async () => {
 const listen = async (server: net.Server): Promise<string> => {
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const address = server.address()
+  if (typeof address !== "object" || address === null) throw new Error("the test server is not listening on TCP")
+  return `http://127.0.0.1:${address.port}`
 }
 
 /** A raw TCP server: `answer` writes whatever bytes it likes once the request head arrived. */

@@ -99,7 +99,9 @@ export const ndjsonThrough = (
     stopped: () => {
       const failure = transcoder.failure
       return failure === undefined ? undefined : malformedAuditLogError(paths.auditLogExport, failure)
-    }
+    },
+    // The transcoder keeps views of a row a chunk cut until the next chunk completes it.
+    keepsInput: true
   }
 }
 
