@@ -49,7 +49,7 @@ const proxyKey = "cpk_export_bench"
 const buildClient = (): string => {
   const out = join(here, "dist/lib")
   mkdirSync(out, { recursive: true })
-  for (const name of ["export-client", "export-checksum", "node-download"]) {
+  for (const name of ["export-client", "export-checksum", "node-download", "node-onread-download"]) {
     const source = readFileSync(join(here, "lib", `${name}.ts`), "utf8")
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }
@@ -395,7 +395,7 @@ const profileNotes = [
   "module constants into mutable variables, so the numbers are now inline. Core's new `Csv.makeQuoteCheck` is",
   "its end-of-file check alone (quote parity, about 45 ms) for the proxy, which shows no row count. The CLI's",
   "`--out` for CSV goes through core's `Transport.makeRaw` (the same key header, retries, deadline and error",
-  "mapping; the URL from `HttpControlPlane.auditLogExportPath`) on `node:http` (`apps/cli/src/NodeExchange.ts`),",
+  "mapping; the URL from `HttpControlPlane.auditLogExportPath`) on `node:http` (then `apps/cli/src/NodeExchange.ts`; core's `NodeHttp` since the fifth pass),",
   "and `AtomicFile.writeReadable` writes each chunk with `fs.writeSync` as it arrives (same temporary file,",
   "fsync and rename; a background `fdatasync` every 32 MiB leaves the last fsync about 12 ms instead of",
   "45–120 ms), counting rows on the way: no Effect step per chunk. The proxy writes the export",
@@ -488,10 +488,10 @@ const profileNotes = [
   "  processes) as one on undici's stream (2 of 3); one reading the socket with `net`'s `onread` into reused",
   "  buffers never did (0 of 3, one Mark-Compact per process, at start-up) and used less CPU despite a copy per",
   "  chunk.",
-  "- What changed: the export's upstream is read by `apps/proxy/src/RawHttp.ts`, a small HTTP/1.1 client (one",
+  "- What changed: the export's upstream is read by a small HTTP/1.1 client (`apps/proxy/src/RawHttp.ts` then; core's `NodeHttp` now, shared with the CLI; one",
   "  connection per export, `http:` and `https:` — `tls.connect` takes `onread` too) reading into a pool of 64 KiB",
   "  buffers. Each write to the caller holds the buffer its bytes came from until Node has written them",
-  "  (`ExportBody.hold`), so nothing is copied and the pool stays at a few buffers (2–4 per transfer in the tests).",
+  "  (`ExportBody.hold` then, `NodeHttp.Body.hold` now), so nothing is copied and the pool stays at a few buffers (2–4 per transfer in the tests).",
   "  Core's transport is unchanged around it (key, retries, error mapping); `timeout_ms` bounds connecting, the",
   "  head and each gap in the body as undici did; Content-Length, chunked and close-delimited bodies, a close before",
   "  the framing's end being a cut-off. NDJSON copies each chunk for the transcoder (it may keep views of a partial",
@@ -538,7 +538,7 @@ const profileNotes = [
   "0.13 s), GC and the writes to stdout. In interleaved runs (load average 5–7) the CLI took 2.1 s of CPU, Miller",
   "4.4–5.2 s.",
   "",
-  "What changed: `--format ndjson` takes the raw path of `--out` CSV (core's `Transport.makeRaw` on `node:http`):",
+  "What changed: `--format ndjson` takes the raw path of `--out` CSV (core's `Transport.makeRaw`, then on `node:http`, now on core's `NodeHttp`):",
   "each chunk from the socket goes through core's `AuditLog.makeCsvNdjsonTranscoder` (the synchronous core of",
   "`csvToNdjson`, which the Effect stream now wraps) and its lines are written at once, with no Effect step,",
   "promise or web stream per chunk — into `--out`'s temporary file with `fs.writeSync` (`AtomicFile.writeReadable`",
@@ -648,6 +648,7 @@ export async function run(): Promise<string> {
     // Timed inside the worker, from before the request to the last event: loading the modules is not the stream.
     const clientScript = buildClient()
     const nodeDownload = join(here, "dist/lib/node-download.js")
+    const nodeOnreadDownload = join(here, "dist/lib/node-onread-download.js")
     const clientRun =
       (mode: "effect" | "effect-each" | "effect-fold" | "promise", url = upstream) => async (): Promise<Run> => {
         const result = await measure([process.execPath, clientScript, mode, url])
@@ -663,10 +664,17 @@ export async function run(): Promise<string> {
         check: csvCopy(out("curl.csv"))
       },
       {
-        name: "`node` alone: `node:http` to a temporary file, fsync, rename (peer: the floor of a Node CLI)",
+        name: "`node` alone: `node:http` to a temporary file, fsync, rename (peer: Node's http client, the usual way)",
         peer: true,
         run: () => measure([process.execPath, nodeDownload, exportUrl, out("node.csv")]),
         check: csvCopy(out("node.csv"))
+      },
+      {
+        name:
+          "`node` alone: `net` `onread` into one reused 64 KiB buffer to a temporary file, fsync, rename (peer: the floor of a Node CLI)",
+        peer: true,
+        run: () => measure([process.execPath, nodeOnreadDownload, exportUrl, out("node-onread.csv")]),
+        check: csvCopy(out("node-onread.csv"))
       },
       {
         name: "`cubeplane audit-logs export --out file` (CSV)",
@@ -984,7 +992,8 @@ export async function run(): Promise<string> {
     const mlrResult = results.find((result) => result.name.startsWith("Miller"))
     const find = (prefix: string) => results.find((result) => result.name.startsWith(prefix))
     const outPlain = find("`cubeplane audit-logs export --out")!
-    const nodeFloor = find("`node` alone")
+    const nodeHttp = find("`node` alone: `node:http`")
+    const nodeFloor = find("`node` alone: `net`")
     const outTty = find("`… --out file` on a terminal, with")
     const outQuiet = find("`… --out file` on a terminal, stderr")
     /** The mean of `values` without their highest and lowest tenth. */
@@ -1078,13 +1087,16 @@ export async function run(): Promise<string> {
       "plain `node:http` server (`bench/lib/static-file-server.ts`: `createReadStream` piped, nothing checked) so that",
       "the server is not what is measured. Every path is a separate process timed from spawn to exit (Node start-up",
       `included), in ${rounds} interleaved rounds; best time and highest peak RSS (GNU time \`%M\`) shown. The CLI is the`,
-      "bundle (`apps/cli/dist/cubeplane.js`): `--out` CSV and NDJSON on core's raw transport over `node:http`; the",
+      "bundle (`apps/cli/dist/cubeplane.js`): `--out` CSV and NDJSON on core's raw transport over core's `NodeHttp`",
+      "(the socket read into reused 64 KiB buffers); the",
       "Effect and Promise rows are `bench/lib/export-client.ts` compiled to plain JavaScript and run by plain `node` on",
       "the built `@cubeplane/core`, as a user runs it (core's HTTP client on fetch, counting events and checksumming",
       "each; timed inside the worker from the request to the last event, so loading the modules is not counted); the",
-      "`node`-alone row is `bench/lib/node-download.ts` run the same way: Node's `http` client writing each chunk to a",
-      "temporary file, then fsync and rename, nothing else (no CLI, no row count) — the floor any Node command line",
-      "doing an atomic `--out` starts from; the",
+      "two `node`-alone rows are run the same way and do only what an atomic `--out` must (each chunk to a temporary",
+      "file, then fsync and rename; no CLI, no row count, no progress line, no error handling):",
+      "`bench/lib/node-download.ts` with Node's `http` client, the usual way, and `bench/lib/node-onread-download.ts`",
+      "with a `net` socket read by `onread` into one reused 64 KiB buffer, as core's `NodeHttp` reads — the floor a",
+      "Node command line starts from; the",
       "proxy rows are `curl -o` through `apps/proxy/dist/main.js` (warmed up by one export of each kind first)",
       "in front of the same server, with the proxy server's own CPU time and peak RSS (curl's are not counted).",
       "*CPU time* (user + system, the best round) is steadier than wall time on a shared machine. *Above start-up* subtracts the peak RSS of",
@@ -1125,11 +1137,17 @@ export async function run(): Promise<string> {
       "",
       ...(nodeFloor !== undefined
         ? [
-          `Against the floor of a Node command line (the \`node\`-alone row, ${
+          `Against the floor of a Node command line (the \`node\`-alone \`onread\` row, ${
             (nodeFloor.seconds / curlResult.seconds).toFixed(2)
           }× curl, ${nodeFloor.cpu.toFixed(2)} s of CPU): \`--out\` on a terminal takes ${
             ((outTty ?? outPlain).seconds / nodeFloor.seconds).toFixed(2)
-          }× its time and ${((outTty ?? outPlain).cpu - nodeFloor.cpu).toFixed(2)} s more CPU.`,
+          }× its time and ${((outTty ?? outPlain).cpu - nodeFloor.cpu).toFixed(2)} s more CPU${
+            nodeHttp === undefined
+              ? "."
+              : `; Node's \`http\` client the usual way (the other \`node\`-alone row) takes ${
+                (nodeHttp.seconds / curlResult.seconds).toFixed(2)
+              }× curl and ${nodeHttp.cpu.toFixed(2)} s of CPU.`
+          }`,
           ""
         ]
         : []),
