@@ -4,7 +4,8 @@
 //    its packages inside, Node built-ins outside, minified, as CommonJS (so
 //    the launcher can compile it from a string with vm.compileFunction).
 //    Dynamic imports (the HTTP client and schemas, jose, the mock server)
-//    stay lazy: their modules run only when first imported.
+//    stay lazy: their modules run only when first imported (a built-in's as a
+//    `require` at that point: see `supported` below).
 // 2. The command tree (`Spec`), the examples and the version are read from
 //    the compiled CLI (dist/Cli.js).
 // 3. src/launcher.ts is bundled with both inlined: it answers --help,
@@ -28,6 +29,10 @@ const common = { bundle: true, platform: "node", target: "node20", minify: true,
 const main = await build({
   ...common,
   format: "cjs",
+  // The launcher runs this bundle with `vm.Script`, where a real `import()` fails
+  // (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): a dynamic import of a Node built-in (core's
+  // NodeHttp loads `node:tls` only for an https URL) becomes a `require` when it runs.
+  supported: { "dynamic-import": false },
   entryPoints: [here("./src/bin.ts")],
   write: false,
   metafile: process.env.CUBEPLANE_BUILD_META === "1",
