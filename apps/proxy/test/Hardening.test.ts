@@ -220,9 +220,12 @@ const statusAndError = (answer: string) => {
 describe("requests Node's parser refuses, and ambiguous keys", () => {
   const startRecording = async () => {
     const { calls, upstream } = fakeUpstream(() => ({ status: 200, body: { data: { deployments: [] } } }))
-    const config = baseConfig([key("viewer", [{ operations: ["listDeployments"] }]), key("admin", [{
-      operations: ["*"]
-    }])])
+    const config = baseConfig([
+      key("viewer", [{ operations: ["listDeployments"] }]),
+      key("admin", [{
+        operations: ["*"]
+      }])
+    ])
     const proxy = await Server.start({ config, upstream, log: () => undefined }, { port: 0, host: "127.0.0.1" })
     running.push(proxy)
     return { proxy, calls }
