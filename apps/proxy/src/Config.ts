@@ -83,6 +83,16 @@ export const parse = (text: string, source: string): ProxyConfig => {
       }); it uses more than ${maxAliases} YAML aliases (*name) or aliases that refer to themselves`
     ])
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    // Not a mapping at all (an empty file, a list, text): say what the file must look like, not what a schema saw.
+    throw new ConfigError(source, [
+      `${
+        where([])
+      }the file must be a YAML (or JSON) mapping with a \`keys:\` list at the top, e.g. \`keys: []\`; it is ${
+        value === null || value === undefined ? "empty" : Array.isArray(value) ? "a list" : `a ${typeof value}`
+      } (see the README for the format)`
+    ])
+  }
   const decoded = decode(value)
   if (Either.isLeft(decoded)) {
     const issues = relevant(ParseResult.ArrayFormatter.formatErrorSync(decoded.left))
