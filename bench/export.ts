@@ -325,7 +325,11 @@ const profileNotes = [
   "  diagnosis only), the same client peaked at 162–175 MiB of RSS and 68 MiB of heap, with 3.0 s of CPU instead",
   "  of 4.0–4.4 s; a bare channel loop `Channel.flatMap(Channel.fromEffect(Effect.sync(() => use(c))), () => loop)`",
   "  went from 115–122 MB promoted to 11 MB, and a producer piped into a `forEachChunk`-style sink from 113–129 MB",
-  "  (10 to 4,000 objects a chunk) to 11 MB. It is Effect's to fix: the consumer's sink is out of the stream's",
+  "  (10 to 4,000 objects a chunk) to 11 MB. The *Effect alone* peers (added in this pass) show it in",
+  "  every run; on 2026-11-30 (one run each, machine shared) they took 1.49 s / 195 MiB (`runForEachChunk`) and",
+  "  2.04 s / 190 MiB (`runForEach`) for 1,000,000 objects, and 0.54 s / 139 MiB and 0.62 s / 145 MiB with that one",
+  "  line changed in the diagnosis copy; core's stream with the same two consumers (two interleaved rounds) went from 229–243 MiB to",
+  "  165–176 MiB and from 3.1–3.3 s to 2.3–2.5 s. It is Effect's to fix: the consumer's sink is out of the stream's",
   "  reach. A consumer that pulls (`Stream.toPull`, the Promise iterator), folds (`Stream.runFold`, 149–153 MiB) or",
   "  returns a constant effect (`Effect.void`) does not pay it. What survives a full collection is mostly the",
   "  loaded modules (a forced GC mid-export leaves 22 MiB of heap, as after a two-row export): `effect` alone is",
@@ -665,12 +669,15 @@ export async function run(): Promise<string> {
     const clientScript = buildClient()
     const nodeDownload = join(here, "dist/lib/node-download.js")
     const nodeOnreadDownload = join(here, "dist/lib/node-onread-download.js")
-    const clientRun =
-      (mode: "effect" | "effect-each" | "effect-fold" | "promise", url = upstream) => async (): Promise<Run> => {
-        const result = await measure([process.execPath, clientScript, mode, url])
-        const reported: { seconds: number } = JSON.parse(result.stdout.trim().split("\n").at(-1)!)
-        return { ...result, seconds: reported.seconds }
-      }
+    const clientRun = (
+      mode: "effect" | "effect-each" | "effect-fold" | "promise" | "effect-alone-chunk" | "effect-alone-each",
+      url = upstream
+    ) =>
+    async (): Promise<Run> => {
+      const result = await measure([process.execPath, clientScript, mode, url])
+      const reported: { seconds: number } = JSON.parse(result.stdout.trim().split("\n").at(-1)!)
+      return { ...result, seconds: reported.seconds }
+    }
     const clientResults: Record<string, { events: number; checksum: number }> = {}
     const paths: Array<Path> = [
       {
@@ -771,6 +778,17 @@ export async function run(): Promise<string> {
         }
       },
       {
+        name:
+          "Effect alone (peer: no cubeplane, no HTTP): the same number of event-shaped objects made in memory, `Stream.runForEachChunk` + `Effect.sync`",
+        peer: true,
+        run: clientRun("effect-alone-chunk", String(events))
+      },
+      {
+        name: "Effect alone (peer), the same objects, `Stream.runForEach` + `Effect.sync`",
+        peer: true,
+        run: clientRun("effect-alone-each", String(events))
+      },
+      {
         name: "cubeplane-proxy, CSV passthrough (`curl -o`)",
         run: () =>
           proxyRss(
@@ -807,6 +825,7 @@ export async function run(): Promise<string> {
         env: { ...cliEnv, CUBE_API_URL: tinyUrl }
       })).rss,
       worker: (await clientRun("effect", tinyUrl)()).rss,
+      alone: (await clientRun("effect-alone-chunk", "2")()).rss,
       proxy: rssOf(proxy.child.pid!) ?? 0
     }
     await stop(tinyServer.child)
@@ -815,6 +834,8 @@ export async function run(): Promise<string> {
         ? startup.cli
         : name.startsWith("core ")
         ? startup.worker
+        : name.startsWith("Effect alone")
+        ? startup.alone
         : name.startsWith("cubeplane-proxy")
         ? startup.proxy
         : undefined
@@ -1029,6 +1050,8 @@ export async function run(): Promise<string> {
     const promiseRow = find("core Promise client")!
     const foldRow = find("core `auditLogEvents()` consumed by `Stream.runFold`")!
     const eachRow = find("core `auditLogEvents()` consumed by `Stream.runForEach`")!
+    const aloneChunk = find("Effect alone (peer: no cubeplane")!
+    const aloneEach = find("Effect alone (peer), the same objects")!
     const proxyCsv = find("cubeplane-proxy, CSV")!
     const proxyNdjson = find("cubeplane-proxy, `?format=ndjson`")!
     const rate = (result: Result) => events / result.seconds
@@ -1114,7 +1137,11 @@ export async function run(): Promise<string> {
       "with a `net` socket read by `onread` into one reused 64 KiB buffer, as core's `NodeHttp` reads — the floor a",
       "Node command line starts from; the",
       "proxy rows are `curl -o` through `apps/proxy/dist/main.js` (warmed up by one export of each kind first)",
-      "in front of the same server, with the proxy server's own CPU time and peak RSS (curl's are not counted).",
+      "in front of the same server, with the proxy server's own CPU time and peak RSS (curl's are not counted);",
+      "the two *Effect alone* peers are the same worker with no cubeplane code and no HTTP: as many event-shaped",
+      "objects as the file has rows, made in memory in chunks of 420 (about what one 64 KiB chunk of the export",
+      "decodes to) and consumed exactly as the Effect rows above them consume core's stream — what Effect 3's sinks",
+      "cost on their own.",
       "*CPU time* (user + system, the best round) is steadier than wall time on a shared machine. *Above start-up* subtracts the peak RSS of",
       `the same process on a two-row file (CLI ${mib(startup.cli)} MiB, client worker ${
         mib(startup.worker)
@@ -1150,6 +1177,16 @@ export async function run(): Promise<string> {
       "| target | goal | measured | |",
       "|---|---|---:|---|",
       ...targets,
+      "",
+      `Effect 3 alone, with no cubeplane code and no HTTP, peaks at ${mib(aloneChunk.rss)} MiB (${
+        mib(Math.max(0, aloneChunk.rss - startup.alone))
+      } above its start-up) consuming in-memory objects with \`Stream.runForEachChunk\` + \`Effect.sync\`, and runs ${
+        fmt(rate(aloneEach))
+      } events/s with \`Stream.runForEach\` (${
+        mib(aloneEach.rss)
+      } MiB): core's stream, which also downloads and decodes, costs ${
+        mib(Math.max(0, effectRow.rss - startup.worker))
+      } MiB above its start-up with the first consumer. The peak RSS and \`runForEach\` rows are Effect's sinks' cost (see "Where the time went": one line of Effect 3.22.4).`,
       "",
       ...(nodeFloor !== undefined
         ? [

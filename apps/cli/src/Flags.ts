@@ -6,11 +6,12 @@
  * is in `Session`, `Credentials`, `Listing` and `Output`.
  */
 import * as Dates from "@cubeplane/core/Dates"
+import * as Domain from "@cubeplane/core/Domain"
 import type * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
-import { Effect, Either } from "effect"
+import { Effect, Either, Option, Schema } from "effect"
 
 /** The values of `--output`. */
 export const formats = ["table", "json", "ndjson", "yaml", "csv"] as const
@@ -55,20 +56,42 @@ export const connection = { url, apiKey, profile, verbose } as const
 /** The connection flags and `--output`. */
 export const common = { ...connection, output } as const
 
+const decodePositive = Schema.decodeUnknownOption(Domain.PositiveIntFromString)
+const decodeNonNegative = Schema.decodeUnknownOption(Domain.NonNegativeIntFromString)
+
+/**
+ * A page count (`--limit`, `--offset`, `--first`), checked by core's rule for
+ * the query parameter it becomes (decimal digits, at least `min`), so the CLI
+ * takes what the proxy and the mock take — `0x10` or `1e1` is a usage error.
+ */
+const count = (name: string, min: 0 | 1, description: string) =>
+  Options.text(name).pipe(
+    Options.withDescription(description),
+    Options.mapEffect((text) =>
+      Option.match((min === 0 ? decodeNonNegative : decodePositive)(text), {
+        onNone: () =>
+          invalid(
+            `--${name} must be a whole number ≥ ${min} in decimal digits, e.g. --${name} ${min === 0 ? 20 : 50}, got ${
+              JSON.stringify(text)
+            }`
+          ),
+        onSome: (value) => Effect.succeed(value)
+      })
+    )
+  )
+
 /** `--all`, `--limit`, `--offset`, `--first`, `--after` of the `list` commands. */
 export const page = {
   all: Options.boolean("all").pipe(
     Options.withDescription("Every page, printed as it arrives (with --output json: one array)")
   ),
-  limit: Options.integer("limit").pipe(
-    Options.withDescription("Items per page (the server's default is 20; it may cap it)"),
-    Options.optional
-  ),
-  offset: Options.integer("offset").pipe(Options.withDescription("Items to skip (default 0)"), Options.optional),
-  first: Options.integer("first").pipe(
-    Options.withDescription("Cursor paging: items per page (servers that page by cursor; not with --limit/--offset)"),
-    Options.optional
-  ),
+  limit: count("limit", 1, "Items per page (the server's default is 20; it may cap it)").pipe(Options.optional),
+  offset: count("offset", 0, "Items to skip (default 0)").pipe(Options.optional),
+  first: count(
+    "first",
+    1,
+    "Cursor paging: items per page (servers that page by cursor; not with --limit/--offset)"
+  ).pipe(Options.optional),
   after: Options.text("after").pipe(
     Options.withDescription("Cursor paging: start after this cursor (the endCursor a previous page showed)"),
     Options.optional

@@ -113,7 +113,10 @@ const placeholders: Readonly<Record<string, string>> = {
   profile: "NAME",
   search: "TEXT",
   "event-name": "NAME",
-  "user-email": "EMAIL"
+  "user-email": "EMAIL",
+  limit: "N",
+  offset: "N",
+  first: "N"
 }
 
 const valueOf = (option: OptionSpec): string =>

@@ -31,19 +31,11 @@ const streamOptions = (flags: PageFlags): StreamOptions => ({
   ...(flags.first._tag === "Some" ? { pageSize: flags.first.value } : {})
 })
 
-/** The page flags' own problems, before anything is sent (exit 2). */
-const checkFlags = (flags: PageFlags): Effect.Effect<void, CliFailure> => {
-  const positive = (name: string, value: { readonly _tag: string; readonly value?: number }, min: number) =>
-    value._tag === "Some" && (value.value ?? 0) < min
-      ? `--${name} must be an integer ≥ ${min}, e.g. --${name} ${min === 0 ? 20 : 50}`
-      : undefined
-  const problem = positive("limit", flags.limit, 1) ?? positive("offset", flags.offset, 0) ??
-    positive("first", flags.first, 1) ??
-    (pageOptionsProblem(pageOptions(flags)) !== undefined
-      ? "page by offset (--offset, --limit) or by cursor (--first, --after), not both: servers refuse a request that mixes them"
-      : undefined)
-  return problem === undefined ? Effect.void : Effect.fail(Failure.usage(problem))
-}
+/** The page flags' own problem, before anything is sent (exit 2); each flag's value is checked as it is parsed. */
+const checkFlags = (flags: PageFlags): Effect.Effect<void, CliFailure> =>
+  pageOptionsProblem(pageOptions(flags)) === undefined ? Effect.void : Effect.fail(Failure.usage(
+    "page by offset (--offset, --limit) or by cursor (--first, --after), not both: servers refuse a request that mixes them"
+  ))
 
 /** What a terminal user is told when there is more than the page shown. */
 const moreHint = (page: Page<unknown>, noun: string): string | undefined => {

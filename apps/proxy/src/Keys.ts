@@ -51,7 +51,8 @@ export const makeKeyRing = (keys: ReadonlyArray<KeyConfig>): KeyRing => {
 
 /**
  * The key in an `Authorization` header: `Bearer <key>` or `Api-Key <key>`
- * (the two schemes Cube Cloud accepts, so every client works unchanged).
+ * (the two schemes Cube Cloud accepts, so every client works unchanged);
+ * `undefined` for anything else, two keys included.
  */
 export const fromAuthorization = (header: string | undefined): string | undefined => {
   if (header === undefined) return undefined
@@ -60,7 +61,8 @@ export const fromAuthorization = (header: string | undefined): string | undefine
   const scheme = header.slice(0, space).toLowerCase()
   if (scheme !== "bearer" && scheme !== "api-key") return undefined
   const key = header.slice(space + 1).trim()
-  return key === "" || key.length > 512 ? undefined : key
+  // A key has no spaces or commas: a comma is two `Authorization` headers joined (see `Server.createServer`).
+  return key === "" || key.length > 512 || /[\s,]/.test(key) ? undefined : key
 }
 
 /** `cubeplane-proxy keygen`: prints a new key and the config line for it. */

@@ -63,13 +63,22 @@ const formatIssue = (error: ParseResult.ParseError): string => {
   if (issue === undefined) return "invalid input"
   const where = issue.path.length === 0 ? "" : `${issue.path.map(String).join(".")}: `
   if (issue._tag === "Missing") return `${where}is required`
+  if (issue._tag === "Unexpected") {
+    return `unknown field ${JSON.stringify(issue.path.map(String).join("."))}: the proxy checks and forwards only ${
+      tokenFields.join(", ")
+    }`
+  }
   return `${where}${issue.message}`
 }
+
+/** The token body's fields, as sent. */
+const tokenFields = ["security_context", "expires_in", "scopes"]
 
 const decodePageQuery = Schema.decodeUnknownEither(Domain.PageQuery)
 const decodeEnvironmentQuery = Schema.decodeUnknownEither(Domain.EnvironmentQuery)
 const decodeAuditLogQuery = Schema.decodeUnknownEither(Domain.AuditLogQuery)
-const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput)
+// A field the policy does not know is refused rather than dropped: the caller learns it was not sent.
+const decodeTokenInput = Schema.decodeUnknownEither(Domain.MetaSyncTokenInput, { onExcessProperty: "error" })
 
 const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/
 const badId = (name: string, value: string): string | undefined =>
@@ -155,7 +164,7 @@ export const environments = (call: Call): Checked<ListRequest> => {
 }
 
 /** Reads a request body, stopping at `max` bytes. */
-const readRequestBody = async (request: Request, max: number): Promise<string | "too large"> => {
+const readRequestBody = async (request: Request, max: number): Promise<string | "too large" | "not utf-8"> => {
   const declared = request.headers.get("content-length")
   if (declared !== null && Number(declared) > max) return "too large"
   if (request.body === null) return ""
@@ -172,8 +181,15 @@ const readRequestBody = async (request: Request, max: number): Promise<string | 
     }
     chunks.push(value)
   }
-  return Buffer.concat(chunks, size).toString("utf8")
+  // JSON is UTF-8 (RFC 8259): bytes that are not are refused, not replaced by U+FFFD and forwarded.
+  try {
+    return utf8.decode(Buffer.concat(chunks, size))
+  } catch {
+    return "not utf-8"
+  }
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -191,6 +207,7 @@ export const token = (call: Call): Checked<TokenRequest> => {
       if (text === "too large") {
         return Effect.fail(refuse(fail(call, 413, `the body is larger than ${maxBodyBytes / 1024} KB`)))
       }
+      if (text === "not utf-8") return Effect.fail(bad(call, "the body is not valid UTF-8: send JSON in UTF-8"))
       // Bounded parsing: no body too deep to check or encode, no `__proto__` / `constructor` keys.
       const parsed = Json.parse(text, { maxLength: maxBodyBytes, maxDepth: maxBodyDepth })
       if (Either.isLeft(parsed)) {

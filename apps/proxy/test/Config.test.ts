@@ -150,4 +150,19 @@ keys:
   it("refuses a file without keys", () => {
     expect(problemsOf("cache:\n  ttl_seconds: 5\n")).toEqual(["line 1, column 1: keys: is required"])
   })
+
+  it("an empty file, a list or text says what the file must look like, without echoing it", () => {
+    for (
+      const [text, kind] of [["", "empty"], ["# only a comment\n", "empty"], ["[1, 2]", "a list"], [
+        "\u0004\u00ff garbage \u0001",
+        "a string"
+      ]]
+    ) {
+      const problems = problemsOf(text!)
+      expect(problems, kind).toHaveLength(1)
+      expect(problems[0], kind).toContain("must be a YAML (or JSON) mapping with a `keys:` list at the top")
+      expect(problems[0], kind).toContain(`it is ${kind}`)
+      expect(problems[0], kind).not.toContain("garbage")
+    }
+  })
 })

@@ -200,6 +200,93 @@ describe("/metrics", () => {
   })
 })
 
+/** Sends `text` on a fresh connection and resolves with everything the server sent before it closed. */
+const rawExchange = (port: number, text: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1")
+    let answer = ""
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")))
+    socket.once("error", reject)
+    socket.once("close", () => resolve(answer))
+    socket.write(text)
+  })
+
+const statusAndError = (answer: string) => {
+  const [head = "", body = ""] = answer.split("\r\n\r\n", 2)
+  const type = /^content-type: *(.*)$/im.exec(head)?.[1]
+  return { status: Number(head.split(" ")[1]), type, error: String(Object(JSON.parse(body)).error) }
+}
+
+describe("requests Node's parser refuses, and ambiguous keys", () => {
+  const startRecording = async () => {
+    const { calls, upstream } = fakeUpstream(() => ({ status: 200, body: { data: { deployments: [] } } }))
+    const config = baseConfig([
+      key("viewer", [{ operations: ["listDeployments"] }]),
+      key("admin", [{
+        operations: ["*"]
+      }])
+    ])
+    const proxy = await Server.start({ config, upstream, log: () => undefined }, { port: 0, host: "127.0.0.1" })
+    running.push(proxy)
+    return { proxy, calls }
+  }
+
+  it("not HTTP, or a smuggling attempt (Content-Length with Transfer-Encoding): 400 with an {error} body", async () => {
+    const { calls, proxy } = await startRecording()
+    for (
+      const text of [
+        "GARBAGE\r\n\r\n",
+        "GET /api/v1/deployments HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n",
+        "POST /api/v1/deployments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer key-admin\r\nContent-Length: 5\r\n" +
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /api/v1/deployments HTTP/1.1\r\nHost: x\r\n\r\n"
+      ]
+    ) {
+      const answer = statusAndError(await rawExchange(proxy.port, text))
+      expect(answer.status).toBe(400)
+      expect(answer.type).toBe("application/json")
+      expect(answer.error).toContain("not valid HTTP/1.1")
+    }
+    expect(calls).toHaveLength(0)
+  })
+
+  it("headers too large (a long URL): 431 saying what to shorten", async () => {
+    const { calls, proxy } = await startRecording()
+    const answer = statusAndError(
+      await rawExchange(
+        proxy.port,
+        `GET /api/v1/deployments?x=${"a".repeat(20_000)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer key-admin\r\n\r\n`
+      )
+    )
+    expect(answer.status).toBe(431)
+    expect(answer.error).toContain("shorter URL")
+    expect(calls).toHaveLength(0)
+  })
+
+  it("two Authorization headers, in either order, or two keys in one: 401, whichever key comes first", async () => {
+    const { calls, proxy } = await startRecording()
+    const ask = (authorization: string) =>
+      rawExchange(
+        proxy.port,
+        `GET /api/v1/deployments HTTP/1.1\r\nHost: x\r\n${authorization}Connection: close\r\n\r\n`
+      )
+    for (
+      const authorization of [
+        "Authorization: Bearer key-viewer\r\nAuthorization: Bearer key-admin\r\n",
+        "Authorization: Bearer key-admin\r\nAuthorization: Bearer key-viewer\r\n",
+        "Authorization: Bearer key-admin, Bearer key-viewer\r\n",
+        "Authorization: Bearer key-admin key-viewer\r\n"
+      ]
+    ) {
+      const answer = statusAndError(await ask(authorization))
+      expect(answer.status).toBe(401)
+      expect(answer.error).toContain("malformed Authorization header")
+    }
+    expect(calls).toHaveLength(0)
+    // One header with one key still works.
+    expect(statusAndError(await ask("Authorization: Bearer key-admin\r\n")).status).toBe(200)
+  })
+})
+
 const aliasBomb = `a: &a ["x","x","x","x","x","x","x","x","x"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
 c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]

@@ -55,11 +55,37 @@ describe("the token body: forwarded exactly as checked", () => {
     expect(calls).toHaveLength(0)
   })
 
+  it("a field the policy does not know (a top-level cubeCloud) is refused, not dropped: 400 naming it", async () => {
+    const { calls, request } = harness(config, () => tokenAnswer)
+    const response = await request(tokenPath, {
+      ...post({ security_context: { tenant_id: "acme" }, expires_in: 60, cubeCloud: { scopes: ["data"] } }),
+      key: "catalog"
+    })
+    expect(response.status).toBe(400)
+    const { error } = await response.json()
+    expect(error).toContain("unknown field \"cubeCloud\"")
+    expect(error).toContain("security_context, expires_in, scopes")
+    expect(calls).toHaveLength(0)
+  })
+
+  it("a body that is not UTF-8 is refused, not forwarded with U+FFFD in it", async () => {
+    const { calls, request } = harness(config, () => tokenAnswer)
+    const bytes = Buffer.concat([
+      Buffer.from("{\"security_context\":{\"tenant_id\":\"acme\",\"note\":\""),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from("\"},\"expires_in\":60}")
+    ])
+    const response = await request(tokenPath, { ...post(""), body: bytes, key: "catalog" })
+    expect(response.status).toBe(400)
+    expect((await response.json()).error).toContain("not valid UTF-8")
+    expect(calls).toHaveLength(0)
+  })
+
   it("upstream receives the checked value re-encoded, not the caller's bytes", async () => {
     const { calls, request } = harness(config, () => tokenAnswer)
     const response = await request(tokenPath, {
       ...post(
-        "{\"security_context\":{\"tenant_id\":\"acme\",\"team\":[1,{\"x\":true}]},\"expires_in\":60,\"extra\":\"dropped\"}"
+        "{ \"expires_in\" : 60, \"security_context\":{\"tenant_id\":\"ac\\u006de\",\"team\":[1,{\"x\":true}]}}"
       ),
       key: "catalog"
     })
@@ -91,6 +117,19 @@ describe("the token body: forwarded exactly as checked", () => {
     expect(calls).toHaveLength(1)
     const tooDeep = `{"security_context":{"x":${"{\"a\":".repeat(31)}1${"}".repeat(31)}}}`
     expect((await request(tokenPath, { ...post(tooDeep), key: "admin" })).status).toBe(400)
+  })
+})
+
+describe("query counts", () => {
+  it("are decimal digits (core's rule): 0x10, 1e1, +3 and \" 5\" are a 400 naming the field, nothing sent upstream", async () => {
+    const { calls, request } = harness(config, () => ({ status: 200, body: { data: { deployments: [] } } }))
+    for (const query of ["limit=0x10", "offset=1e1", "limit=%2B3", "limit=%205"]) {
+      const response = await request(`/api/v1/deployments?${query}`, { key: "admin" })
+      expect(response.status, query).toBe(400)
+      expect((await response.json()).error, query).toMatch(/^(limit|offset): .*decimal digits/)
+    }
+    expect(calls).toHaveLength(0)
+    expect((await request("/api/v1/deployments?limit=16", { key: "admin" })).status).toBe(200)
   })
 })
 

@@ -567,9 +567,27 @@ export interface AuditLogFilter {
   readonly userEmail?: string
 }
 
+/**
+ * A count in a query string as people write one: decimal digits, nothing
+ * else. `Schema.NumberFromString` alone reads what `Number()` reads, so
+ * `0x10`, ` 5`, `1e1` and `+3` would pass as 16, 5, 10 and 3.
+ */
+const DecimalDigits = Schema.String.pipe(
+  Schema.pattern(/^[0-9]{1,15}$/, {
+    message: (issue) =>
+      `Expected a whole number in at most 15 decimal digits (e.g. 20), actual ${JSON.stringify(issue.actual)}`
+  })
+)
+
 /** Query-string schemas shared by the HTTP client, the mock and the proxy. */
-export const NonNegativeIntFromString = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
-export const PositiveIntFromString = Schema.NumberFromString.pipe(Schema.int(), Schema.positive())
+export const NonNegativeIntFromString = Schema.compose(DecimalDigits, Schema.NumberFromString).pipe(
+  Schema.int(),
+  Schema.nonNegative()
+)
+export const PositiveIntFromString = Schema.compose(DecimalDigits, Schema.NumberFromString).pipe(
+  Schema.int(),
+  Schema.positive()
+)
 
 export const PageQuery = Schema.Struct({
   offset: Schema.optional(

@@ -297,3 +297,28 @@ describe("Domain: Cube's platform shape (cube-platform-api.md)", () => {
     expect(token.scopes).toEqual(["meta"])
   })
 })
+
+describe("Domain: counts in a query string", () => {
+  const decode = Schema.decodeUnknownEither(Domain.PageQuery)
+
+  it("are decimal digits: what Number() would also read (hex, exponents, signs, spaces) is refused", () => {
+    expect(decode({ limit: "20", offset: "0" })).toEqual(Either.right({ limit: 20, offset: 0 }))
+    expect(decode({ offset: "007" })).toEqual(Either.right({ offset: 7 }))
+    for (const text of ["0x10", "1e1", "+3", "-1", " 5", "5 ", "1.5", "", "Infinity", "١٢", "1234567890123456"]) {
+      const decoded = decode({ limit: text })
+      expect(Either.isLeft(decoded), text).toBe(true)
+      if (Either.isLeft(decoded)) {
+        expect(firstIssue(decoded.left), text).toContain("decimal digits")
+      }
+    }
+  })
+
+  it("keep their range rules after the digits", () => {
+    const decoded = decode({ limit: "0" })
+    expect(Either.isLeft(decoded) && firstIssue(decoded.left)).toContain("an integer ≥ 1")
+  })
+
+  it("encode back to the digits the server is sent", () => {
+    expect(Schema.encodeSync(Domain.PageQuery)({ limit: 16, offset: 0 })).toEqual({ limit: "16", offset: "0" })
+  })
+})

@@ -90,9 +90,16 @@ describe("exit codes", () => {
     expect(oneLine(result)).toMatch(/^The server refused GET \/api\/v1\/deployments \(400\): limit must be at most 50/)
   })
 
-  it("a page flag out of range, or offset and cursor paging mixed, is caught before any request → 2", async () => {
+  it("a page flag out of range or not in decimal digits, or offset and cursor paging mixed, is caught before any request → 2", async () => {
     for (
-      const args of [["--limit", "0"], ["--offset", "-1"], ["--first", "0"], ["--limit", "5", "--after", "c1"]]
+      const args of [
+        ["--limit", "0"],
+        ["--offset", "-1"],
+        ["--first", "0"],
+        ["--limit", "0x10"],
+        ["--offset", "1e1"],
+        ["--limit", "5", "--after", "c1"]
+      ]
     ) {
       const result = await cli.run(["deployments", "list", ...args], { env: env("sk-demo-admin") })
       expect(result.code, args.join(" ")).toBe(2)
