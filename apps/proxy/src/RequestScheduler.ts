@@ -1,0 +1,81 @@
+/**
+ * The scheduler of the proxy's runtime: when a request's fiber resumes (its
+ * upstream answered, its body was read), the resumption runs from one queue
+ * shared by every fiber, drained on the microtask queue — Effect's
+ * `MixedScheduler` as it was before 3.20.
+ *
+ * Effect 3.20+ gives every fiber its own runner (a `WeakMap` entry, a runner
+ * object, its buckets and a promise per hop) so that fibers resumed together
+ * never share an `AsyncLocalStorage` context. The proxy uses no async
+ * context, and that bookkeeping was ~4 KB of garbage per forwarded request;
+ * a shared queue allocates nothing per task.
+ *
+ * Like Effect's default, it never starves the event loop: after
+ * `maxChainedDrains` drains in a row that each left work for the next (a
+ * fiber that yields over and over), the next drain waits for a timer, so
+ * I/O and timers get their turn. Priorities are not used by the proxy; tasks
+ * run in the order they were scheduled.
+ *
+ * @since 0.2.0
+ */
+import { Scheduler } from "effect"
+
+/** Drains chained on the microtask queue before one waits for a timer (Effect's default scheduler's figure). */
+export const maxChainedDrains = 2048
+
+const resolved = Promise.resolve()
+
+export const make = (): Scheduler.Scheduler => {
+  // Two arrays used in turn, their slots cleared after a drain but never shrunk: scheduling a
+  // task allocates nothing but the one promise reaction of its drain.
+  let queue: Array<Scheduler.Task | undefined> = []
+  let queued = 0
+  let spare: Array<Scheduler.Task | undefined> = []
+  let scheduled = false
+  /** Drains in a row that each left work for the next. */
+  let chained = 0
+
+  const drain = (): void => {
+    const batch = queue
+    const size = queued
+    queue = spare
+    queued = 0
+    let next = 0
+    try {
+      while (next < size) {
+        const task = batch[next]!
+        batch[next++] = undefined
+        task()
+      }
+    } finally {
+      // A task that throws (Effect's never do) leaves the rest of its batch for the next drain.
+      while (next < size) {
+        queue[queued++] = batch[next]
+        batch[next++] = undefined
+      }
+      spare = batch
+      if (queued === 0) {
+        scheduled = false
+        chained = 0
+      } else {
+        chained++
+        schedule()
+      }
+    }
+  }
+  const afterTimer = (): void => {
+    chained = 0
+    drain()
+  }
+  const schedule = (): void => {
+    if (chained >= maxChainedDrains) setTimeout(afterTimer, 0)
+    else void resolved.then(drain)
+  }
+
+  return Scheduler.make((task) => {
+    queue[queued++] = task
+    if (scheduled) return
+    scheduled = true
+    schedule()
+  })
+}
