@@ -11,11 +11,14 @@ describe("the proxy runtime's scheduler", () => {
   it("resumes many fibers that wait, each to its own result", async () => {
     const runtime = runtimeWith()
     let resumed = 0
-    const programs = Array.from({ length: 200 }, (_, index) =>
-      Effect.promise(() => new Promise<number>((resolve) => setImmediate(() => resolve(index)))).pipe(
-        Effect.flatMap((value) => Effect.promise(() => Promise.resolve(value * 2))),
-        Effect.tap(() => Effect.sync(() => resumed++))
-      ))
+    const programs = Array.from(
+      { length: 200 },
+      (_, index) =>
+        Effect.promise(() => new Promise<number>((resolve) => setImmediate(() => resolve(index)))).pipe(
+          Effect.flatMap((value) => Effect.promise(() => Promise.resolve(value * 2))),
+          Effect.tap(() => Effect.sync(() => resumed++))
+        )
+    )
     const results = await Promise.all(programs.map((program) => runtime.runPromise(program)))
     expect(results).toEqual(programs.map((_, index) => index * 2))
     expect(resumed).toBe(programs.length)
