@@ -19,7 +19,18 @@
  */
 import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
-import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime, Runtime } from "effect"
+import {
+  Cause,
+  Effect,
+  Exit,
+  type Fiber,
+  FiberRef,
+  FiberRefs,
+  Layer,
+  ManagedRuntime,
+  Runtime,
+  RuntimeFlags
+} from "effect"
 import { Hono } from "hono"
 import { randomUUID } from "node:crypto"
 import * as Cache from "./Cache.js"
@@ -97,7 +108,17 @@ export const makeApp = (deps: AppDeps) => {
   const log = deps.log ?? Log.write
   // One runtime for the app's life; its layers are in memory, so it is built at once.
   const runtime = ManagedRuntime.make(layer(deps, metrics))
-  const fork = Runtime.runFork(runtime.runSync(runtime.runtimeEffect))
+  const built = runtime.runSync(runtime.runtimeEffect)
+  // A request's fiber gets the services and the scheduler and nothing else: no copy of the
+  // runtime's other fiber refs per fork, no Effect runtime metrics per fiber (never exported here).
+  const requestRuntime = Runtime.make({
+    context: built.context,
+    fiberRefs: FiberRefs.empty(),
+    runtimeFlags: RuntimeFlags.make(RuntimeFlags.Interruption, RuntimeFlags.CooperativeYielding)
+  })
+  const forkOptions = { scheduler: FiberRefs.getOrDefault(built.fiberRefs, FiberRef.currentScheduler) }
+  const fork = <A>(program: Effect.Effect<A, never, Services>) =>
+    Runtime.runFork(requestRuntime, program, forkOptions)
 
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
