@@ -117,8 +117,7 @@ export const makeApp = (deps: AppDeps) => {
     runtimeFlags: RuntimeFlags.make(RuntimeFlags.Interruption, RuntimeFlags.CooperativeYielding)
   })
   const forkOptions = { scheduler: FiberRefs.getOrDefault(built.fiberRefs, FiberRef.currentScheduler) }
-  const fork = <A>(program: Effect.Effect<A, never, Services>) =>
-    Runtime.runFork(requestRuntime, program, forkOptions)
+  const fork = <A>(program: Effect.Effect<A, never, Services>) => Runtime.runFork(requestRuntime, program, forkOptions)
 
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
