@@ -13,7 +13,8 @@
  * Like Effect's default, it never starves the event loop: after
  * `maxChainedDrains` drains in a row that each left work for the next (a
  * fiber that yields over and over), the next drain waits for a timer, so
- * I/O and timers get their turn. Priorities are not used by the proxy; tasks
+ * I/O and timers get their turn; a fiber yields after `maxOpsBeforeYield`
+ * steps, as with Effect's default. Priorities are not used by the proxy; tasks
  * run in the order they were scheduled.
  *
  * @since 0.2.0
@@ -22,6 +23,12 @@ import { Scheduler } from "effect"
 
 /** Drains chained on the microtask queue before one waits for a timer (Effect's default scheduler's figure). */
 export const maxChainedDrains = 2048
+
+/**
+ * Steps a fiber runs before it yields: Effect's default `currentMaxOpsBeforeYield`, which the
+ * proxy never changes. Read as a constant, it is not looked up in the fiber's refs at every step.
+ */
+export const maxOpsBeforeYield = 2048
 
 const resolved = Promise.resolve()
 
@@ -72,10 +79,13 @@ export const make = (): Scheduler.Scheduler => {
     else void resolved.then(drain)
   }
 
-  return Scheduler.make((task) => {
-    queue[queued++] = task
-    if (scheduled) return
-    scheduled = true
-    schedule()
-  })
+  return Scheduler.make(
+    (task) => {
+      queue[queued++] = task
+      if (scheduled) return
+      scheduled = true
+      schedule()
+    },
+    (fiber) => fiber.currentOpCount > maxOpsBeforeYield ? 0 : false
+  )
 }

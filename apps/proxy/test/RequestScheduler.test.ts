@@ -39,6 +39,18 @@ describe("the proxy runtime's scheduler", () => {
     await runtime.dispose()
   })
 
+  it("makes a fiber that never waits yield, so timers still run", async () => {
+    const runtime = runtimeWith()
+    let steps = 0
+    const busy = runtime.runFork(Effect.forever(Effect.sync(() => {
+      steps++
+    })))
+    const stepsWhenTimerFired = await new Promise<number>((resolve) => setTimeout(() => resolve(steps), 0))
+    expect(stepsWhenTimerFired).toBeGreaterThan(RequestScheduler.maxOpsBeforeYield)
+    await runtime.runPromise(Fiber.interrupt(busy))
+    await runtime.dispose()
+  })
+
   it("is the scheduler of the app's runtime", async () => {
     const { upstream } = fakeUpstream(() => ({ status: 200, body: deploymentsPage(["1"]) }))
     const runtime = ManagedRuntime.make(App.layer({ config: baseConfig([]), upstream }, new Metrics()))
