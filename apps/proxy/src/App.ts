@@ -19,18 +19,7 @@
  */
 import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
-import {
-  Cause,
-  Effect,
-  Exit,
-  type Fiber,
-  FiberRef,
-  FiberRefs,
-  Layer,
-  ManagedRuntime,
-  Runtime,
-  RuntimeFlags
-} from "effect"
+import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime } from "effect"
 import { Hono } from "hono"
 import { randomUUID } from "node:crypto"
 import * as Cache from "./Cache.js"
@@ -54,7 +43,7 @@ import * as Readiness from "./Readiness.js"
 import * as RedisCache from "./RedisCache.js"
 import * as RedisRateLimit from "./RedisRateLimit.js"
 import * as RedisStore from "./RedisStore.js"
-import * as RequestScheduler from "./RequestScheduler.js"
+import * as RequestRuntime from "./RequestRuntime.js"
 import type { Upstream } from "./Upstream.js"
 import * as UpstreamModule from "./Upstream.js"
 import * as Validate from "./Validate.js"
@@ -84,8 +73,8 @@ export const layer = (deps: AppDeps, metrics: Metrics) => {
   return Layer.mergeAll(
     // No tracer is installed in the proxy: spans would only cost allocations.
     Layer.setTracerEnabled(false),
-    // Fibers resume from one shared queue: no per-fiber runner for each request (see RequestScheduler).
-    Layer.setScheduler(RequestScheduler.make()),
+    // Fibers resume from one shared queue: no per-fiber runner for each request (see RequestRuntime).
+    Layer.setScheduler(RequestRuntime.scheduler()),
     deps.keys === undefined ? Keys.layer(deps.config.keys) : Layer.succeed(Keys.ProxyKeys, deps.keys),
     shared === undefined ? RateLimit.layerMemory(now) : RedisRateLimit.layer.pipe(Layer.provide(shared)),
     Policy.layer,
@@ -108,16 +97,8 @@ export const makeApp = (deps: AppDeps) => {
   const log = deps.log ?? Log.write
   // One runtime for the app's life; its layers are in memory, so it is built at once.
   const runtime = ManagedRuntime.make(layer(deps, metrics))
-  const built = runtime.runSync(runtime.runtimeEffect)
-  // A request's fiber gets the services and the scheduler and nothing else: no copy of the
-  // runtime's other fiber refs per fork, no Effect runtime metrics per fiber (never exported here).
-  const requestRuntime = Runtime.make({
-    context: built.context,
-    fiberRefs: FiberRefs.empty(),
-    runtimeFlags: RuntimeFlags.make(RuntimeFlags.Interruption, RuntimeFlags.CooperativeYielding)
-  })
-  const forkOptions = { scheduler: FiberRefs.getOrDefault(built.fiberRefs, FiberRef.currentScheduler) }
-  const fork = <A>(program: Effect.Effect<A, never, Services>) => Runtime.runFork(requestRuntime, program, forkOptions)
+  // Requests run on the services and the scheduler only (see RequestRuntime).
+  const fork = RequestRuntime.forkOn(runtime.runSync(runtime.runtimeEffect))
 
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()

@@ -2,10 +2,10 @@ import { Effect, Fiber, FiberRef, Layer, ManagedRuntime, Scheduler } from "effec
 import { describe, expect, it } from "vitest"
 import * as App from "../src/App.js"
 import { Metrics } from "../src/Metrics.js"
-import * as RequestScheduler from "../src/RequestScheduler.js"
+import * as RequestRuntime from "../src/RequestRuntime.js"
 import { baseConfig, deploymentsPage, fakeUpstream } from "./helpers.js"
 
-const runtimeWith = (scheduler = RequestScheduler.make()) => ManagedRuntime.make(Layer.setScheduler(scheduler))
+const runtimeWith = (scheduler = RequestRuntime.scheduler()) => ManagedRuntime.make(Layer.setScheduler(scheduler))
 
 describe("the proxy runtime's scheduler", () => {
   it("resumes many fibers that wait, each to its own result", async () => {
@@ -46,7 +46,7 @@ describe("the proxy runtime's scheduler", () => {
       steps++
     })))
     const stepsWhenTimerFired = await new Promise<number>((resolve) => setTimeout(() => resolve(steps), 0))
-    expect(stepsWhenTimerFired).toBeGreaterThan(RequestScheduler.maxOpsBeforeYield)
+    expect(stepsWhenTimerFired).toBeGreaterThan(RequestRuntime.maxOpsBeforeYield)
     await runtime.runPromise(Fiber.interrupt(busy))
     await runtime.dispose()
   })

@@ -1,5 +1,16 @@
 /**
- * The scheduler of the proxy's runtime: when a request's fiber resumes (its
+ * How a request's fiber runs: on the app's services and this module's
+ * scheduler, and nothing else (`forkOn`).
+ *
+ * A request's fiber is forked on a runtime that holds the built services and
+ * the scheduler only. The app's runtime carries other fiber refs (runtime
+ * flags, the tracer switch), which every fork would copy into a new map with
+ * a new stack per ref, and Effect's own runtime metrics (a counter, a gauge
+ * and a lifetime histogram per fiber, in Effect's registry) would be updated
+ * for every request although the proxy never exports them (its metrics are
+ * its own).
+ *
+ * The scheduler: when a request's fiber resumes (its
  * upstream answered, its body was read), the resumption runs from one queue
  * shared by every fiber, drained on the microtask queue — Effect's
  * `MixedScheduler` as it was before 3.20.
@@ -19,7 +30,7 @@
  *
  * @since 0.2.0
  */
-import { Scheduler } from "effect"
+import { type Effect, type Fiber, FiberRef, FiberRefs, Runtime, RuntimeFlags, Scheduler } from "effect"
 
 /** Drains chained on the microtask queue before one waits for a timer (Effect's default scheduler's figure). */
 export const maxChainedDrains = 2048
@@ -32,7 +43,7 @@ export const maxOpsBeforeYield = 2048
 
 const resolved = Promise.resolve()
 
-export const make = (): Scheduler.Scheduler => {
+export const scheduler = (): Scheduler.Scheduler => {
   // Two arrays used in turn, their slots cleared after a drain but never shrunk: scheduling a
   // task allocates nothing but the one promise reaction of its drain.
   let queue: Array<Scheduler.Task | undefined> = []
@@ -88,4 +99,14 @@ export const make = (): Scheduler.Scheduler => {
     },
     (fiber) => fiber.currentOpCount > maxOpsBeforeYield ? 0 : false
   )
+}
+
+/** Interruption and cooperative yielding, without Effect's runtime metrics. */
+const requestFlags = RuntimeFlags.make(RuntimeFlags.Interruption, RuntimeFlags.CooperativeYielding)
+
+/** Forks programs on `runtime`'s services and scheduler only (see above). */
+export const forkOn = <R>(runtime: Runtime.Runtime<R>) => {
+  const lean = Runtime.make({ context: runtime.context, fiberRefs: FiberRefs.empty(), runtimeFlags: requestFlags })
+  const options = { scheduler: FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentScheduler) }
+  return <A, E>(program: Effect.Effect<A, E, R>): Fiber.RuntimeFiber<A, E> => Runtime.runFork(lean, program, options)
 }
