@@ -19,7 +19,7 @@
  */
 import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
-import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime, Runtime } from "effect"
+import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime } from "effect"
 import { Hono } from "hono"
 import { randomUUID } from "node:crypto"
 import * as Cache from "./Cache.js"
@@ -43,6 +43,7 @@ import * as Readiness from "./Readiness.js"
 import * as RedisCache from "./RedisCache.js"
 import * as RedisRateLimit from "./RedisRateLimit.js"
 import * as RedisStore from "./RedisStore.js"
+import * as RequestRuntime from "./RequestRuntime.js"
 import type { Upstream } from "./Upstream.js"
 import * as UpstreamModule from "./Upstream.js"
 import * as Validate from "./Validate.js"
@@ -72,6 +73,8 @@ export const layer = (deps: AppDeps, metrics: Metrics) => {
   return Layer.mergeAll(
     // No tracer is installed in the proxy: spans would only cost allocations.
     Layer.setTracerEnabled(false),
+    // Fibers resume from one shared queue: no per-fiber runner for each request (see RequestRuntime).
+    Layer.setScheduler(RequestRuntime.scheduler()),
     deps.keys === undefined ? Keys.layer(deps.config.keys) : Layer.succeed(Keys.ProxyKeys, deps.keys),
     shared === undefined ? RateLimit.layerMemory(now) : RedisRateLimit.layer.pipe(Layer.provide(shared)),
     Policy.layer,
@@ -94,7 +97,8 @@ export const makeApp = (deps: AppDeps) => {
   const log = deps.log ?? Log.write
   // One runtime for the app's life; its layers are in memory, so it is built at once.
   const runtime = ManagedRuntime.make(layer(deps, metrics))
-  const fork = Runtime.runFork(runtime.runSync(runtime.runtimeEffect))
+  // Requests run on the services and the scheduler only (see RequestRuntime).
+  const fork = RequestRuntime.forkOn(runtime.runSync(runtime.runtimeEffect))
 
   const openApiText = JSON.stringify(OpenApi.document())
   const docsPage = Docs.page()
@@ -180,19 +184,24 @@ export const makeApp = (deps: AppDeps) => {
         : finish(call, answer)
     }
 
-  /** A program's end: its answer, or (a defect, i.e. a bug) the 500. */
-  const settle = (call: Call, exit: Exit.Exit<Response>): Response =>
-    Exit.isSuccess(exit) ? finish(call, exit.value) : failed(call, Cause.squash(exit.cause))
+  /** A program's end: its answer (on the call, see `execute`), or (a defect, i.e. a bug) the 500. */
+  const settle = (call: Call, exit: Exit.Exit<void>): Response =>
+    Exit.isSuccess(exit) && call.answer !== undefined
+      ? finish(call, call.answer)
+      : failed(call, Exit.isFailure(exit) ? Cause.squash(exit.cause) : new Error("a program ended without an answer"))
 
   /**
-   * Runs a request's program. It starts on this stack: a program that never waits (a cache hit)
-   * is answered synchronously; one that waits settles the one promise Hono gets, from the
-   * fiber's observer.
+   * Runs a request's program, from this stack: one that never waits (a cache hit) is answered at
+   * once; one that waits settles the promise Hono gets from the fiber's observer. The answer goes
+   * on the call, not in the fiber's result: a fiber that waited stays reachable from Effect's
+   * old-space callbacks until a full collection, and its result would be promoted with it.
    */
   const execute = (call: Call, program: Effect.Effect<Response, never, Services>): Response | Promise<Response> => {
-    let fiber: Fiber.RuntimeFiber<Response>
+    let fiber: Fiber.RuntimeFiber<void>
     try {
-      fiber = fork(program)
+      fiber = fork(Effect.map(program, (response) => {
+        call.answer = response
+      }))
     } catch (error) {
       return failed(call, error)
     }

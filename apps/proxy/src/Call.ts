@@ -22,6 +22,8 @@ export class Call {
   cacheResult: "HIT" | "MISS" | undefined = undefined
   upstreamStatus: number | undefined = undefined
   error: string | undefined = undefined
+  /** The answer of the request's program, once it has one (see `App.execute`). */
+  answer: Response | undefined = undefined
   /** `performance.now()` when the request came in, for its duration. */
   started = 0
   constructor(
