@@ -1,4 +1,4 @@
-import { Effect, Fiber, FiberRef, Layer, ManagedRuntime, Scheduler } from "effect"
+import { Effect, Fiber, FiberRef, Layer, ManagedRuntime, Runtime, Scheduler } from "effect"
 import { describe, expect, it } from "vitest"
 import * as App from "../src/App.js"
 import { Metrics } from "../src/Metrics.js"
@@ -39,15 +39,25 @@ describe("the proxy runtime's scheduler", () => {
     await runtime.dispose()
   })
 
-  it("makes a fiber that never waits yield, so timers still run", async () => {
+  it("makes a fiber that never waits give way to others after maxOpsBeforeYield steps", async () => {
     const runtime = runtimeWith()
+    // A finite loop with no yield of its own (`Effect.forever` would yield between rounds): only the
+    // scheduler's op count can make it give way before it ends.
+    const total = 20 * RequestRuntime.maxOpsBeforeYield
     let steps = 0
-    const busy = runtime.runFork(Effect.forever(Effect.sync(() => {
-      steps++
-    })))
-    const stepsWhenTimerFired = await new Promise<number>((resolve) => setTimeout(() => resolve(steps), 0))
-    expect(stepsWhenTimerFired).toBeGreaterThan(RequestRuntime.maxOpsBeforeYield)
-    await runtime.runPromise(Fiber.interrupt(busy))
+    const loop: Effect.Effect<void> = Effect.suspend(() =>
+      steps < total ? Effect.flatMap(Effect.sync(() => steps++), () => loop) : Effect.void
+    )
+    const fork = Runtime.runFork(await runtime.runtime())
+    // Started on this stack: it runs until it gives way.
+    const busy = fork(loop, { immediate: true })
+    // Started after it gave way (or, were it never to, after it ended): sees how far it had got.
+    const other = fork(Effect.sync(() => steps), { immediate: true })
+    const stepsWhenOtherRan = await runtime.runPromise(Fiber.join(other))
+    await runtime.runPromise(Fiber.join(busy))
+    expect(steps).toBe(total)
+    expect(stepsWhenOtherRan).toBeGreaterThan(0)
+    expect(stepsWhenOtherRan).toBeLessThan(total)
     await runtime.dispose()
   })
 
