@@ -21,9 +21,8 @@ import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
 import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime } from "effect"
 import { Hono } from "hono"
-import { randomUUID } from "node:crypto"
 import * as Cache from "./Cache.js"
-import { type AppEnv, Call, type Ctx, fail, jsonType, reply } from "./Call.js"
+import { type AppEnv, type Call, type Ctx, fail, jsonType, reply } from "./Call.js"
 import type { ProxyConfig } from "./Config.js"
 import * as Docs from "./Docs.js"
 import * as Forward from "./Forward.js"
@@ -34,6 +33,7 @@ import type { LogEntry } from "./Log.js"
 import { Metrics } from "./Metrics.js"
 import * as MetricsModule from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
+import * as Observe from "./Observe.js"
 import * as OpenApi from "./OpenApi.js"
 import type { Authorized, Checkable, Step } from "./Pipeline.js"
 import { andThen, check, refusal, Refused, steps, waits } from "./Pipeline.js"
@@ -89,8 +89,6 @@ export const layer = (deps: AppDeps, metrics: Metrics) => {
 
 type Services = Layer.Layer.Success<ReturnType<typeof layer>>
 
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
-
 export const makeApp = (deps: AppDeps) => {
   const { config, upstream } = deps
   const metrics = deps.metrics ?? new Metrics()
@@ -110,24 +108,6 @@ export const makeApp = (deps: AppDeps) => {
 
   const app = new Hono<AppEnv>()
 
-  const startCall = (c: Ctx): Call => {
-    const incoming = c.env?.incoming
-    const given = incoming === undefined ? c.req.header("x-request-id") : incoming.headers["x-request-id"]
-    const id = typeof given === "string" && requestIdPattern.test(given) ? given : randomUUID()
-    return new Call(c, id, { "X-Request-Id": id, "X-Content-Type-Options": "nosniff" })
-  }
-
-  const internalError = (call: Call, error: unknown): Response => {
-    log({
-      time: Log.timestamp(),
-      level: "error",
-      msg: "unexpected error",
-      request_id: call.requestId,
-      error: upstream.redactor.text(error instanceof Error ? error.message : String(error))
-    })
-    return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
-  }
-
   // The layers' services, resolved once: the access log (for the wrapper below), the pipeline's steps, the forwarders.
   const [accessLog, { admit, authenticate, authorize }, listForward, tokenForward, auditLogForward] = runtime
     .runSync(
@@ -141,48 +121,7 @@ export const makeApp = (deps: AppDeps) => {
     )
 
   /** request id → access log → metrics, around every handler: `begin` … `finish`. */
-  const begin = (c: Ctx): Call => {
-    const call = startCall(c)
-    call.started = performance.now()
-    metrics.inFlight++
-    return call
-  }
-  const finish = (call: Call, response: Response): Response => {
-    metrics.inFlight--
-    const seconds = (performance.now() - call.started) / 1000
-    const operation = call.operation ?? "other"
-    accessLog.access({
-      requestId: call.requestId,
-      key: call.keyName ?? null,
-      operation: call.operation ?? null,
-      method: call.c.req.method,
-      path: call.c.req.path,
-      status: response.status,
-      durationMs: Math.round(seconds * 100_000) / 100,
-      cache: call.cacheResult,
-      upstreamStatus: call.upstreamStatus,
-      error: call.error
-    })
-    metrics.requests.inc3(operation, String(response.status), call.keyName ?? "")
-    metrics.duration.observe(operation, seconds)
-    if (call.keyName !== undefined) metrics.countKey(call.keyName, response.status)
-    return response
-  }
-  const failed = (call: Call, error: unknown): Response => finish(call, internalError(call, error))
-
-  const observed =
-    (handler: (call: Call) => Response | Promise<Response>) => (c: Ctx): Response | Promise<Response> => {
-      const call = begin(c)
-      let answer: Response | Promise<Response>
-      try {
-        answer = handler(call)
-      } catch (error) {
-        return failed(call, error)
-      }
-      return answer instanceof Promise
-        ? answer.then((response) => finish(call, response), (error: unknown) => failed(call, error))
-        : finish(call, answer)
-    }
+  const { begin, failed, finish, internalError, observed } = Observe.make(accessLog, metrics, log, upstream.redactor)
 
   /** A program's end: its answer (on the call, see `execute`), or (a defect, i.e. a bug) the 500. */
   const settle = (call: Call, exit: Exit.Exit<void>): Response =>
@@ -303,7 +242,7 @@ export const makeApp = (deps: AppDeps) => {
     observed((call) => fail(call, 404, `no such endpoint: ${call.c.req.method} ${call.c.req.path} (see /docs)`))
   )
   // A safety net: `observed` already turns a handler's exception into this answer.
-  app.onError((error, c) => internalError(startCall(c), error))
+  app.onError((error, c) => internalError(c, error))
 
   return app
 }

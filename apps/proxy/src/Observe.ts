@@ -1,0 +1,102 @@
+/**
+ * What every request gets around its handler: a request id, then the access
+ * log line and the metrics when it is answered (`begin` … `finish`), and the
+ * one 500 answer for a bug (`failed`), logged with the upstream key redacted.
+ *
+ * @since 0.2.0
+ */
+import { randomUUID } from "node:crypto"
+import { Call, type Ctx, fail } from "./Call.js"
+import * as Log from "./Log.js"
+import type { LogEntry } from "./Log.js"
+import type { Metrics } from "./Metrics.js"
+import type { Redactor } from "./Redact.js"
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
+
+export interface Observe {
+  /** A new `Call` for the request (its id, and the headers every answer carries), counted in flight. */
+  readonly begin: (c: Ctx) => Call
+  /** The request is answered: its access log line, its metrics; the response is handed back. */
+  readonly finish: (call: Call, response: Response) => Response
+  /** A bug (an exception or a defect): logged (redacted), answered 500 with the request id, finished. */
+  readonly failed: (call: Call, error: unknown) => Response
+  /** A handler with no pipeline (the operational endpoints), between `begin` and `finish`. */
+  readonly observed: (
+    handler: (call: Call) => Response | Promise<Response>
+  ) => (c: Ctx) => Response | Promise<Response>
+  /** The 500 answer alone, for Hono's `onError` safety net (no `begin`, so no `finish`). */
+  readonly internalError: (c: Ctx, error: unknown) => Response
+}
+
+export const make = (
+  accessLog: Log.AccessLog["Type"],
+  metrics: Metrics,
+  log: (entry: LogEntry) => void,
+  redactor: Redactor
+): Observe => {
+  const startCall = (c: Ctx): Call => {
+    const incoming = c.env?.incoming
+    const given = incoming === undefined ? c.req.header("x-request-id") : incoming.headers["x-request-id"]
+    const id = typeof given === "string" && requestIdPattern.test(given) ? given : randomUUID()
+    return new Call(c, id, { "X-Request-Id": id, "X-Content-Type-Options": "nosniff" })
+  }
+
+  const internalError = (call: Call, error: unknown): Response => {
+    log({
+      time: Log.timestamp(),
+      level: "error",
+      msg: "unexpected error",
+      request_id: call.requestId,
+      error: redactor.text(error instanceof Error ? error.message : String(error))
+    })
+    return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
+  }
+
+  const begin = (c: Ctx): Call => {
+    const call = startCall(c)
+    call.started = performance.now()
+    metrics.inFlight++
+    return call
+  }
+
+  const finish = (call: Call, response: Response): Response => {
+    metrics.inFlight--
+    const seconds = (performance.now() - call.started) / 1000
+    const operation = call.operation ?? "other"
+    accessLog.access({
+      requestId: call.requestId,
+      key: call.keyName ?? null,
+      operation: call.operation ?? null,
+      method: call.c.req.method,
+      path: call.c.req.path,
+      status: response.status,
+      durationMs: Math.round(seconds * 100_000) / 100,
+      cache: call.cacheResult,
+      upstreamStatus: call.upstreamStatus,
+      error: call.error
+    })
+    metrics.requests.inc3(operation, String(response.status), call.keyName ?? "")
+    metrics.duration.observe(operation, seconds)
+    if (call.keyName !== undefined) metrics.countKey(call.keyName, response.status)
+    return response
+  }
+
+  const failed = (call: Call, error: unknown): Response => finish(call, internalError(call, error))
+
+  const observed =
+    (handler: (call: Call) => Response | Promise<Response>) => (c: Ctx): Response | Promise<Response> => {
+      const call = begin(c)
+      let answer: Response | Promise<Response>
+      try {
+        answer = handler(call)
+      } catch (error) {
+        return failed(call, error)
+      }
+      return answer instanceof Promise
+        ? answer.then((response) => finish(call, response), (error: unknown) => failed(call, error))
+        : finish(call, answer)
+    }
+
+  return { begin, finish, failed, observed, internalError: (c, error) => internalError(startCall(c), error) }
+}
