@@ -72,7 +72,12 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
    * connect timeout), so the server certainly did not see the request: the
    * only failure after which a non-idempotent request (the token POST) may be retried.
    */
-  notSent: Schema.optional(Schema.Boolean)
+  notSent: Schema.optional(Schema.Boolean),
+  /**
+   * The HTTP client's error code, when it gave one (`ECONNREFUSED`, `ENOTFOUND`,
+   * `CERT_HAS_EXPIRED`, `UND_ERR_HEADERS_TIMEOUT`, …).
+   */
+  code: Schema.optional(Schema.String)
 }) {}
 
 /** A response that does not match the API's schema: says what was wrong. */

@@ -11,6 +11,9 @@
  *   reached the server: the connection was never established (refused,
  *   unknown host, connect timeout). After a timeout, a reset, a 5xx or a 429
  *   the server may have acted, so the error goes to the caller, who decides.
+ * - A TLS failure (a certificate Node does not trust, an expired one, one for
+ *   another host, a server that does not speak TLS) is never retried: the next
+ *   attempt would meet the same certificate (`tlsCodes`).
  *
  * The policy is one Effect `Schedule` (`schedule`): exponential backoff with
  * jitter, capped, the server's `Retry-After` honoured. Its waits are the
@@ -82,8 +85,38 @@ export const policy = (options: RetryOptions = {}): RetryPolicy => ({
  */
 export type Idempotency = "idempotent" | "unsafe"
 
+/**
+ * Codes of a TLS handshake that failed for good: the certificate (untrusted,
+ * expired, for another host, revoked) or a server that does not speak TLS.
+ * Retrying meets the same certificate, so these are not retried.
+ */
+export const tlsCodes: ReadonlySet<string> = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+  "INVALID_PURPOSE",
+  "PATH_LENGTH_EXCEEDED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+  // Node's `https` client: the handshake failed on the wire (e.g. the server speaks plain HTTP).
+  "EPROTO"
+])
+
 /** Whether `error` is worth another attempt of an operation of this kind. */
 export const isRetryable = (error: ControlPlaneError, idempotency: Idempotency): boolean => {
+  if (error._tag === "TransportError" && error.code !== undefined && tlsCodes.has(error.code)) return false
   if (idempotency === "unsafe") return error._tag === "TransportError" && error.notSent === true
   switch (error._tag) {
     case "TransportError":

@@ -157,8 +157,21 @@ export const describeCode = (code: string | undefined): string => {
     case "ECONNRESET":
     case "UND_ERR_SOCKET":
       return `the connection was reset (${code})`
+    case "CERT_HAS_EXPIRED":
+    case "CERT_NOT_YET_VALID":
+      return `the server's TLS certificate is expired or not yet valid (${code}): check the URL and this machine's clock`
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+    case "HOSTNAME_MISMATCH":
+      return `the server's TLS certificate is for another host name (${code}): check the URL's host`
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+    case "ERR_SSL_PACKET_LENGTH_TOO_LONG":
+    case "EPROTO":
+      return `the TLS handshake failed (${code}): if the server serves plain HTTP, use an http:// URL`
     default:
-      return `the connection failed (${code})`
+      return Retry.tlsCodes.has(code)
+        ? `the server's TLS certificate is not trusted (${code}): if a private CA or a TLS-inspecting proxy signs it, ` +
+          "give Node that CA's PEM file with NODE_EXTRA_CA_CERTS=/path/to/ca.pem"
+        : `the connection failed (${code})`
   }
 }
 
@@ -217,6 +230,7 @@ export const connectionError = (
       ...facts,
       reason: "Timeout",
       notSent: code === "UND_ERR_CONNECT_TIMEOUT",
+      code,
       message: `${facts.method} ${facts.path} timed out: no answer within ${
         Duration.format(timeout)
       } (per attempt, ${code})`
@@ -225,7 +239,9 @@ export const connectionError = (
   return new TransportError({
     ...facts,
     reason: "Connection",
-    notSent: code !== undefined && notSentCodes.has(code),
+    // A TLS handshake that failed sent nothing either.
+    notSent: code !== undefined && (notSentCodes.has(code) || Retry.tlsCodes.has(code)),
+    ...(code === undefined ? {} : { code }),
     message: `Could not reach the Control Plane API at ${origin} (${facts.method} ${facts.path}): ${describeCode(code)}`
   })
 }

@@ -24,6 +24,8 @@ const csv = "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip
 let cli: Cli
 let server: https.Server
 let url: string
+/** TCP connections the server took: one per attempt. */
+let connections = 0
 
 beforeAll(async () => {
   cli = makeCli()
@@ -31,6 +33,9 @@ beforeAll(async () => {
     request.resume()
     response.writeHead(200, { "content-type": "text/csv" })
     response.end(csv)
+  })
+  server.on("connection", () => {
+    connections++
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
   const address = server.address()
@@ -60,16 +65,32 @@ describe("audit-logs export over https", () => {
     )
   })
 
-  it("a certificate Node does not trust: exit 1 naming the reason, no file", async () => {
+  it("a certificate Node does not trust: one attempt, exit 1 naming the reason and the fix, no file", async () => {
     const dir = `${cli.configHome}/untrusted`
     mkdirSync(dir)
+    const before = connections
     const result = await cli.run(["audit-logs", "export", "--out", `${dir}/audit.csv`], {
       env: { CUBE_API_URL: url, CUBE_API_KEY: "sk-demo-auditor" }
     })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain("DEPTH_ZERO_SELF_SIGNED_CERT")
+    expect(result.stderr).toContain("NODE_EXTRA_CA_CERTS")
+    // The next attempt would meet the same certificate: no retries.
+    expect(connections - before).toBe(1)
     expect(result.stderr).toContain(`Nothing was written to ${dir}/audit.csv`)
     expect(existsSync(`${dir}/audit.csv`)).toBe(false)
     expect(readdirSync(dir)).toEqual([])
+  })
+
+  it("the typed client's commands say the same, after one attempt", async () => {
+    const before = connections
+    const result = await cli.run(["deployments", "list"], {
+      env: { CUBE_API_URL: url, CUBE_API_KEY: "sk-demo-auditor" }
+    })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain("TLS certificate is not trusted")
+    expect(result.stderr).toContain("NODE_EXTRA_CA_CERTS")
+    expect(result.stderr).not.toContain("sk-demo-auditor")
+    expect(connections - before).toBe(1)
   })
 })
