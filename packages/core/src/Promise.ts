@@ -54,6 +54,7 @@ interface ErrorFacts {
   readonly requestId?: string | undefined
   readonly retryAfterMillis?: number | undefined
   readonly reason?: Errors.TransportError["reason"] | undefined
+  readonly code?: string | undefined
   readonly detail?: string | undefined
 }
 
@@ -112,9 +113,12 @@ export class ServerError extends ControlPlaneError {}
 /** No usable response: connection failure, timeout, overall deadline, or a body cut short. */
 export class TransportError extends ControlPlaneError {
   readonly reason: Errors.TransportError["reason"]
+  /** The HTTP client's error code, when it gave one (`ECONNREFUSED`, `CERT_HAS_EXPIRED`, …). */
+  readonly code: string | undefined
   constructor(facts: ErrorFacts) {
     super(facts)
     this.reason = facts.reason ?? "Connection"
+    this.code = facts.code
   }
 }
 /** A response that does not match the API's schema; `detail` says what was wrong. */

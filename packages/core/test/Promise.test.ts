@@ -290,7 +290,7 @@ describe("Promise facade", () => {
     try {
       const error = await caught(client.deployments.list())
       expect(error).toBeInstanceOf(TransportError)
-      if (error instanceof TransportError) expect(error.reason).toBe("Connection")
+      expect(error).toMatchObject({ reason: "Connection", code: "ECONNREFUSED" })
       expect(String(error)).not.toContain("SECRET")
     } finally {
       await client.close()
