@@ -12,7 +12,7 @@ import * as Api from "@cubeplane/core/Api"
 import * as Domain from "@cubeplane/core/Domain"
 import * as Json from "@cubeplane/core/Json"
 import * as Pagination from "@cubeplane/core/Pagination"
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { Effect, Either, ParseResult, Schema, SchemaAST } from "effect"
 import type { Call } from "./Call.js"
 import { fail } from "./Call.js"
 import type { Refused, Step } from "./Pipeline.js"
@@ -71,8 +71,11 @@ const formatIssue = (error: ParseResult.ParseError): string => {
   return `${where}${issue.message}`
 }
 
-/** The token body's fields, as sent. */
-const tokenFields = ["security_context", "expires_in", "scopes"]
+/** The token body's fields, as sent: the wire names of core's `MetaSyncTokenInput`. */
+const tokenBody = SchemaAST.encodedAST(Domain.MetaSyncTokenInput.ast)
+const tokenFields = SchemaAST.isTypeLiteral(tokenBody)
+  ? tokenBody.propertySignatures.map((field) => String(field.name))
+  : []
 
 const decodePageQuery = Schema.decodeUnknownEither(Domain.PageQuery)
 const decodeEnvironmentQuery = Schema.decodeUnknownEither(Domain.EnvironmentQuery)

@@ -250,14 +250,17 @@ export const connectionError = (
  * A body that stopped before its end (the connection dropped, was reset or
  * timed out): `cause` is what the HTTP client failed with; its `code` names it.
  */
-export const bodyDropped = (facts: RequestFacts, cause: unknown): TransportError =>
-  new TransportError({
+export const bodyDropped = (facts: RequestFacts, cause: unknown): TransportError => {
+  const code = errorCode(cause)
+  return new TransportError({
     ...facts,
     reason: "Body",
     message: `The connection dropped while reading the response to ${facts.method} ${facts.path}: ${
-      describeCode(errorCode(cause))
-    }`
+      describeCode(code)
+    }`,
+    ...(code === undefined ? {} : { code })
   })
+}
 
 /** The whole operation (retries and their waits included) took longer than `deadline`. */
 const deadlineError = (facts: RequestFacts, deadline: Duration.Duration): TransportError =>

@@ -354,7 +354,7 @@ describe("HttpControlPlane over a real HTTP server", () => {
           Stream.runForEach(cp.exportAuditLog(), (bytes) => Effect.sync(() => emitted.push(bytes)))
         )
         assert.strictEqual(error._tag, "TransportError")
-        if (error._tag === "TransportError") expect(error.reason).toBe("Body")
+        if (error._tag === "TransportError") expect([error.reason, error.code]).toEqual(["Body", "UND_ERR_SOCKET"])
         expect(new TextDecoder().decode(concat(emitted))).toBe(auditCsv.slice(0, 100))
         assertNoKey(error)
       })
