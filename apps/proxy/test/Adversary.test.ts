@@ -1,0 +1,79 @@
+/**
+ * A second adversarial pass on real ports: a hostile upstream (compressed
+ * answers) and callers that put keys where keys do not belong (a path, a
+ * query value, a request id) — what reaches the caller and what reaches the
+ * log.
+ */
+import { Redacted } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { gzipSync } from "node:zlib"
+import { afterAll, describe, expect, it } from "vitest"
+import type { LogEntry } from "../src/Log.js"
+import * as Server from "../src/Server.js"
+import * as Upstream from "../src/Upstream.js"
+import { baseConfig, key, keyOf, upstreamKey } from "./helpers.js"
+
+const closers: Array<() => Promise<unknown>> = []
+afterAll(async () => {
+  for (const close of closers.splice(0)) await close()
+})
+
+/** A real upstream; it records the request headers it got. */
+const startUpstream = async (answer: (request: http.IncomingMessage, response: http.ServerResponse) => void) => {
+  const seen: Array<http.IncomingHttpHeaders> = []
+  const server = http.createServer((request, response) => {
+    seen.push(request.headers)
+    answer(request, response)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  closers.push(() => new Promise((resolve) => server.close(resolve)))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen }
+}
+
+const startProxy = async (url: string) => {
+  const upstream = Upstream.make({ url, apiKey: Redacted.make(upstreamKey), timeoutMs: 5_000, retries: 1 })
+  const logs: Array<LogEntry> = []
+  const config = baseConfig([key("admin", [{ operations: ["*"] }])])
+  const proxy = await Server.start({ config, upstream, log: (entry) => logs.push(entry) }, {
+    port: 0,
+    host: "127.0.0.1"
+  })
+  closers.push(() => proxy.close(0))
+  return { proxy, logs }
+}
+
+const get = async (base: string, path: string, headers: Record<string, string> = {}) => {
+  const response = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${keyOf("admin")}`, ...headers } })
+  return { status: response.status, headers: response.headers, text: await response.text() }
+}
+
+describe("a hostile upstream: compressed answers", () => {
+  it("asks for identity, and a gzip answer (the key inside) is a 502 naming it, not bytes no check could read", async () => {
+    const deployments = JSON.stringify({
+      data: { deployments: [{ id: "123", name: upstreamKey, created_at: "2024-01-15T10:30:00.000Z" }] },
+      pagination: { offset: 0, limit: 20, total: 1 }
+    })
+    const csv = `id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\n` +
+      `evt_1,2024-01-15T10:30:00.000Z,Logged in,${upstreamKey},,,203.0.113.7,{}\n`
+    const { seen, url } = await startUpstream((request, response) => {
+      const isExport = (request.url ?? "").includes("export")
+      const body = gzipSync(isExport ? csv : deployments)
+      response.writeHead(200, {
+        "Content-Type": isExport ? "text/csv" : "application/json",
+        "Content-Encoding": "gzip",
+        "Content-Length": body.length
+      })
+      response.end(body)
+    })
+    const { proxy } = await startProxy(url)
+    for (const path of ["/api/v1/deployments", "/api/v1/audit-logs/export", "/api/v1/audit-logs/export?format=ndjson"]) {
+      const answer = await get(proxy.url, path)
+      expect({ path, status: answer.status }).toEqual({ path, status: 502 })
+      expect(JSON.parse(answer.text).error).toContain("`Content-Encoding: gzip`")
+      expect(answer.text).not.toContain(upstreamKey)
+    }
+    // Every request asked for the body as it is; a compressed answer is not worth a retry.
+    expect(seen.map((headers) => headers["accept-encoding"])).toEqual(["identity", "identity", "identity"])
+  })
+})
