@@ -77,3 +77,61 @@ describe("a hostile upstream: compressed answers", () => {
     expect(seen.map((headers) => headers["accept-encoding"])).toEqual(["identity", "identity", "identity"])
   })
 })
+
+describe("keys where keys do not belong: never echoed, never logged", () => {
+  const keygenKey = "cpk_Vb0mAdversary0123456789abcdefghijklmnopqrs"
+  const plainKey = keyOf("admin")
+
+  it("a key in a query value, a path, a path id the upstream echoes, or a request id", async () => {
+    const { url } = await startUpstream((request, response) => {
+      const id = decodeURIComponent((request.url ?? "").split("/")[4] ?? "")
+      response.writeHead(404, { "Content-Type": "application/json" })
+      response.end(JSON.stringify({ error: `Deployment ${id} not found` }))
+    })
+    const upstream = Upstream.make({ url, apiKey: Redacted.make(upstreamKey), timeoutMs: 5_000, retries: 0 })
+    const logs: Array<LogEntry> = []
+    const config = baseConfig([
+      key("admin", [{ operations: ["*"] }]),
+      { name: "keygen", hash: (await import("../src/Keys.js")).hash(keygenKey), grants: [{ operations: ["*"] }] }
+    ])
+    const proxy = await Server.start({ config, upstream, log: (entry) => logs.push(entry) }, {
+      port: 0,
+      host: "127.0.0.1"
+    })
+    closers.push(() => proxy.close(0))
+    // The key of the request in any of those places, and a `cpk_` key whatever the request's key is.
+    // (Another request's key that is not a `cpk_` key cannot be recognised: that case is not tried.)
+    const cases = [[plainKey, [plainKey, keygenKey]], [keygenKey, [keygenKey]]] as const
+    for (const [presented, leakedKeys] of cases) {
+      const answers: Array<string> = []
+      logs.length = 0
+      for (const leaked of leakedKeys) {
+        const auth = { Authorization: `Bearer ${presented}` }
+        const paths = [
+          `/api/v1/deployments?api_key=${leaked}`,
+          `/api/v1/deployments?limit=${leaked}`,
+          `/api/v1/deployments/123/environments?type=${leaked}`,
+          `/api/v1/audit-logs/export?start=${leaked}`,
+          `/api/v1/deployments/${leaked}/environments`,
+          `/api/v1/${leaked}`
+        ]
+        for (const path of paths) {
+          const answer = await get(proxy.url, path, auth)
+          expect(answer.status).toBeGreaterThanOrEqual(400)
+          answers.push(answer.text, answer.headers.get("x-request-id") ?? "")
+        }
+        const withId = await get(proxy.url, "/api/v1/deployments/123/environments?type=x", {
+          ...auth,
+          "X-Request-Id": leaked
+        })
+        expect(withId.status).toBe(400)
+        answers.push(withId.text)
+      }
+      const everything = JSON.stringify(logs) + answers.join("\n")
+      expect(logs.length).toBe(7 * leakedKeys.length)
+      expect(everything).toContain("[REDACTED]")
+      for (const leaked of leakedKeys) expect(everything).not.toContain(leaked)
+      expect(everything).not.toContain("cpk_Vb0m")
+    }
+  })
+})
