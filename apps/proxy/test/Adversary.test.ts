@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { LogEntry } from "../src/Log.js"
 import * as Server from "../src/Server.js"
 import * as Upstream from "../src/Upstream.js"
-import { baseConfig, key, keyOf, upstreamKey } from "./helpers.js"
+import { baseConfig, catalogKey, fakeUpstream, key, keyOf, upstreamKey } from "./helpers.js"
 
 const closers: Array<() => Promise<unknown>> = []
 afterAll(async () => {
@@ -133,5 +133,53 @@ describe("keys where keys do not belong: never echoed, never logged", () => {
       for (const leaked of leakedKeys) expect(everything).not.toContain(leaked)
       expect(everything).not.toContain("cpk_Vb0m")
     }
+  })
+})
+
+describe("token-policy bypasses, through a real port", () => {
+  it("expires_in and security_context in every odd form: refused with a message saying what to send, or checked as sent", async () => {
+    const { calls, upstream } = fakeUpstream(() => ({ status: 200, body: { data: { token: "t" } } }))
+    const proxy = await Server.start({ config: baseConfig([catalogKey()]), upstream, log: () => undefined }, {
+      port: 0,
+      host: "127.0.0.1"
+    })
+    closers.push(() => proxy.close(0))
+    const mint = async (body: string) => {
+      const response = await fetch(`${proxy.url}/api/v1/deployments/123/environments/456/tokens-for-meta-sync`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${keyOf("catalog")}`, "Content-Type": "application/json" },
+        body
+      })
+      return { status: response.status, error: String(Object(await response.json()).error) }
+    }
+    const acme = `"security_context":{"tenant_id":"acme"}`
+    const cases: ReadonlyArray<readonly [string, number, string]> = [
+      [`{${acme},"expires_in":-1}`, 400, "expires_in: Expected a whole number of seconds ≥ 1, actual -1"],
+      [`{${acme},"expires_in":0}`, 400, "expires_in: Expected a whole number of seconds ≥ 1, actual 0"],
+      [`{${acme},"expires_in":"60"}`, 400, "expires_in: Expected number"],
+      [`{${acme},"expires_in":60.5}`, 400, "expires_in: Expected an integer"],
+      [`{${acme},"expires_in":1e400}`, 400, "expires_in: Expected an integer"],
+      [`{${acme},"expires_in":null}`, 400, "expires_in: Expected number"],
+      [`{${acme},"expires_in":3601}`, 403, "at most 3600 seconds"],
+      [`{${acme},"expires_in":36e2}`, 200, ""],
+      [`{"security_context":[],"expires_in":60}`, 400, "security_context:"],
+      [`{"security_context":null}`, 400, "security_context:"],
+      [`{"security_context":5}`, 400, "security_context:"],
+      [`{"security_context":{"tenant_id":"acme","tenant\\u005fid":"evil"}}`, 403, "got \"evil\""],
+      [`{"security_context":{"tenant_id":["acme"]}}`, 403, "got [\"acme\"]"],
+      [`{"security_context":{"tenant_id":{"toString":"acme"}}}`, 403, "got {\"toString\":\"acme\"}"],
+      [`{"security_context":{"tenant_id":"acme","constructor":{"prototype":{}}}}`, 400, "\"constructor\" is not allowed"],
+      [`{"security_context":{"tenant_id":"acm\\u0065","toString":"x","valueOf":1}}`, 200, ""]
+    ]
+    for (const [body, status, error] of cases) {
+      const answer = await mint(body)
+      expect({ body, status: answer.status }).toEqual({ body, status })
+      expect(answer.error).toContain(error)
+    }
+    // What was sent upstream is what was checked: only the two accepted bodies, re-encoded.
+    expect(calls.map((call) => call.body)).toEqual([
+      `{"security_context":{"tenant_id":"acme"},"expires_in":3600}`,
+      `{"security_context":{"tenant_id":"acme","toString":"x","valueOf":1},"expires_in":3600}`
+    ])
   })
 })
