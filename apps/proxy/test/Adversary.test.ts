@@ -183,3 +183,28 @@ describe("token-policy bypasses, through a real port", () => {
     ])
   })
 })
+
+describe("a hostile upstream: a 429's Retry-After", () => {
+  it("huge, far-future, negative or garbage: the caller gets a valid Retry-After of at most an hour, or none", async () => {
+    const waits = ["999999999", "99999999999999999999999", "Wed, 21 Oct 2099 07:28:00 GMT", "-5", "soon", "7"]
+    let next = 0
+    const { url } = await startUpstream((_request, response) => {
+      response.writeHead(429, { "Content-Type": "application/json", "Retry-After": waits[next++ % waits.length]! })
+      response.end(JSON.stringify({ error: "slow down" }))
+    })
+    const upstream = Upstream.make({ url, apiKey: Redacted.make(upstreamKey), timeoutMs: 5_000, retries: 0 })
+    const proxy = await Server.start({
+      config: baseConfig([key("admin", [{ operations: ["*"] }])]),
+      upstream,
+      log: () => undefined
+    }, { port: 0, host: "127.0.0.1" })
+    closers.push(() => proxy.close(0))
+    const seen: Array<string | null> = []
+    for (const _ of waits) {
+      const answer = await get(proxy.url, "/api/v1/deployments")
+      expect(answer.status).toBe(429)
+      seen.push(answer.headers.get("retry-after"))
+    }
+    expect(seen).toEqual(["3600", "3600", "3600", "0", null, "7"])
+  })
+})
