@@ -45,6 +45,21 @@ export class Call {
 export const headerValue = (value: string | Array<string> | undefined): string | undefined =>
   Array.isArray(value) ? value[0] : value
 
+const jsonTypes = /^application\/json\s*(;|$)/i
+const csvTypes = /^text\/csv\s*(;|$)/i
+
+/**
+ * The `Content-Type` of a body passed on from the upstream: its own when it is the type the
+ * operation answers with (JSON, or CSV for the export; its parameters kept), that type otherwise.
+ * A body served as `text/html` from the proxy's origin would be a page run by whoever controls
+ * the upstream.
+ */
+export const passedType = (value: string | Array<string> | undefined, kind: "json" | "csv"): string => {
+  const type = headerValue(value)
+  if (kind === "json") return type !== undefined && jsonTypes.test(type) ? type : "application/json"
+  return type !== undefined && csvTypes.test(type) ? type : "text/csv; charset=utf-8"
+}
+
 /**
  * Every answer is built here as a `Response` with a plain header object:
  * @hono/node-server writes those straight to the socket, without the web

@@ -17,7 +17,7 @@ import * as Domain from "@cubeplane/core/Domain"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import * as Answer from "./Answer.js"
-import { bodyBytes, headerValue, reply } from "./Call.js"
+import { bodyBytes, headerValue, passedType, reply } from "./Call.js"
 import * as Export from "./Export.js"
 import * as Log from "./Log.js"
 import { ProxyMetrics } from "./Metrics.js"
@@ -90,7 +90,7 @@ export const tokenForwarder: Effect.Effect<
           expires_at: expiresAtOf(bytes)
         })
         return reply(call, response.status, bodyBytes(bytes), {
-          "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
+          "Content-Type": passedType(response.headers["content-type"], "json")
         })
       })
     }),
@@ -137,7 +137,7 @@ export const auditLogForwarder: Effect.Effect<
       const headers: Record<string, string> = {}
       if (request.format === "ndjson") headers["Content-Type"] = "application/x-ndjson; charset=utf-8"
       else {
-        headers["Content-Type"] = headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
+        headers["Content-Type"] = passedType(response.headers["content-type"], "csv")
         const disposition = headerValue(response.headers["content-disposition"])
         if (disposition !== undefined) headers["Content-Disposition"] = disposition
       }

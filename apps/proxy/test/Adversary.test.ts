@@ -208,3 +208,35 @@ describe("a hostile upstream: a 429's Retry-After", () => {
     expect(seen).toEqual(["3600", "3600", "3600", "0", null, "7"])
   })
 })
+
+describe("a hostile upstream: the Content-Type it sends", () => {
+  it("a list passed through as it came keeps a JSON type; text/html is served as application/json", async () => {
+    const types = ["application/json; charset=utf-8", "text/html", "application/json-seq"]
+    let next = 0
+    const { url } = await startUpstream((_request, response) => {
+      response.writeHead(200, { "Content-Type": types[next++]! })
+      response.end(JSON.stringify({ data: { deployments: [] }, note: "<script>alert(1)</script>" }))
+    })
+    const { proxy } = await startProxy(url)
+    const seen: Array<string | null> = []
+    for (const _ of types) seen.push((await get(proxy.url, "/api/v1/deployments")).headers.get("content-type"))
+    expect(seen).toEqual(["application/json; charset=utf-8", "application/json", "application/json"])
+  })
+
+  it("a CSV type is kept; text/html (or anything else) is served as text/csv, not as a page on the proxy's origin", async () => {
+    const types = ["text/csv; charset=utf-8; header=present", "text/html; charset=utf-8", "application/javascript"]
+    let next = 0
+    const { url } = await startUpstream((_request, response) => {
+      response.writeHead(200, { "Content-Type": types[next++]! })
+      response.end("<html><script>alert(document.cookie)</script></html>\n")
+    })
+    const { proxy } = await startProxy(url)
+    const seen: Array<string | null> = []
+    for (const _ of types) {
+      const answer = await get(proxy.url, "/api/v1/audit-logs/export")
+      expect(answer.status).toBe(200)
+      seen.push(answer.headers.get("content-type"))
+    }
+    expect(seen).toEqual(["text/csv; charset=utf-8; header=present", "text/csv; charset=utf-8", "text/csv; charset=utf-8"])
+  })
+})
