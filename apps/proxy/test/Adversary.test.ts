@@ -240,3 +240,32 @@ describe("a hostile upstream: the Content-Type it sends", () => {
     expect(seen).toEqual(["text/csv; charset=utf-8; header=present", "text/csv; charset=utf-8", "text/csv; charset=utf-8"])
   })
 })
+
+describe("a hostile upstream: an export that stalls before its first bytes came through", () => {
+  it("is a 502 {error} naming the stall (CSV and NDJSON), not a connection closed without an answer", async () => {
+    const { url } = await startUpstream((_request, response) => {
+      // The head and a few bytes, then nothing: the bytes are fewer than the redactor holds back.
+      response.writeHead(200, { "Content-Type": "text/csv" })
+      response.write("id,timestamp\n")
+    })
+    const upstream = Upstream.make({ url, apiKey: Redacted.make(upstreamKey), timeoutMs: 300, retries: 0 })
+    const logs: Array<LogEntry> = []
+    const proxy = await Server.start({
+      config: baseConfig([key("admin", [{ operations: ["*"] }])]),
+      upstream,
+      log: (entry) => logs.push(entry)
+    }, { port: 0, host: "127.0.0.1" })
+    closers.push(() => proxy.close(0))
+    for (const path of ["/api/v1/audit-logs/export", "/api/v1/audit-logs/export?format=ndjson"]) {
+      const answer = await get(proxy.url, path)
+      expect({ path, status: answer.status, type: answer.headers.get("content-type") }).toEqual({
+        path,
+        status: 502,
+        type: "application/json"
+      })
+      expect(JSON.parse(answer.text).error).toBe("the upstream Control Plane failed: the server sent nothing for 300 ms")
+      expect(answer.headers.get("x-request-id")).not.toBeNull()
+    }
+    expect(logs.filter((entry) => entry["msg"] === "export failed before its first bytes: answered 502")).toHaveLength(2)
+  })
+})
