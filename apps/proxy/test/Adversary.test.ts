@@ -67,7 +67,9 @@ describe("a hostile upstream: compressed answers", () => {
       response.end(body)
     })
     const { proxy } = await startProxy(url)
-    for (const path of ["/api/v1/deployments", "/api/v1/audit-logs/export", "/api/v1/audit-logs/export?format=ndjson"]) {
+    for (
+      const path of ["/api/v1/deployments", "/api/v1/audit-logs/export", "/api/v1/audit-logs/export?format=ndjson"]
+    ) {
       const answer = await get(proxy.url, path)
       expect({ path, status: answer.status }).toEqual({ path, status: 502 })
       expect(JSON.parse(answer.text).error).toContain("`Content-Encoding: gzip`")
@@ -168,7 +170,11 @@ describe("token-policy bypasses, through a real port", () => {
       [`{"security_context":{"tenant_id":"acme","tenant\\u005fid":"evil"}}`, 403, "got \"evil\""],
       [`{"security_context":{"tenant_id":["acme"]}}`, 403, "got [\"acme\"]"],
       [`{"security_context":{"tenant_id":{"toString":"acme"}}}`, 403, "got {\"toString\":\"acme\"}"],
-      [`{"security_context":{"tenant_id":"acme","constructor":{"prototype":{}}}}`, 400, "\"constructor\" is not allowed"],
+      [
+        `{"security_context":{"tenant_id":"acme","constructor":{"prototype":{}}}}`,
+        400,
+        "\"constructor\" is not allowed"
+      ],
       [`{"security_context":{"tenant_id":"acm\\u0065","toString":"x","valueOf":1}}`, 200, ""]
     ]
     for (const [body, status, error] of cases) {
@@ -237,7 +243,11 @@ describe("a hostile upstream: the Content-Type it sends", () => {
       expect(answer.status).toBe(200)
       seen.push(answer.headers.get("content-type"))
     }
-    expect(seen).toEqual(["text/csv; charset=utf-8; header=present", "text/csv; charset=utf-8", "text/csv; charset=utf-8"])
+    expect(seen).toEqual([
+      "text/csv; charset=utf-8; header=present",
+      "text/csv; charset=utf-8",
+      "text/csv; charset=utf-8"
+    ])
   })
 })
 
@@ -263,9 +273,13 @@ describe("a hostile upstream: an export that stalls before its first bytes came 
         status: 502,
         type: "application/json"
       })
-      expect(JSON.parse(answer.text).error).toBe("the upstream Control Plane failed: the server sent nothing for 300 ms")
+      expect(JSON.parse(answer.text).error).toBe(
+        "the upstream Control Plane failed: the server sent nothing for 300 ms"
+      )
       expect(answer.headers.get("x-request-id")).not.toBeNull()
     }
-    expect(logs.filter((entry) => entry["msg"] === "export failed before its first bytes: answered 502")).toHaveLength(2)
+    expect(logs.filter((entry) => entry["msg"] === "export failed before its first bytes: answered 502")).toHaveLength(
+      2
+    )
   })
 })

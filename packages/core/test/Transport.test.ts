@@ -163,13 +163,16 @@ describe("Transport.makeRaw (a caller's own HTTP exchange)", () => {
     expect(seen).toHaveLength(1)
     expect(discarded).toBe(1)
     // `identity` said outright is the plain body.
-    const plain = Transport.makeRaw({ url: "https://acme.cubecloud.dev", apiKey: Redacted.make("sk-secret") }, async () => ({
-      status: 200,
-      headers: { "content-encoding": "identity" },
-      body: "id,timestamp\n",
-      text: async () => "",
-      discard: () => undefined
-    }))
+    const plain = Transport.makeRaw(
+      { url: "https://acme.cubecloud.dev", apiKey: Redacted.make("sk-secret") },
+      async () => ({
+        status: 200,
+        headers: { "content-encoding": "identity" },
+        body: "id,timestamp\n",
+        text: async () => "",
+        discard: () => undefined
+      })
+    )
     const response = await Effect.runPromise(plain.send({ method: "GET", path: "/x", accept: "text/csv" }))
     expect(response.body).toBe("id,timestamp\n")
   })
