@@ -4,7 +4,7 @@
  * and the server's `{"error"}` text) as the proxy's own `{"error"}` answer.
  *
  * - 401 upstream → 502: it is the proxy's key that was refused, not the caller's.
- * - 429 → 429 with `Retry-After` (only waits longer than the proxy makes itself get here).
+ * - 429 → 429 with `Retry-After` (only waits longer than the proxy makes itself get here; at most an hour).
  * - 5xx, 408, a dropped connection, a body that does not decode → 502; a timeout → 504.
  * - 400, 403, 404, 409, 422 → the same status with the server's message: for the caller to act on.
  *
@@ -19,6 +19,18 @@ import type { Metrics } from "./Metrics.js"
 import type { Redactor } from "./Redact.js"
 
 const passedOn = new Set([400, 403, 404, 409, 422])
+
+/** The longest `Retry-After` passed on to a caller: an hour, whatever the upstream asked for. */
+export const maxRetryAfterSeconds = 3600
+
+/**
+ * The upstream's wait as the caller's `Retry-After`: whole seconds in
+ * [0, an hour]. A hostile or broken upstream's wait of years (or `1e+22`,
+ * which is not a valid header value) would park an obedient caller for good;
+ * a real limit longer than an hour is met again on the retry, with its new wait.
+ */
+const retryAfterSeconds = (millis: number): number =>
+  Math.min(maxRetryAfterSeconds, Math.max(0, Math.ceil(millis / 1000)))
 
 export const fromError = (call: Call, error: ControlPlaneError, redactor: Redactor, metrics: Metrics): Response => {
   const said = (message: string | undefined) => message === undefined ? "" : `: ${redactor.text(message)}`
@@ -39,7 +51,7 @@ export const fromError = (call: Call, error: ControlPlaneError, redactor: Redact
         `the upstream Control Plane is rate limiting the proxy${said(error.serverMessage)}`,
         error.retryAfterMillis === undefined
           ? undefined
-          : { "Retry-After": String(Math.ceil(error.retryAfterMillis / 1000)) }
+          : { "Retry-After": String(retryAfterSeconds(error.retryAfterMillis)) }
       )
     case "ServerError":
       call.upstreamStatus = error.status

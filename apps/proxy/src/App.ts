@@ -239,7 +239,11 @@ export const makeApp = (deps: AppDeps) => {
   }
 
   app.notFound(
-    observed((call) => fail(call, 404, `no such endpoint: ${call.c.req.method} ${call.c.req.path} (see /docs)`))
+    observed((call) => {
+      // The path is echoed: a key the caller sent is hidden in it (see `Keys.hide`), here and in the log.
+      call.presented = Keys.fromAuthorization(call.header("authorization"))
+      return fail(call, 404, `no such endpoint: ${call.c.req.method} ${call.c.req.path} (see /docs)`)
+    })
   )
   // A safety net: `observed` already turns a handler's exception into this answer.
   app.onError((error, c) => internalError(c, error))

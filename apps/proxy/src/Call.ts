@@ -9,6 +9,7 @@
 import type { Operation } from "@cubeplane/core/Api"
 import type { Context } from "hono"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import * as Keys from "./Keys.js"
 
 // Under @hono/node-server the Node request is at hand: its headers are already parsed, which
 // is cheaper than the web `Headers` the fetch `Request` would build. `app.request` has none.
@@ -19,6 +20,8 @@ export type Ctx = Context<AppEnv>
 export class Call {
   operation: Operation | undefined = undefined
   keyName: string | undefined = undefined
+  /** The key the caller sent (known or not): never echoed or logged (see `Keys.hide`). */
+  presented: string | undefined = undefined
   cacheResult: "HIT" | "MISS" | undefined = undefined
   upstreamStatus: number | undefined = undefined
   error: string | undefined = undefined
@@ -42,6 +45,21 @@ export class Call {
 export const headerValue = (value: string | Array<string> | undefined): string | undefined =>
   Array.isArray(value) ? value[0] : value
 
+const jsonTypes = /^application\/json\s*(;|$)/i
+const csvTypes = /^text\/csv\s*(;|$)/i
+
+/**
+ * The `Content-Type` of a body passed on from the upstream: its own when it is the type the
+ * operation answers with (JSON, or CSV for the export; its parameters kept), that type otherwise.
+ * A body served as `text/html` from the proxy's origin would be a page run by whoever controls
+ * the upstream.
+ */
+export const passedType = (value: string | Array<string> | undefined, kind: "json" | "csv"): string => {
+  const type = headerValue(value)
+  if (kind === "json") return type !== undefined && jsonTypes.test(type) ? type : "application/json"
+  return type !== undefined && csvTypes.test(type) ? type : "text/csv; charset=utf-8"
+}
+
 /**
  * Every answer is built here as a `Response` with a plain header object:
  * @hono/node-server writes those straight to the socket, without the web
@@ -63,8 +81,10 @@ export const fail = (
   headers?: Record<string, string>,
   extra?: Record<string, unknown>
 ): Response => {
-  call.error = error
-  const body = JSON.stringify(extra === undefined ? { error } : { error, ...extra })
+  // Messages echo what the caller sent (a path, a query value): a key in it is not echoed, nor logged.
+  const message = Keys.hide(error, call.presented)
+  call.error = message
+  const body = JSON.stringify(extra === undefined ? { error: message } : { error: message, ...extra })
   return reply(call, status, body, headers === undefined ? { ...jsonType } : { ...jsonType, ...headers })
 }
 

@@ -151,8 +151,9 @@ export const streamBody = (
  * until it is done (`Body.hold`), so the upstream's read buffers are
  * reused, not allocated per read. On a cut-off or a conversion error the
  * caller's connection is destroyed (`onCutOff`), so the transfer ends
- * without its final chunk; if the caller goes away, the upstream transfer
- * is dropped.
+ * without its final chunk — or, when not one byte had gone out yet (the head
+ * is written with the first bytes), answered 502 `{"error"}`; if the caller
+ * goes away, the upstream transfer is dropped.
  */
 export const pipeToNode = (
   source: Body,
@@ -160,22 +161,46 @@ export const pipeToNode = (
   response: ServerResponse,
   status: number,
   headers: Readonly<Record<string, string>>,
-  onCutOff: (error: Error) => unknown
+  /**
+   * Told of the failure: `answered` when nothing had been sent (the caller gets a 502 `{"error"}`
+   * with the text it returns), `cut` when the caller's connection is cut.
+   */
+  onCutOff: (error: Error, outcome: "answered" | "cut") => string
 ): void => {
   let done = false
+  // The head goes out with the first bytes: until then a failure can still be a proper answer.
+  let headed = false
+  const head = () => {
+    headed = true
+    response.writeHead(status, headers)
+  }
   const input = inputOf(source, converter)
   const failWith = (error: Error) => {
     if (done) return
     done = true
     source.destroy()
-    onCutOff(error)
+    if (!headed && !response.headersSent) {
+      // Nothing was sent (an upstream stalled or cut before its first bytes came through): a 502.
+      const body = JSON.stringify({ error: `the upstream Control Plane failed: ${onCutOff(error, "answered")}` })
+      const kept = Object.entries(headers).filter(([name]) => name.toLowerCase() !== "content-disposition")
+      response.writeHead(502, {
+        ...Object.fromEntries(kept),
+        "Content-Type": "application/json",
+        "Content-Length": String(Buffer.byteLength(body)),
+        Connection: "close"
+      })
+      response.end(body)
+      return
+    }
+    onCutOff(error, "cut")
     response.destroy()
   }
   let full = false
   const write: Emit = (bytes) => {
-    if (bytes.byteLength > 0 && !response.write(bytes, source.hold())) full = true
+    if (bytes.byteLength === 0) return
+    if (!headed) head()
+    if (!response.write(bytes, source.hold())) full = true
   }
-  response.writeHead(status, headers)
   response.on("drain", () => {
     full = false
     if (!done) source.resume()
@@ -206,6 +231,7 @@ export const pipeToNode = (
         return
       }
       done = true
+      if (!headed) head()
       response.end()
     },
     fail: failWith

@@ -17,7 +17,7 @@ import * as Domain from "@cubeplane/core/Domain"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import * as Answer from "./Answer.js"
-import { bodyBytes, headerValue, reply } from "./Call.js"
+import { bodyBytes, headerValue, passedType, reply } from "./Call.js"
 import * as Export from "./Export.js"
 import * as Log from "./Log.js"
 import { ProxyMetrics } from "./Metrics.js"
@@ -90,7 +90,7 @@ export const tokenForwarder: Effect.Effect<
           expires_at: expiresAtOf(bytes)
         })
         return reply(call, response.status, bodyBytes(bytes), {
-          "Content-Type": headerValue(response.headers["content-type"]) ?? "application/json"
+          "Content-Type": passedType(response.headers["content-type"], "json")
         })
       })
     }),
@@ -114,15 +114,14 @@ export const auditLogForwarder: Effect.Effect<
   }).pipe(
     Effect.map((response) => {
       call.upstreamStatus = response.status
-      const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
+      const warn = (error: Error, msg: string): string => {
         metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
-        log.event({
-          time: Log.timestamp(),
-          level: "warn",
-          msg: "export aborted: the caller's download is cut so it cannot pass for a complete file",
-          request_id: call.requestId,
-          error: upstream.redactor.text(error.message)
-        })
+        const message = upstream.redactor.text(error.message)
+        log.event({ time: Log.timestamp(), level: "warn", msg, request_id: call.requestId, error: message })
+        return message
+      }
+      const onCutOff = (error: Error): "socket destroyed" | "error the stream" => {
+        warn(error, "export aborted: the caller's download is cut so it cannot pass for a complete file")
         // Under Node, cut the caller's connection ourselves: the transfer ends without its
         // final chunk, which every HTTP client reports as an error.
         const incoming = call.c.env?.incoming
@@ -137,7 +136,7 @@ export const auditLogForwarder: Effect.Effect<
       const headers: Record<string, string> = {}
       if (request.format === "ndjson") headers["Content-Type"] = "application/x-ndjson; charset=utf-8"
       else {
-        headers["Content-Type"] = headerValue(response.headers["content-type"]) ?? "text/csv; charset=utf-8"
+        headers["Content-Type"] = passedType(response.headers["content-type"], "csv")
         const disposition = headerValue(response.headers["content-disposition"])
         if (disposition !== undefined) headers["Content-Disposition"] = disposition
       }
@@ -147,7 +146,17 @@ export const auditLogForwarder: Effect.Effect<
       if (outgoing === undefined || call.c.req.method === "HEAD") {
         return reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers)
       }
-      Export.pipeToNode(response.body, converter, outgoing, 200, { ...call.headers, ...headers }, onCutOff)
+      Export.pipeToNode(
+        response.body,
+        converter,
+        outgoing,
+        200,
+        { ...call.headers, ...headers },
+        (error, outcome) => {
+          if (outcome === "cut") onCutOff(error)
+          return outcome === "cut" ? "" : warn(error, "export failed before its first bytes: answered 502")
+        }
+      )
       return RESPONSE_ALREADY_SENT
     }),
     Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))

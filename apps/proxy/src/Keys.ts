@@ -17,6 +17,27 @@ import type { KeyConfig } from "./Config.js"
 /** The prefix of keys printed by `keygen`: recognisable in a secret scanner, never sent upstream. */
 export const keyPrefix = "cpk_"
 
+/** A proxy key in text: `cpk_` (or URL-encoded `cpk%5F`) and the key's characters after it. */
+const keyLike = /cpk(?:_|%5[fF])[A-Za-z0-9_%-]*/g
+
+/** Keys no shorter than this are looked for in text; a shorter one would match ordinary words. */
+const minHiddenLength = 8
+
+/**
+ * `text` (a path, an error message, a request id: anything a caller wrote that the proxy echoes or
+ * logs) with every proxy key in it replaced by `[REDACTED]`: keys made by `keygen` (and the demo
+ * keys) by their `cpk_` prefix, and `presented`, the key this request authenticated with (or
+ * tried to), whatever it looks like. A caller who puts a key in a URL or a header other than
+ * `Authorization` does not get it written to the access log.
+ */
+export const hide = (text: string, presented: string | undefined): string => {
+  let out = text
+  if (presented !== undefined && presented.length >= minHiddenLength && out.includes(presented)) {
+    out = out.split(presented).join("[REDACTED]")
+  }
+  return out.includes("cpk") ? out.replace(keyLike, "[REDACTED]") : out
+}
+
 /** The SHA-256 hex digest of a key, as the config stores it (after `sha256:`). */
 export const hash = (key: string): string => createHash("sha256").update(key, "utf8").digest("hex")
 

@@ -21,7 +21,7 @@ import * as Pagination from "@cubeplane/core/Pagination"
 import { Chunk, Effect, Either, Option, ParseResult, Stream } from "effect"
 import * as Answer from "./Answer.js"
 import * as Cache from "./Cache.js"
-import { bodyBytes, type Call, headerValue, reply } from "./Call.js"
+import { bodyBytes, type Call, passedType, reply } from "./Call.js"
 import { ProxyMetrics } from "./Metrics.js"
 import type { Authorized } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
@@ -121,7 +121,7 @@ const passThrough = (call: Call, request: ListRequest, upstream: Upstream.Upstre
   get(call, upstream, request, request.upstreamPath, (body, response) =>
     Effect.succeed<ListAnswer>({
       body: upstream.redactor.bytes(body),
-      contentType: headerValue(response.headers["content-type"]) ?? "application/json"
+      contentType: passedType(response.headers["content-type"], "json")
     }))
 
 /** The list as this key sees it: every upstream page walked, visible items kept, the caller's page cut. */

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Call, type Ctx, fail } from "./Call.js"
+import * as Keys from "./Keys.js"
 import * as Log from "./Log.js"
 import type { LogEntry } from "./Log.js"
 import type { Metrics } from "./Metrics.js"
@@ -38,7 +39,10 @@ export const make = (
   const startCall = (c: Ctx): Call => {
     const incoming = c.env?.incoming
     const given = incoming === undefined ? c.req.header("x-request-id") : incoming.headers["x-request-id"]
-    const id = typeof given === "string" && requestIdPattern.test(given) ? given : randomUUID()
+    // An id that holds a key (`cpk_…`) is not echoed or logged: a fresh one instead.
+    const id = typeof given === "string" && requestIdPattern.test(given) && !given.includes("cpk_")
+      ? given
+      : randomUUID()
     return new Call(c, id, { "X-Request-Id": id, "X-Content-Type-Options": "nosniff" })
   }
 
@@ -48,7 +52,7 @@ export const make = (
       level: "error",
       msg: "unexpected error",
       request_id: call.requestId,
-      error: redactor.text(error instanceof Error ? error.message : String(error))
+      error: Keys.hide(redactor.text(error instanceof Error ? error.message : String(error)), call.presented)
     })
     return fail(call, 500, `internal proxy error (request id ${call.requestId})`)
   }
@@ -65,11 +69,12 @@ export const make = (
     const seconds = (performance.now() - call.started) / 1000
     const operation = call.operation ?? "other"
     accessLog.access({
-      requestId: call.requestId,
+      // The id the caller chose may hold the key it sent (the key alone is refused at `begin`).
+      requestId: call.presented === undefined ? call.requestId : Keys.hide(call.requestId, call.presented),
       key: call.keyName ?? null,
       operation: call.operation ?? null,
       method: call.c.req.method,
-      path: call.c.req.path,
+      path: Keys.hide(call.c.req.path, call.presented),
       status: response.status,
       durationMs: Math.round(seconds * 100_000) / 100,
       cache: call.cacheResult,

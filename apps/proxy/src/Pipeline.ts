@@ -123,6 +123,7 @@ export const steps = (
 
 const authenticate = (keys: Keys.KeyRing, now: () => number, call: Call): Step<Identified> => {
   const presented = Keys.fromAuthorization(call.header("authorization"))
+  call.presented = presented
   const key = presented === undefined ? undefined : keys.find(presented)
   if (key === undefined) {
     return refuse(fail(

@@ -21,11 +21,14 @@ import type { RedisStore } from "./RedisStore.js"
 import { Store } from "./RedisStore.js"
 
 // KEYS[1]: the key's window; ARGV[1]: the window in ms. Returns { count, ms left in the window }.
+// A window left longer than the key's window (a reload shortened it) ends where the new one would,
+// as `RateLimit.makeRateLimiter` counts it: an operator who shortens a locked-out key's window
+// unlocks it on every replica, not an hour later.
 const takeScript = `
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
+if ttl < 0 or ttl > tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end

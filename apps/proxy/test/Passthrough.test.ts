@@ -172,7 +172,7 @@ describe("Export.pipeToNode with a body that reuses its memory", () => {
     // `write` returns true while the bytes still wait (corked until the next tick, or behind a full socket).
     const bytes = Buffer.from(csv.slice(0, csv.indexOf("\r\n", 2_000_000) + 2), "utf8")
     const server = http.createServer((_request, response) => {
-      Export.pipeToNode(oneBufferBody(bytes, 4_096), Export.csvPassthrough(), response, 200, {}, () => undefined)
+      Export.pipeToNode(oneBufferBody(bytes, 4_096), Export.csvPassthrough(), response, 200, {}, () => "")
     })
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     closers.push(() => new Promise((resolve) => server.close(resolve)))

@@ -6,7 +6,7 @@
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { LogEntry } from "../src/Log.js"
-import { counted, RateLimits } from "../src/RateLimit.js"
+import { counted, makeRateLimiter, RateLimits } from "../src/RateLimit.js"
 import * as RedisCache from "../src/RedisCache.js"
 import * as RedisRateLimit from "../src/RedisRateLimit.js"
 import * as RedisStore from "../src/RedisStore.js"
@@ -53,6 +53,23 @@ describe.skipIf(!hasRedis)("the Redis store", () => {
     expect(results.every((result) => result.resetSeconds >= 1 && result.resetSeconds <= 60)).toBe(true)
     // Another key has its own window.
     expect((await a.take("other", limit)).remaining).toBe(59)
+  })
+
+  it("a reload that shortens a key's window shortens the window in progress, as the in-memory limiter does", async () => {
+    const shared = RedisRateLimit.make(await connect({}, "reload:"))
+    const memory = makeRateLimiter(() => 1_000_000)
+    const hour = { requests: 1, windowSeconds: 3600 }
+    const minute = { requests: 1, windowSeconds: 60 }
+    for (const limiter of [shared, memory]) {
+      expect((await limiter.take("locked", hour)).allowed).toBe(true)
+      const refused = await limiter.take("locked", hour)
+      expect(refused.allowed).toBe(false)
+      expect(refused.resetSeconds).toBeGreaterThan(3500)
+      // The key's config now says a minute: still refused (the count stays), but for a minute at most.
+      const shortened = await limiter.take("locked", minute)
+      expect(shortened.allowed).toBe(false)
+      expect(shortened.resetSeconds).toBeLessThanOrEqual(60)
+    }
   })
 
   it("serves RateLimits as a layer on the Store layer", async () => {

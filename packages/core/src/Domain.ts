@@ -381,7 +381,9 @@ export type SecurityContext = typeof SecurityContext.Type
 export const MetaSyncTokenInput = Schema.Struct({
   securityContext: Schema.propertySignature(SecurityContext).pipe(Schema.fromKey("security_context")),
   expiresIn: Schema.optional(
-    Schema.Int.pipe(Schema.positive()).annotations({
+    Schema.Int.pipe(Schema.positive({
+      message: (issue) => `Expected a whole number of seconds ≥ 1, actual ${String(issue.actual)}`
+    })).annotations({
       description: "Token lifetime in seconds. The server decides the default and the maximum."
     })
   ).pipe(Schema.fromKey("expires_in")),

@@ -24,7 +24,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Clock, Duration, Effect, Either, ParseResult, Redacted, Schema } from "effect"
 import { ErrorBody } from "./Domain.js"
 import type { ControlPlaneError } from "./Errors.js"
-import { BadRequest, fromResponse, TransportError } from "./Errors.js"
+import { BadRequest, fromResponse, TransportError, UnexpectedResponse } from "./Errors.js"
 import * as Retry from "./Retry.js"
 
 /** How the key is sent: `Authorization: Bearer <key>` or `Authorization: Api-Key <key>`. */
@@ -467,6 +467,31 @@ export interface RawTransport<B> {
 const maxErrorBodyBytes = 64 * 1024
 
 /**
+ * A raw body is handed on as its bytes, so it must be the bytes themselves:
+ * `makeRaw` asks for `Accept-Encoding: identity`, and a 2xx that comes
+ * compressed anyway (`Content-Encoding: gzip`, `br`, …) is refused — passed
+ * on, it would reach its reader as unreadable bytes that no check on the way
+ * (a redactor, a CSV check) could look into. `undefined`: the body is plain.
+ */
+const encodedBody = <B>(
+  response: ExchangeResponse<B>,
+  facts: RequestFacts
+): Effect.Effect<never, UnexpectedResponse> | undefined => {
+  const encoding = response.headers["content-encoding"]?.trim().toLowerCase()
+  if (encoding === undefined || encoding === "" || encoding === "identity") return undefined
+  response.discard()
+  const detail = `\`Content-Encoding: ${encoding.slice(0, 40)}\` although \`Accept-Encoding: identity\` was asked for`
+  return Effect.fail(
+    new UnexpectedResponse({
+      ...facts,
+      status: response.status,
+      detail,
+      message: `${facts.method} ${facts.path}: a compressed body (${detail}), which a pass-through cannot read`
+    })
+  )
+}
+
+/**
  * The transport on `exchange`: the same base URL, `Authorization`, retry
  * policy and status → error mapping as `make`, for callers that pass bodies
  * through. Per-attempt timeouts are the exchange's (`options.timeout` only
@@ -488,7 +513,9 @@ export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTranspor
   const retryPost = Retry.retry(retryPolicy, "unsafe")
   const fixed = {
     authorization: authorizationValue(options.authScheme ?? defaultAuthScheme, options.apiKey),
-    "user-agent": options.userAgent ?? defaultUserAgent
+    "user-agent": options.userAgent ?? defaultUserAgent,
+    // The body is passed on as its bytes: it must come as they are (see `encodedBody`).
+    "accept-encoding": "identity"
   }
 
   const attempt = (raw: RawRequest, facts: RequestFacts): Effect.Effect<ExchangeResponse<B>, ControlPlaneError> =>
@@ -509,7 +536,7 @@ export const makeRaw = <B>(options: Options, exchange: Exchange<B>): RawTranspor
       }),
       (response) =>
         response.status >= 200 && response.status < 300
-          ? Effect.succeed(response)
+          ? encodedBody(response, facts) ?? Effect.succeed(response)
           : Effect.flatMap(
             Effect.zipWith(
               Effect.promise(() => response.text(maxErrorBodyBytes).catch(() => "")),

@@ -129,10 +129,52 @@ describe("Transport.makeRaw (a caller's own HTTP exchange)", () => {
         accept: "application/json",
         authorization: "Api-Key sk-secret",
         "user-agent": "cubeplane-core",
+        "accept-encoding": "identity",
         "content-type": "application/json"
       },
       body: "{\"a\":1}"
     }])
+  })
+
+  it("refuses a 2xx that comes compressed although identity was asked for, without retrying it", async () => {
+    let discarded = 0
+    const seen: Array<Transport.ExchangeRequest> = []
+    const transport = Transport.makeRaw({
+      url: "https://acme.cubecloud.dev",
+      apiKey: Redacted.make("sk-secret"),
+      retry: { baseDelay: 1, jitter: false, maxRetries: 2 }
+    }, async (request) => {
+      seen.push(request)
+      return {
+        status: 200,
+        headers: { "content-encoding": " GZip " },
+        body: "\u001f\u008b…",
+        text: async () => "",
+        discard: () => void discarded++
+      }
+    })
+    const failed = await Effect.runPromise(
+      Effect.either(transport.send({ method: "GET", path: "/api/v1/audit-logs/export", accept: "text/csv" }))
+    )
+    expect(Either.isLeft(failed) && failed.left._tag).toBe("UnexpectedResponse")
+    expect(Either.isLeft(failed) && failed.left.message).toBe(
+      "GET /api/v1/audit-logs/export: a compressed body (`Content-Encoding: gzip` although `Accept-Encoding: identity` was asked for), which a pass-through cannot read"
+    )
+    expect(seen).toHaveLength(1)
+    expect(discarded).toBe(1)
+    // `identity` said outright is the plain body.
+    const plain = Transport.makeRaw(
+      { url: "https://acme.cubecloud.dev", apiKey: Redacted.make("sk-secret") },
+      async () => ({
+        status: 200,
+        headers: { "content-encoding": "identity" },
+        body: "id,timestamp\n",
+        text: async () => "",
+        discard: () => undefined
+      })
+    )
+    const response = await Effect.runPromise(plain.send({ method: "GET", path: "/x", accept: "text/csv" }))
+    expect(response.body).toBe("id,timestamp\n")
   })
 
   it("retries a GET after a refused connection and a 503, then maps a 401 with the server's text", async () => {
