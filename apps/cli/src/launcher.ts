@@ -38,6 +38,13 @@ const args = process.argv.slice(2)
 
 const isSet = (value: string | undefined) => value !== undefined && value !== "" && value !== "0"
 
+/** A short name for a string (FNV-1a, 32 bits; `node:crypto` would cost every run, `--help` included, its load). */
+const fnv1a = (text: string): string => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
+  return (hash >>> 0).toString(16).padStart(8, "0")
+}
+
 const cacheFile = (): string | undefined => {
   if (isSet(env.CUBEPLANE_NO_CACHE)) return undefined
   const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== ""
@@ -45,7 +52,11 @@ const cacheFile = (): string | undefined => {
     : path.join(homedir(), ".cache")
   // One cache per command noun: each holds the code its command compiled (the HTTP client, JWT decoding, …).
   const noun = /^[a-z-]+$/.test(process.argv[2] ?? "") ? process.argv[2] : "other"
-  return path.join(base, "cubeplane", `${CUBEPLANE_BUILD}-${process.version}-${process.arch}-${noun}.v8`)
+  // V8 rejects a cache made under other flags: a run with its own Node options (`node --inspect`, NODE_OPTIONS)
+  // keeps its own file, instead of rewriting the one every plain run reads (and each then rewriting it back).
+  const options = [...process.execArgv, env.NODE_OPTIONS ?? ""].join(" ").trim()
+  const flags = options === "" ? "" : `-${fnv1a(options)}`
+  return path.join(base, "cubeplane", `${CUBEPLANE_BUILD}-${process.version}-${process.arch}${flags}-${noun}.v8`)
 }
 
 const readCache = (file: string | undefined): Buffer | undefined => {
