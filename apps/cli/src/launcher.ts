@@ -10,8 +10,8 @@
  * pay for the code they skip.
  *
  * The compiled CLI is kept as a V8 code cache in `$XDG_CACHE_HOME/cubeplane`
- * (`~/.cache/cubeplane`), one file per build, Node version, CPU and command
- * noun, written by the first run, so later runs skip most of the compiling. V8 checks the cache against the source and
+ * (`~/.cache/cubeplane`), one file per build, Node version, CPU, Node options and
+ * command noun, written by the first run, so later runs skip most of the compiling. V8 checks the cache against the source and
  * ignores one that does not match; `CUBEPLANE_NO_CACHE=1` turns it off.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
