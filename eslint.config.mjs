@@ -62,7 +62,8 @@ export default tseslint.config(
           allowTypeImports: true
         }, {
           name: "effect",
-          message: "import the module itself (e.g. `import * as Effect from \"effect/Effect\"`): the index loads all of Effect",
+          message:
+            "import the module itself (e.g. `import * as Effect from \"effect/Effect\"`): the index loads all of Effect",
           allowTypeImports: true
         }]
       }]
