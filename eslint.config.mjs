@@ -47,5 +47,26 @@ export default tseslint.config(
         }]
       }]
     }
+  },
+  {
+    // The same for Effect in core and the CLI: the "effect" index loads all of Effect (~180 modules) in plain
+    // Node, and in the CLI's bundle (where lazily loaded handlers make esbuild wrap every module) it evaluated
+    // them all at every start, fast-check and BigDecimal included.
+    files: ["packages/core/src/**/*.ts", "apps/cli/src/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": ["error", {
+        paths: [{
+          name: "@effect/platform",
+          message:
+            "import the module itself (e.g. @effect/platform/HttpClient): the index loads all of @effect/platform",
+          allowTypeImports: true
+        }, {
+          name: "effect",
+          message:
+            "import the module itself (e.g. `import * as Effect from \"effect/Effect\"`): the index loads all of Effect",
+          allowTypeImports: true
+        }]
+      }]
+    }
   }
 )

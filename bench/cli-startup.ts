@@ -104,7 +104,7 @@ export async function run(): Promise<string> {
     "environment (PATH only). The bundle is one " + (size / 1024).toFixed(0) +
     " KiB ES module: `--help`, `--version` and",
     "`--completions` print text the CLI rendered at build time; every other command compiles the whole CLI, which the",
-    "file carries as a string (esbuild, minified; the HTTP client, schemas, JWT decoding and the mock server run only",
+    "file carries in a comment at its end (esbuild, minified; the HTTP client, schemas, JWT decoding and the mock server run only",
     "when a command needs them) and keeps compiled as a V8 code cache after its first run (the warm-up rounds here),",
     "start-up code included: the run that writes it keeps V8 from flushing bytecode that ran only at start-up.",
     "",

@@ -6,7 +6,10 @@
  * and the target is left as it was.
  */
 import type * as NodeHttp from "@cubeplane/core/NodeHttp"
-import { Data, Effect, Exit, Stream } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as fs from "node:fs/promises"

@@ -16,7 +16,8 @@ import * as Transport from "@cubeplane/core/Transport"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as UrlParams from "@effect/platform/UrlParams"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Credentials } from "./Credentials.js"
 
 export { ControlPlane }

@@ -9,7 +9,9 @@
  * says which source won — never the key itself.
  */
 import * as HttpControlPlane from "@cubeplane/core/HttpControlPlane"
-import { Effect, Option, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type { CliFailure } from "./Failure.js"
 import { usage } from "./Failure.js"
 import * as Profiles from "./Profiles.js"

@@ -11,7 +11,7 @@
  * | 130 | interrupted (Ctrl-C) |
  */
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 export const ExitCode = {
   ok: 0,

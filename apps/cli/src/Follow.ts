@@ -15,7 +15,13 @@
  * with the checkpoint the poll started from, so an out-of-order event inside
  * a poll is still emitted.
  */
-import { Data, Duration, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 
 export interface Checkpoint {
   /** The newest event timestamp emitted, as epoch milliseconds. */

@@ -14,7 +14,11 @@
  */
 import { encodeRow as csvRow } from "@cubeplane/core/Csv"
 import type * as NodeHttp from "@cubeplane/core/NodeHttp"
-import { Chunk, Data, Effect, Schema, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type { Writable } from "node:stream"
 import type { Format } from "./Flags.js"
 import * as NodeBody from "./NodeBody.js"

@@ -9,7 +9,12 @@
  *   "profiles": { "prod": { "url": "https://acme.cubecloud.dev", "api_key": "sk-…", "auth_scheme": "api-key" } } }
  * ```
  */
-import { Data, Effect, Either, ParseResult, Redacted, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"

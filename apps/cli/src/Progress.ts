@@ -2,7 +2,7 @@
  * The progress line of a long export on stderr: rows, bytes and rate,
  * redrawn at most ten times a second, only on a terminal.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 const units = ["B", "KB", "MB", "GB", "TB"]
 

@@ -4,7 +4,8 @@
  * through, and a `Console` for @effect/cli's help and errors that drops ANSI
  * colour under `NO_COLOR` or into a pipe.
  */
-import { Console, Effect } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { fstatSync } from "node:fs"
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Durations as people type and read them: `--interval 30s`, "expires in 59m 30s".
  */
-import { Duration, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
 
 const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
 

@@ -5,7 +5,7 @@
  */
 import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Domain from "@cubeplane/core/Domain"
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import type { View } from "./Output.js"
 
 const iso = (date: Date) => date.toISOString()

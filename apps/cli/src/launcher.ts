@@ -5,13 +5,14 @@
  * here, from the command tree the build read from the CLI (`Spec`), so they
  * start as fast as Node does and fit the terminal's width.
  * Everything else runs the whole CLI (`bin.ts`, bundled as CommonJS), which
- * this file carries as a string and compiles only then: a string costs Node
- * a fraction of what parsing the same code costs, so the fast paths do not
- * pay for the code they skip.
+ * this file carries in a comment at its end, read back and compiled only
+ * then: V8 skips a comment faster still than it reads a string (and far
+ * faster than it parses code), so the fast paths do not pay for the code
+ * they skip.
  *
  * The compiled CLI is kept as a V8 code cache in `$XDG_CACHE_HOME/cubeplane`
- * (`~/.cache/cubeplane`), one file per build, Node version, CPU and command
- * noun, written by the first run, so later runs skip most of the compiling. V8 checks the cache against the source and
+ * (`~/.cache/cubeplane`), one file per build, Node version, CPU, Node options and
+ * command noun, written by the first run, so later runs skip most of the compiling. V8 checks the cache against the source and
  * ignores one that does not match; `CUBEPLANE_NO_CACHE=1` turns it off.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
@@ -28,15 +29,20 @@ import type { CommandSpec } from "./Spec.js"
 declare const CUBEPLANE_SPEC: CommandSpec
 declare const CUBEPLANE_EXAMPLES: Readonly<Record<string, ReadonlyArray<string>>>
 declare const CUBEPLANE_VERSION: string
-/** The bundled CLI (CommonJS: it runs as a function of `require`, `module`, …). */
-declare const CUBEPLANE_MAIN: string
-/** A hash of `CUBEPLANE_MAIN`: names its code cache. */
+/** A hash of the bundled CLI: names its code cache. */
 declare const CUBEPLANE_BUILD: string
 
 const env = process.env
 const args = process.argv.slice(2)
 
 const isSet = (value: string | undefined) => value !== undefined && value !== "" && value !== "0"
+
+/** A short name for a string (FNV-1a, 32 bits; `node:crypto` would cost every run, `--help` included, its load). */
+const fnv1a = (text: string): string => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
+  return (hash >>> 0).toString(16).padStart(8, "0")
+}
 
 const cacheFile = (): string | undefined => {
   if (isSet(env.CUBEPLANE_NO_CACHE)) return undefined
@@ -45,7 +51,11 @@ const cacheFile = (): string | undefined => {
     : path.join(homedir(), ".cache")
   // One cache per command noun: each holds the code its command compiled (the HTTP client, JWT decoding, …).
   const noun = /^[a-z-]+$/.test(process.argv[2] ?? "") ? process.argv[2] : "other"
-  return path.join(base, "cubeplane", `${CUBEPLANE_BUILD}-${process.version}-${process.arch}-${noun}.v8`)
+  // V8 rejects a cache made under other flags: a run with its own Node options (`node --inspect`, NODE_OPTIONS)
+  // keeps its own file, instead of rewriting the one every plain run reads (and each then rewriting it back).
+  const options = [...process.execArgv, env.NODE_OPTIONS ?? ""].join(" ").trim()
+  const flags = options === "" ? "" : `-${fnv1a(options)}`
+  return path.join(base, "cubeplane", `${CUBEPLANE_BUILD}-${process.version}-${process.arch}${flags}-${noun}.v8`)
 }
 
 const readCache = (file: string | undefined): Buffer | undefined => {
@@ -85,6 +95,21 @@ const raiseMallocTrimThreshold = () => {
   Buffer.allocUnsafeSlow(16 * 1024 * 1024)
 }
 
+/**
+ * The bundled CLI (CommonJS: it runs as a function of `require`, `module`, …),
+ * which the build appended to this file as a comment (`build.mjs`), each
+ * comment terminator in it (star, slash) stored as star, NUL, slash.
+ */
+const bundledCli = (filename: string): string => {
+  // The bundle is ASCII (esbuild escapes the rest; the build checks it): latin1 decodes it exactly, twice as fast.
+  const text = readFileSync(filename, "latin1")
+  const marker = "\n/*CUBEPLANE_MAIN\n"
+  const start = text.lastIndexOf(marker)
+  const end = text.lastIndexOf("*/")
+  if (start < 0 || end < start) throw new Error(`cubeplane: ${filename} does not carry the bundled CLI; rebuild it`)
+  return text.slice(start + marker.length, end).replaceAll("*\0/", "*/")
+}
+
 const builtIn = Builtins.answer(
   { root: CUBEPLANE_SPEC, examples: CUBEPLANE_EXAMPLES, version: CUBEPLANE_VERSION },
   args,
@@ -112,10 +137,13 @@ if (builtIn?._tag === "Print") {
   // back at once, because Node's own code cache (for its built-in modules, loaded later) is
   // rejected under any other flags (each built-in would be compiled from source: 10–25 ms more).
   setFlagsFromString("--no-flush-bytecode")
-  const script = new Script(`(function (require, module, exports, __filename, __dirname) {${CUBEPLANE_MAIN}\n})`, {
-    filename,
-    ...(cachedData !== undefined ? { cachedData } : {})
-  })
+  const script = new Script(
+    `(function (require, module, exports, __filename, __dirname) {${bundledCli(filename)}\n})`,
+    {
+      filename,
+      ...(cachedData !== undefined ? { cachedData } : {})
+    }
+  )
   const writing = file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)
   if (!writing) setFlagsFromString("--flush-bytecode")
   if (file !== undefined && writing) {

@@ -18,7 +18,13 @@
  *
  * @since 0.2.0
  */
-import { Cause, Channel, Chunk, Either, Predicate, Schema, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Csv from "./Csv.js"
 import { daysInMonth } from "./Dates.js"
 import { auditLogColumns, AuditLogEvent, AuditLogEventFromCsvRecord, type AuditLogEventJson } from "./Domain.js"

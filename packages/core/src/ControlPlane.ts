@@ -7,7 +7,9 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, Stream } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as AuditLog from "./AuditLog.js"
 import type * as Csv from "./Csv.js"
 import type {

@@ -9,7 +9,11 @@
  *
  * @since 0.1.0
  */
-import { Cause, Channel, Chunk, Schema, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { type CsvFailure, CsvParser, RecordsSink, type RowSink, RowsSink } from "./internal/csvParser.js"
 import * as CsvScan from "./internal/csvScan.js"
 

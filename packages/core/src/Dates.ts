@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 
 /** What a good value looks like, for messages. */
 export const examples = "an ISO 8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z)"

@@ -10,8 +10,10 @@
  *
  * @since 0.1.0
  */
-import type { SchemaAST } from "effect"
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import * as Dates from "./Dates.js"
 
 /** Fields a schema does not know are kept, as they came. */

@@ -13,7 +13,7 @@
  *
  * @since 0.2.0
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 
 export interface Limits {
   /** Largest text accepted, in UTF-16 code units (≈ bytes for JSON). Default: 64 KiB. */

@@ -18,7 +18,10 @@
  *
  * @since 0.2.0
  */
-import { Either, type ParseResult, Schema, type Types } from "effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as Types from "effect/Types"
 import { canonicalIsoMillis, isoString } from "./AuditLog.js"
 import {
   ApiCredentials,

@@ -24,7 +24,7 @@
  *
  * @since 0.2.0
  */
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 import type { Readable } from "node:stream"
 import * as internal from "./internal/nodeHttpExchange.js"
 import * as Transport from "./Transport.js"

@@ -22,7 +22,11 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Effect, Option, Ref, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
 import type { Page, PageOptions, StreamOptions } from "./Domain.js"
 import { totalOf } from "./Domain.js"
 

@@ -15,8 +15,17 @@
  * @since 0.1.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type { Duration } from "effect"
-import { Cause, Chunk, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as AuditLog from "./AuditLog.js"
 import { ControlPlane, malformedAuditLogError } from "./ControlPlane.js"
 import type {

@@ -21,7 +21,10 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Random, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import type { ControlPlaneError } from "./Errors.js"
 
 /** How failed attempts are retried. Every field is optional; see `defaults`. */

@@ -5,7 +5,7 @@
  * across restarts.
  */
 import * as Command from "@effect/cli/Command"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { exportConfig, followConfig } from "../options/audit-logs.js"
 
 export const examples = {

@@ -2,7 +2,7 @@
  * `cubeplane deployments list`: the deployments the API key can see.
  */
 import * as Command from "@effect/cli/Command"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Flags from "../Flags.js"
 
 export const examples = {

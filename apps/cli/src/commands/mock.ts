@@ -5,7 +5,7 @@
  * `mock serve --seed` (or `pnpm mock --seed`).
  */
 import * as Command from "@effect/cli/Command"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { recordConfig, serveConfig } from "../options/mock.js"
 
 export const examples = {

@@ -3,7 +3,7 @@
  * file (mode 0600), so a key does not have to live in the environment.
  */
 import * as Command from "@effect/cli/Command"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { addConfig, listConfig, nameConfig } from "../options/profiles.js"
 
 export const examples = {

@@ -3,7 +3,7 @@
  * that is its purpose); `cubeplane tokens inspect` decodes a token offline.
  */
 import * as Command from "@effect/cli/Command"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { inspectConfig, metaSyncConfig } from "../options/tokens.js"
 
 export const examples = {

@@ -2,7 +2,7 @@
  * `cubeplane environments list`, loaded when it runs.
  */
 import type { EnvironmentType } from "@cubeplane/core/Domain"
-import type { Option } from "effect"
+import type * as Option from "effect/Option"
 import type { ConnectionFlags, PageFlags } from "../Flags.js"
 import * as Listing from "../Listing.js"
 import * as Session from "../Session.js"

@@ -4,7 +4,8 @@
  * proxy's demo do; `Recording` reads the tenant with core's client.
  */
 import { Launch, Recording } from "@cubeplane/testing"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as AtomicFile from "../AtomicFile.js"
 import { general, usage } from "../Failure.js"
 import type { Parsed } from "../Flags.js"

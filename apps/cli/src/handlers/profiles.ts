@@ -1,7 +1,11 @@
 /**
  * `cubeplane profiles add|list|remove|use`, loaded when they run.
  */
-import { Effect, Option, Redacted, Schema, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Credentials from "../Credentials.js"
 import type { CliFailure } from "../Failure.js"
 import { usage } from "../Failure.js"

@@ -1,7 +1,11 @@
 /**
  * `cubeplane tokens meta-sync` and `tokens inspect`, loaded when they run.
  */
-import { Clock, Effect, Option, Schema, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs/promises"
 import * as Credentials from "../Credentials.js"
 import type { CliFailure } from "../Failure.js"

@@ -147,6 +147,60 @@ describe("the launcher's code cache", () => {
       fresh.cleanup()
     }
   })
+
+  it("a cache V8 rejects (damaged, or from another build) still runs the command, and is replaced", async () => {
+    const { readdirSync, readFileSync, statSync, writeFileSync } = await import("node:fs")
+    const { join } = await import("node:path")
+    const fresh = makeCli()
+    try {
+      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+      const first = await fresh.run(["deployments", "list"], { env: admin })
+      expect(first.code).toBe(0)
+      const [name] = readdirSync(cacheDir).filter((file) => file.endsWith("-deployments.v8"))
+      const file = join(cacheDir, name!)
+      const garbage = Buffer.alloc(statSync(file).size, 0x5a)
+      writeFileSync(file, garbage)
+      const damaged = statSync(file)
+      const second = await fresh.run(["deployments", "list"], { env: admin })
+      expect(second.code).toBe(0)
+      expect(second.stderr).toBe("")
+      expect(second.stdout).toBe(first.stdout)
+      expect(statSync(file).ino).not.toBe(damaged.ino)
+      expect(readFileSync(file).equals(garbage)).toBe(false)
+      // And the replacement is accepted: the next run leaves it alone.
+      const replaced = statSync(file)
+      const third = await fresh.run(["deployments", "list"], { env: admin })
+      expect(third.stdout).toBe(first.stdout)
+      expect(statSync(file).ino).toBe(replaced.ino)
+    } finally {
+      fresh.cleanup()
+    }
+  })
+
+  it("a run under other Node flags keeps its own cache, and leaves the one plain runs read alone", async () => {
+    const { readdirSync, statSync } = await import("node:fs")
+    const { join } = await import("node:path")
+    const fresh = makeCli()
+    try {
+      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+      const plain = await fresh.run(["deployments", "list"], { env: admin })
+      expect(plain.code).toBe(0)
+      const [name] = readdirSync(cacheDir).filter((file) => file.endsWith("-deployments.v8"))
+      const written = statSync(join(cacheDir, name!))
+      // A V8 flag changes what V8 accepts: its cache would be rejected by plain runs, and theirs by it.
+      const flagged = await fresh.run(["deployments", "list"], {
+        env: { ...admin, NODE_OPTIONS: "--max-semi-space-size=32" }
+      })
+      expect(flagged.code).toBe(0)
+      expect(flagged.stdout).toBe(plain.stdout)
+      expect(readdirSync(cacheDir).filter((file) => file.endsWith("-deployments.v8"))).toHaveLength(2)
+      const again = await fresh.run(["deployments", "list"], { env: admin })
+      expect(again.stdout).toBe(plain.stdout)
+      expect(statSync(join(cacheDir, name!)).ino).toBe(written.ino)
+    } finally {
+      fresh.cleanup()
+    }
+  })
 })
 
 describe("deployments list", () => {
