@@ -15,7 +15,7 @@
  * command noun, written by the first run, so later runs skip most of the compiling. V8 checks the cache against the source and
  * ignores one that does not match; `CUBEPLANE_NO_CACHE=1` turns it off.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { homedir } from "node:os"
 import * as path from "node:path"
@@ -67,6 +67,30 @@ const readCache = (file: string | undefined): Buffer | undefined => {
   }
 }
 
+/** A cache file no run has written for this long belongs to a build (or Node) no longer run: removed. */
+const staleAfterMs = 7 * 24 * 60 * 60 * 1000
+
+/**
+ * Removes the caches of other builds and Node versions (each ~2 MB, one per command noun) that no
+ * run has written for a week (this build's own are kept: they are rewritten only when rejected), and temporary files left by a run that was killed while writing:
+ * without this, every upgrade would leave its caches behind for good. Runs only when a cache is
+ * written (a new build, or a cache V8 rejected), so plain runs never pay for it. A version still in
+ * use side by side (`npx`, a global and a local install) that loses its cache simply writes it again.
+ */
+const pruneCaches = (directory: string, ours: string) => {
+  const now = Date.now()
+  for (const name of readdirSync(directory)) {
+    const temporary = name.endsWith(".tmp")
+    if (!temporary && (!name.endsWith(".v8") || name.startsWith(ours))) continue
+    try {
+      const file = path.join(directory, name)
+      if (now - statSync(file).mtimeMs > (temporary ? 60 * 60 * 1000 : staleAfterMs)) unlinkSync(file)
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
 /** Writes the cache atomically; a cache that cannot be written (read-only home) is simply not kept. */
 const writeCache = (file: string, data: Buffer) => {
   try {
@@ -74,6 +98,7 @@ const writeCache = (file: string, data: Buffer) => {
     const temporary = `${file}.${process.pid}.tmp`
     writeFileSync(temporary, data, { mode: 0o600 })
     renameSync(temporary, file)
+    pruneCaches(path.dirname(file), `${CUBEPLANE_BUILD}-${process.version}-${process.arch}`)
   } catch {
     // Best effort.
   }

@@ -177,6 +177,43 @@ describe("the launcher's code cache", () => {
     }
   })
 
+  it("writing a cache removes other builds' caches unwritten for a week and killed runs' temporary files, nothing else", async () => {
+    const { mkdirSync, readdirSync, utimesSync, writeFileSync } = await import("node:fs")
+    const { join } = await import("node:path")
+    const fresh = makeCli()
+    try {
+      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+      mkdirSync(cacheDir, { recursive: true })
+      const day = 24 * 60 * 60
+      const place = (name: string, ageDays: number) => {
+        writeFileSync(join(cacheDir, name), "old")
+        const when = Date.now() / 1000 - ageDays * day
+        utimesSync(join(cacheDir, name), when, when)
+      }
+      place("0123456789abcdef-v20.0.0-x64-deployments.v8", 30) // an old build, long unused
+      place("fedcba9876543210-v20.0.0-x64-tokens.v8", 2) // another build, used two days ago
+      place("0123456789abcdef-v20.0.0-x64-tokens.v8.4242.tmp", 1) // a run killed while writing
+      place("notes.txt", 30) // not a cache
+      const run = await fresh.run(["deployments", "list"], { env: admin })
+      expect(run.code).toBe(0)
+      const left = readdirSync(cacheDir).sort()
+      expect(left).toContain("fedcba9876543210-v20.0.0-x64-tokens.v8")
+      expect(left).toContain("notes.txt")
+      expect(left).not.toContain("0123456789abcdef-v20.0.0-x64-deployments.v8")
+      expect(left).not.toContain("0123456789abcdef-v20.0.0-x64-tokens.v8.4242.tmp")
+      const ours = left.filter((name) => name.endsWith("-deployments.v8"))
+      expect(ours).toHaveLength(1)
+      // This build's own caches stay however old they are: a later write (another noun) keeps them.
+      const when = Date.now() / 1000 - 30 * day
+      utimesSync(join(cacheDir, ours[0]!), when, when)
+      expect((await fresh.run(["environments", "list", "123"], { env: admin })).code).toBe(0)
+      expect(readdirSync(cacheDir)).toContain(ours[0])
+      expect(readdirSync(cacheDir).filter((name) => name.endsWith("-environments.v8"))).toHaveLength(1)
+    } finally {
+      fresh.cleanup()
+    }
+  })
+
   it("a run under other Node flags keeps its own cache, and leaves the one plain runs read alone", async () => {
     const { readdirSync, statSync } = await import("node:fs")
     const { join } = await import("node:path")
