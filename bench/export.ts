@@ -727,6 +727,16 @@ export async function run(): Promise<string> {
         run: () => measure(["curl", "-sf", "-o", out("curl.csv"), exportUrl]),
         check: csvCopy(out("curl.csv"))
       },
+      ...(script !== undefined
+        ? [{
+          name:
+            "`curl -o file` on a terminal, with its progress meter (peer of the CLI's terminal rows: the same `script` harness)",
+          peer: true,
+          run: () =>
+            measure(["curl", "-f", "-o", out("curl-tty.csv"), exportUrl], { env: { TERM: "xterm" }, tty: true }),
+          check: csvCopy(out("curl-tty.csv"))
+        }]
+        : []),
       {
         name: "`node` alone: `node:http` to a temporary file, fsync, rename (peer: Node's http client, the usual way)",
         peer: true,
@@ -1073,6 +1083,7 @@ export async function run(): Promise<string> {
     const nodeHttp = find("`node` alone: `node:http`")
     const nodeFloor = find("`node` alone: `net`")
     const outTty = find("`… --out file` on a terminal, with")
+    const curlTty = find("`curl -o file` on a terminal")
     const outQuiet = find("`… --out file` on a terminal, stderr")
     /** The mean of `values` without their highest and lowest tenth. */
     const trimmedMean = (values: ReadonlyArray<number>): number => {
@@ -1110,9 +1121,18 @@ export async function run(): Promise<string> {
     )
     const ownRss = results.filter((result) => !result.peer).map((result) => result.rss)
     const targets = [
-      `| \`export --out\` (CSV, on a terminal with the progress line where \`script\` exists) | ≤ 1.3× curl | ${
-        ((outTty ?? outPlain).seconds / curlResult.seconds).toFixed(2)
-      }× | ${verdict((outTty ?? outPlain).seconds / curlResult.seconds <= 1.3)} |`,
+      `| \`export --out\` (CSV, not on a terminal) against \`curl -o\` | ≤ 1.3× curl | ${
+        (outPlain.seconds / curlResult.seconds).toFixed(2)
+      }× | ${verdict(outPlain.seconds / curlResult.seconds <= 1.3)} |`,
+      ...(outTty !== undefined && curlTty !== undefined
+        ? [
+          `| \`export --out\` on a terminal with the live progress line, against \`curl -o\` on the same terminal with its progress meter | ≤ 1.3× curl | ${
+            (outTty.seconds / curlTty.seconds).toFixed(2)
+          }× (${(outTty.seconds / curlResult.seconds).toFixed(2)}× plain \`curl -o\`) | ${
+            verdict(outTty.seconds / curlTty.seconds <= 1.3)
+          } |`
+        ]
+        : []),
       `| \`export --format ndjson\` | ≤ 6× curl | ${(ndjson.seconds / curlResult.seconds).toFixed(2)}× | ${
         verdict(ndjson.seconds / curlResult.seconds <= 6)
       } |`,
