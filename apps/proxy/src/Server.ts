@@ -5,9 +5,10 @@
  *
  * @since 0.1.0
  */
+import * as ParserRefusal from "@cubeplane/core/ParserRefusal"
 import { getRequestListener } from "@hono/node-server"
 import * as http from "node:http"
-import type { AddressInfo, Socket } from "node:net"
+import type { AddressInfo } from "node:net"
 import { type AppDeps, makeApp } from "./App.js"
 import { serverDefaults } from "./Config.js"
 import { Metrics } from "./Metrics.js"
@@ -65,51 +66,9 @@ export const createServer = (
     joinDuplicateHeaders: true
   }, listener)
   server.setTimeout(settings?.idleTimeoutMs ?? serverDefaults.idleTimeoutMs, (socket) => socket.destroy())
-  server.on("clientError", answerClientError)
+  // What Node's parser refuses is answered like every other refusal: a 4xx with an {"error"} body.
+  server.on("clientError", ParserRefusal.answer)
   return server
-}
-
-/**
- * What Node's parser refused (not HTTP, a header too long, a request that
- * took too long to arrive) answered like every other refusal — a 4xx with an
- * `{"error": ...}` body saying what to do — where Node's own answer has no
- * body. The connection is closed after it, as Node does.
- */
-const answerClientError = (error: Error & { readonly code?: string }, socket: Socket): void => {
-  if (error.code === "ECONNRESET" || !socket.writable || responseStarted(socket)) {
-    socket.destroy()
-    return
-  }
-  const [status, reason, message] = clientErrorAnswer(error.code)
-  const body = JSON.stringify({ error: message })
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  )
-}
-
-/** Status, reason phrase and `error` for what Node's parser refused, by its error code. */
-const clientErrorAnswer = (code: string | undefined): readonly [number, string, string] =>
-  code === "HPE_HEADER_OVERFLOW"
-    ? [
-      431,
-      "Request Header Fields Too Large",
-      "the request's line and headers are larger than the server accepts (16 KB): send a shorter URL or fewer headers"
-    ]
-    : code === "ERR_HTTP_REQUEST_TIMEOUT"
-    ? [408, "Request Timeout", "the request took too long to arrive: send the whole request at once and retry"]
-    : [
-      400,
-      "Bad Request",
-      `the request is not valid HTTP/1.1${
-        code === undefined ? "" : ` (${code})`
-      }: send one request line, well-formed headers (one Content-Length or Transfer-Encoding) and a body that matches them`
-    ]
-
-/** A response on this socket that has already sent its headers (then there is nothing left to answer with). */
-const responseStarted = (socket: Socket): boolean => {
-  const message: unknown = Reflect.get(socket, "_httpMessage")
-  return typeof message === "object" && message !== null && Reflect.get(message, "headersSent") === true
 }
 
 const listen = (server: http.Server, port: number, host: string): Promise<string> =>

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Api, Domain } from "@cubeplane/core"
+import * as ParserRefusal from "@cubeplane/core/ParserRefusal"
 import { serve } from "@hono/node-server"
 import { Effect, Either, Layer, ManagedRuntime, Schema } from "effect"
 import type { Context } from "hono"
@@ -433,6 +434,8 @@ export const start = async (options: StartOptions = {}): Promise<RunningServer> 
       })
     })
     server.once("error", reject)
+    // What Node's parser refuses (not HTTP, smuggling, oversized headers) gets the API's {"error"} body too.
+    server.on("clientError", ParserRefusal.answer)
   })
 }
 

@@ -440,3 +440,32 @@ describe("readableFrom (the export's body)", () => {
     expect(producedWhenOtherWorkRan).toBeLessThan(1000)
   })
 })
+
+describe("what Node's HTTP parser refuses", () => {
+  it("gets the API's 4xx {error} body (core's ParserRefusal), not Node's bare status line", async () => {
+    const net = await import("node:net")
+    const server = await MockServer.start({ port: 0, seed: Seed.demo })
+    try {
+      const exchange = (text: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = net.connect(server.port, "127.0.0.1", () => socket.write(text))
+          let answer = ""
+          socket.setEncoding("latin1")
+          socket.on("data", (data: string) => (answer += data))
+          socket.on("end", () => resolve(answer))
+          socket.on("error", reject)
+        })
+      const smuggled = await exchange(
+        "POST /api/v1/deployments HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+      )
+      expect(smuggled.startsWith("HTTP/1.1 400 ")).toBe(true)
+      expect(smuggled).toContain("Content-Type: application/json")
+      expect(JSON.parse(smuggled.split("\r\n\r\n")[1]!).error).toContain("not valid HTTP/1.1")
+      const oversized = await exchange(`GET /api/v1/deployments?q=${"a".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      expect(oversized.startsWith("HTTP/1.1 431 ")).toBe(true)
+      expect(JSON.parse(oversized.split("\r\n\r\n")[1]!).error).toContain("shorter URL")
+    } finally {
+      await server.close()
+    }
+  })
+})
