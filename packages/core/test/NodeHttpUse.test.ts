@@ -106,10 +106,11 @@ describe("NodeHttp under Transport.makeRaw", () => {
 })
 
 describe("the rest of core stays runtime-neutral", () => {
-  it("only NodeHttp and its internals use Node's API, and the index does not load them", () => {
+  it("only NodeHttp (and its internals) and ParserRefusal use Node's API, and the index does not load them", () => {
     const source = new URL("../src/", import.meta.url)
     const nodeOnly = new Set([
       "NodeHttp.ts",
+      "ParserRefusal.ts",
       "internal/nodeHttpExchange.ts",
       "internal/httpWire.ts",
       "internal/bufferPool.ts"
@@ -122,5 +123,6 @@ describe("the rest of core stays runtime-neutral", () => {
     expect(users.sort()).toEqual([...nodeOnly].sort())
     const index = readFileSync(new URL("index.ts", source), "utf8")
     expect(index).not.toContain("NodeHttp")
+    expect(index).not.toContain("ParserRefusal")
   })
 })
