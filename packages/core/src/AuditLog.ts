@@ -158,6 +158,22 @@ const compileRowDecoder = (header: ReadonlyArray<string>): RowDecoder => {
   }
 }
 
+/**
+ * What is wrong with an export's header: a column every event needs is not
+ * in it (so no row could be an event; a file of no rows would pass for an
+ * empty export). Extra columns and another order are fine. The header's own
+ * text is not quoted: it came from whoever sent the file.
+ *
+ * @internal
+ */
+export const headerProblem = (header: ReadonlyArray<string>): string | undefined => {
+  const missing = auditLogColumns.filter((name) => !header.includes(name))
+  if (missing.length === 0) return undefined
+  return `the header is not an audit-log export's: it lacks the column${missing.length === 1 ? "" : "s"} ${
+    missing.join(", ")
+  } (an export's header is ${auditLogColumns.join(",")}); is the file an audit-log export?`
+}
+
 const rowError = (row: number, id: string, detail: string): never => {
   throw new AuditLogRowError({
     message: `audit-log row ${row} (event ${JSON.stringify(id)}): ${detail}`,
@@ -184,7 +200,11 @@ const internRepeatedColumns = (header: ReadonlyArray<string>): Array<ColumnInter
   header.map((name) => repeatedColumns.has(name) ? new ColumnInterner() : undefined)
 
 const makeSink = (shareRepeated = true) =>
-  new KeyedRowsSink<AuditLogEvent>(compileRowDecoder, shareRepeated ? internRepeatedColumns : undefined)
+  new KeyedRowsSink<AuditLogEvent>(
+    compileRowDecoder,
+    shareRepeated ? internRepeatedColumns : undefined,
+    headerProblem
+  )
 
 /**
  * CSV bytes to events, oldest first as the file has them, in bounded memory:
@@ -428,7 +448,7 @@ export const makeNdjsonFromCsv = (proofs?: Proofs): NdjsonFromCsv<AuditLogEvent>
       new KeyedRowsSink<AuditLogEvent>((header) => {
         onHeader(header)
         return compileRowDecoder(header)
-      }),
+      }, undefined, headerProblem),
     ndjsonLine,
     proofs
   )

@@ -110,8 +110,32 @@ describe("AuditLog.makeCsvDecoder: the same events as the Domain schema", () => 
     const decoded = decodeAll(csvFile([extra]))
     expect(decoded).toStrictEqual(schemaEvents([extra]))
     expect(decoded[0]!["region"]).toBe("eu")
+    // A column every event needs is missing: no row could be an event, so the header is refused (row 1).
     const { ip_address: _, ...missing } = row()
-    expect(() => decodeAll(csvFile([missing]))).toThrow(AuditLog.AuditLogRowError)
+    expect(() => decodeAll(csvFile([missing]))).toThrow(
+      /CSV row 1: the header is not an audit-log export's: it lacks the column ip_address/
+    )
+  })
+
+  it("a header that is not an export's fails even with no rows: no empty export from another file", () => {
+    const bytes = (text: string) => [new TextEncoder().encode(text)]
+    for (const text of ["<!doctype html>\n", "garbage\r\n", "error,message\r\n", "id,timestamp\r\n"]) {
+      expect(() => decodeAll(bytes(text)), text).toThrow(Csv.CsvError)
+      expect(() => decodeAll(bytes(text)), text).toThrow(/the header is not an audit-log export's/)
+      const transcoder = AuditLog.makeCsvNdjsonTranscoder()
+      const lines = [...transcoder.push(bytes(text)[0]!), ...transcoder.end()]
+      expect({ text, lines, failure: transcoder.failure?.message }).toEqual({
+        text,
+        lines: [],
+        failure: expect.stringMatching(/^CSV row 1: the header is not an audit-log export's: it lacks the column/)
+      })
+    }
+    // The header alone (an export with no events) is an empty export, not an error.
+    expect(decodeAll(bytes(Domain.auditLogColumns.join(",") + "\r\n"))).toEqual([])
+    const empty = AuditLog.makeCsvNdjsonTranscoder()
+    empty.push(new TextEncoder().encode(Domain.auditLogColumns.join(",") + "\r\n"))
+    empty.end()
+    expect(empty.failure).toBeUndefined()
   })
 
   it("random events, cut at random places", () => {
