@@ -13,6 +13,8 @@
  *
  * @since 0.2.0
  */
+import * as AuditLog from "@cubeplane/core/AuditLog"
+import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { Effect, Either, ParseResult, Schema } from "effect"
@@ -45,6 +47,10 @@ const expiresAtOf = (bytes: Uint8Array): unknown => {
     return null
   }
 }
+
+/** The upstream's bytes were not an audit-log CSV (malformed, another file, a row that is not an event). */
+const notTheExport = (error: Error): boolean =>
+  error instanceof Csv.CsvError || error instanceof AuditLog.AuditLogRowError
 
 /** The forwarders' services, resolved once (the app's runtime is built once). */
 const services = Effect.all([Upstream.ControlPlaneUpstream, ProxyMetrics, Log.AccessLog])
@@ -112,7 +118,7 @@ export const auditLogForwarder: Effect.Effect<
     accept: "text/csv",
     requestId: call.requestId
   }).pipe(
-    Effect.map((response) => {
+    Effect.flatMap((response) => {
       call.upstreamStatus = response.status
       const warn = (error: Error, msg: string): string => {
         metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
@@ -144,20 +150,35 @@ export const auditLogForwarder: Effect.Effect<
       // stream, and so does a HEAD request: Hono answers it without the body, cancelling the stream.
       const outgoing = call.c.env?.outgoing
       if (outgoing === undefined || call.c.req.method === "HEAD") {
-        return reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers)
+        return Effect.succeed(reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers))
       }
-      Export.pipeToNode(
-        response.body,
-        converter,
-        outgoing,
-        200,
-        { ...call.headers, ...headers },
-        (error, outcome) => {
-          if (outcome === "cut") onCutOff(error)
-          return outcome === "cut" ? "" : warn(error, "export failed before its first bytes: answered 502")
-        }
-      )
-      return RESPONSE_ALREADY_SENT
+      // The program ends when the caller's status is decided (the head, a 502, or the caller gone), so the
+      // access log and the metrics record the status the caller got.
+      return Effect.async<Response>((resume) => {
+        Export.pipeToNode(
+          response.body,
+          converter,
+          outgoing,
+          200,
+          { ...call.headers, ...headers },
+          (error, outcome) => {
+            if (outcome === "cut") {
+              onCutOff(error)
+              return ""
+            }
+            const said = warn(error, "export failed before its first bytes: answered 502")
+            return notTheExport(error)
+              ? `the upstream Control Plane's export is not the expected audit-log CSV: ${said}`
+              : `the upstream Control Plane failed: ${said}`
+          },
+          (status) => {
+            call.sentStatus = status
+            if (status === 502) call.error = "the upstream export failed before its first bytes"
+            if (status === 499) call.error = "the caller closed the connection before the export's first bytes"
+            resume(Effect.succeed(RESPONSE_ALREADY_SENT))
+          }
+        )
+      })
     }),
     Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
   )

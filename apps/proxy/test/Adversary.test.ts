@@ -256,7 +256,8 @@ describe("a hostile upstream: an export that stalls before its first bytes came 
     const { url } = await startUpstream((_request, response) => {
       // The head and a few bytes, then nothing: the bytes are fewer than the redactor holds back.
       response.writeHead(200, { "Content-Type": "text/csv" })
-      response.write("id,timestamp\n")
+      // (A header row cut short: a whole one that is not an export's is refused as such, see Leftovers.test.ts.)
+      response.write("id,timestamp,event")
     })
     const upstream = Upstream.make({ url, apiKey: Redacted.make(upstreamKey), timeoutMs: 300, retries: 0 })
     const logs: Array<LogEntry> = []

@@ -445,10 +445,14 @@ const ndjsonLine = (event: AuditLogEvent): string => JSON.stringify(toJson(event
 export const makeNdjsonFromCsv = (proofs?: Proofs): NdjsonFromCsv<AuditLogEvent> =>
   new NdjsonFromCsv(
     (onHeader) =>
-      new KeyedRowsSink<AuditLogEvent>((header) => {
-        onHeader(header)
-        return compileRowDecoder(header)
-      }, undefined, headerProblem),
+      new KeyedRowsSink<AuditLogEvent>(
+        (header) => {
+          onHeader(header)
+          return compileRowDecoder(header)
+        },
+        undefined,
+        headerProblem
+      ),
     ndjsonLine,
     proofs
   )
