@@ -119,7 +119,10 @@ export const ServerSettings = Schema.Struct({
   requestTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("request_timeout_ms")),
   /** How long an idle keep-alive connection stays open between requests. */
   keepAliveTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("keep_alive_timeout_ms")),
-  /** A connection on which nothing moves for this long is closed, streaming exports included. */
+  /**
+   * A connection on which the caller is idle this long is closed (no traffic, or an export it stopped
+   * reading); not while the proxy waits for the upstream, which `upstream.timeout_ms` bounds.
+   */
   idleTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("idle_timeout_ms"))
 })
 export type ServerSettings = typeof ServerSettings.Type

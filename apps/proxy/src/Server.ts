@@ -45,7 +45,8 @@ export class PortInUse extends Error {
  * request within `requestTimeoutMs` (Node bounds receiving the request, not
  * sending the response, so a long export is not cut by it); a connection
  * with no traffic for `idleTimeoutMs` is closed, a streaming export whose
- * caller stopped reading included; idle keep-alive connections close after
+ * caller stopped reading included, but not while the proxy itself waits for
+ * the upstream (`waitingOnUpstream`); idle keep-alive connections close after
  * `keepAliveTimeoutMs`.
  */
 export const createServer = (
@@ -64,9 +65,28 @@ export const createServer = (
     // key matches: a request cannot be read one way by the proxy and another way by whatever is in front of it.
     joinDuplicateHeaders: true
   }, listener)
-  server.setTimeout(settings?.idleTimeoutMs ?? serverDefaults.idleTimeoutMs, (socket) => socket.destroy())
+  server.setTimeout(settings?.idleTimeoutMs ?? serverDefaults.idleTimeoutMs, (socket) => {
+    // Idle means the caller is idle: not the proxy waiting for the upstream on the caller's behalf.
+    if (!waitingOnUpstream(socket)) socket.destroy()
+  })
   server.on("clientError", answerClientError)
   return server
+}
+
+/**
+ * Whether the socket is quiet because the proxy is waiting for the upstream:
+ * the caller sent its whole request, its answer is not finished, and nothing
+ * written to it waits for the caller to read. Then the upstream's own timeout
+ * bounds the wait (a 504 or 502), not the caller's idle timeout, which would
+ * close the connection without an answer. A caller that stops reading an
+ * export has bytes waiting on its socket, and one that dribbles its request
+ * has not sent it whole: both are still cut. (After a skipped timeout the
+ * timer starts again with the socket's next activity.)
+ */
+const waitingOnUpstream = (socket: Socket): boolean => {
+  const response: unknown = Reflect.get(socket, "_httpMessage")
+  if (!(response instanceof http.ServerResponse) || response.writableFinished) return false
+  return response.req.complete && socket.writableLength === 0 && !response.writableNeedDrain
 }
 
 /**

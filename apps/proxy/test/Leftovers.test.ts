@@ -144,3 +144,95 @@ describe("a caller that leaves before the export's first bytes", () => {
     await until(() => upstreamClosed, "the upstream transfer is dropped")
   })
 })
+
+describe("idle_timeout_ms shorter than the upstream's wait", () => {
+  const config = (idleTimeoutMs: number): ProxyConfig => ({
+    ...baseConfig([key("admin", [{ operations: ["*"] }])]),
+    server: { idleTimeoutMs }
+  })
+  const page = JSON.stringify({
+    data: { deployments: [{ id: "123", name: "Prod", created_at: "2024-01-15T10:30:00.000Z" }] },
+    pagination: { offset: 0, limit: 20, total: 1 }
+  })
+
+  it("the caller gets the upstream's answer: the idle timer does not cut a caller the proxy keeps waiting", async () => {
+    // The upstream answers only once the proxy's idle timer has fired on the caller's socket.
+    let proxyTimedOut = false
+    const url = await startUpstream((request, response) => {
+      void until(() => proxyTimedOut, "the proxy's idle timeout").then(() => {
+        if ((request.url ?? "").includes("export")) {
+          response.writeHead(200, { "Content-Type": "text/csv" })
+          response.end(exportHeader + "evt_1,2024-01-15T10:30:00.000Z,Logged in,,,,,{}\r\n")
+        } else {
+          response.writeHead(200, { "Content-Type": "application/json" })
+          response.end(page)
+        }
+      })
+    })
+    const { proxy } = await startProxy(url, config(100))
+    proxy.server.on("timeout", () => {
+      proxyTimedOut = true
+    })
+    for (const path of ["/api/v1/deployments", "/api/v1/audit-logs/export?format=ndjson"]) {
+      proxyTimedOut = false
+      const answer = await get(proxy.url, path)
+      expect({ path, status: answer.status, timedOut: proxyTimedOut }).toEqual({ path, status: 200, timedOut: true })
+      expect(answer.text).toContain(path.includes("export") ? "\"id\":\"evt_1\"" : "\"id\":\"123\"")
+    }
+  })
+
+  it("a caller that stops reading a streaming export is still cut by it", async () => {
+    // An export that never ends, written as fast as the proxy reads it.
+    let upstreamClosed = false
+    const url = await startUpstream((_request, response) => {
+      response.writeHead(200, { "Content-Type": "text/csv" })
+      response.write(exportHeader)
+      let i = 0
+      const more = () => {
+        while (!upstreamClosed && response.write(`evt_${i++},2024-01-15T10:30:00.000Z,Logged in,,,,,{}\r\n`));
+      }
+      response.on("drain", more)
+      response.on("close", () => {
+        upstreamClosed = true
+      })
+      more()
+    })
+    const { proxy } = await startProxy(url, config(200))
+    let callerSocket: import("node:net").Socket | undefined
+    proxy.server.on("connection", (socket) => {
+      callerSocket = socket
+    })
+    const net = await import("node:net")
+    const caller = net.connect(proxy.port, "127.0.0.1")
+    caller.on("error", () => undefined)
+    caller.write(
+      `GET /api/v1/audit-logs/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keyOf("admin")}\r\n\r\n`
+    )
+    // The caller reads nothing: its socket fills, the proxy's writes wait, the idle timer cuts it.
+    caller.pause()
+    await until(() => callerSocket?.destroyed === true, "the proxy closes the caller's connection")
+    await until(() => upstreamClosed, "the upstream transfer is dropped")
+    caller.destroy()
+  })
+
+  it("a caller that stops half-way through its request body is still cut by it", async () => {
+    const url = await startUpstream((_request, response) => response.end("{}"))
+    const { proxy } = await startProxy(url, {
+      ...config(200),
+      server: { idleTimeoutMs: 200, requestTimeoutMs: 60_000 }
+    })
+    let callerSocket: import("node:net").Socket | undefined
+    proxy.server.on("connection", (socket) => {
+      callerSocket = socket
+    })
+    const net = await import("node:net")
+    const caller = net.connect(proxy.port, "127.0.0.1")
+    caller.on("error", () => undefined)
+    caller.write(
+      `POST /api/v1/deployments/123/environments/456/tokens-for-meta-sync HTTP/1.1\r\nHost: x\r\n` +
+        `Authorization: Bearer ${keyOf("admin")}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"sec`
+    )
+    await until(() => callerSocket?.destroyed === true, "the proxy closes the caller's connection")
+    caller.destroy()
+  })
+})
