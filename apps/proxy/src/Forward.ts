@@ -16,6 +16,7 @@
 import * as AuditLog from "@cubeplane/core/AuditLog"
 import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
+import { UnexpectedResponse } from "@cubeplane/core/Errors"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import * as Answer from "./Answer.js"
@@ -32,6 +33,7 @@ import type { ExportRequest, TokenRequest } from "./Validate.js"
 const maxTokenBytes = 1024 * 1024
 
 const encodeTokenInput = Schema.encodeEither(Domain.MetaSyncTokenInput)
+const decodeToken = Schema.decodeUnknownEither(Schema.parseJson(Domain.MetaSyncTokenResponse))
 
 type Services = Upstream.ControlPlaneUpstream | ProxyMetrics | Log.AccessLog
 
@@ -79,7 +81,20 @@ export const tokenForwarder: Effect.Effect<
   }).pipe(
     Effect.flatMap((response) => {
       call.upstreamStatus = response.status
-      return Effect.map(Upstream.readBody(response, maxTokenBytes), (body) => {
+      return Effect.flatMap(Upstream.readBody(response, maxTokenBytes), (body) => {
+        // A 2xx that is not a token (an HTML page, text, a JSON error) is a 502, as for the typed client.
+        if (Either.isLeft(decodeToken(Buffer.from(body).toString("utf8")))) {
+          return Effect.fail(
+            new UnexpectedResponse({
+              message: "the answer to the token request is not a meta-sync token (core's MetaSyncTokenResponse)",
+              // The body is not quoted: a near-token may hold a token.
+              detail: "the body does not decode as MetaSyncTokenResponse",
+              method: "POST",
+              path: request.upstreamPath,
+              status: response.status
+            })
+          )
+        }
         const bytes = upstream.redactor.bytes(body)
         metrics.tokensMinted.inc([key.name])
         log.event({
@@ -95,9 +110,9 @@ export const tokenForwarder: Effect.Effect<
           expires_in: checked.expiresIn ?? null,
           expires_at: expiresAtOf(bytes)
         })
-        return reply(call, response.status, bodyBytes(bytes), {
+        return Effect.succeed(reply(call, response.status, bodyBytes(bytes), {
           "Content-Type": passedType(response.headers["content-type"], "json")
-        })
+        }))
       })
     }),
     Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))

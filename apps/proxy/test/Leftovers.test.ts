@@ -236,3 +236,96 @@ describe("idle_timeout_ms shorter than the upstream's wait", () => {
     caller.destroy()
   })
 })
+
+describe("a 2xx from upstream that is not what the operation answers with", () => {
+  const hostile: ReadonlyArray<readonly [string, string]> = [
+    ["text/html", "<!doctype html><script>alert(document.cookie)</script>"],
+    ["application/json", "<script>alert(1)</script>"],
+    ["application/json", JSON.stringify({ error: "maintenance" })],
+    ["application/json", "[1, 2, 3]"],
+    ["text/plain", "ok"],
+    ["application/json", ""]
+  ]
+  const config = baseConfig([
+    key("admin", [{ operations: ["*"] }]),
+    key("scoped", [{ operations: ["listDeployments", "listEnvironments"], deployments: ["123"] }]),
+    {
+      ...key("catalog", [{
+        operations: ["createMetaSyncToken"],
+        deployments: ["123"],
+        environments: ["456"],
+        token: { maxExpiresIn: 3600, securityContext: { tenant_id: "acme" } }
+      }])
+    }
+  ])
+
+  it("lists: a 502 {error} for the full-access key as for a scoped one, never the body under a JSON type", async () => {
+    let current: readonly [string, string] = hostile[0]!
+    const url = await startUpstream((_request, response) => {
+      response.writeHead(200, { "Content-Type": current[0] })
+      response.end(current[1])
+    })
+    const { proxy } = await startProxy(url, config)
+    for (const answer of hostile) {
+      current = answer
+      for (
+        const [name, path] of [["admin", "/api/v1/deployments"], ["scoped", "/api/v1/deployments"], [
+          "admin",
+          "/api/v1/deployments/123/environments"
+        ]] as const
+      ) {
+        const got = await get(proxy.url, path, { Authorization: `Bearer ${keyOf(name)}` })
+        expect({ answer, name, path, status: got.status, type: got.headers.get("content-type") }).toEqual({
+          answer,
+          name,
+          path,
+          status: 502,
+          type: "application/json"
+        })
+        expect(JSON.parse(got.text).error).toMatch(/^the upstream Control Plane sent an answer the proxy cannot read/)
+        // The body is not passed on: the answer is the proxy's own `{"error"}` object.
+        expect(Object.keys(JSON.parse(got.text))).toEqual(["error"])
+      }
+    }
+    // A real page still passes through as it came for the full-access key.
+    current = [
+      "application/json",
+      JSON.stringify({
+        data: { deployments: [{ id: "123", name: "Prod", created_at: "2024-01-15T10:30:00.000Z" }] },
+        pagination: { offset: 0, limit: 20, total: 1 },
+        extra: "kept"
+      })
+    ]
+    const page = await get(proxy.url, "/api/v1/deployments")
+    expect({ status: page.status, text: page.text }).toEqual({ status: 200, text: current[1] })
+  })
+
+  it("tokens: a 2xx that is not a meta-sync token is a 502 {error}", async () => {
+    let current: readonly [string, string] = hostile[0]!
+    const url = await startUpstream((request, response) => {
+      request.resume()
+      request.on("end", () => {
+        response.writeHead(201, { "Content-Type": current[0] })
+        response.end(current[1])
+      })
+    })
+    const { proxy } = await startProxy(url, config)
+    const mint = async () => {
+      const response = await fetch(`${proxy.url}/api/v1/deployments/123/environments/456/tokens-for-meta-sync`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${keyOf("catalog")}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ security_context: { tenant_id: "acme" }, expires_in: 60 })
+      })
+      return { status: response.status, type: response.headers.get("content-type"), text: await response.text() }
+    }
+    for (const answer of hostile) {
+      current = answer
+      const got = await mint()
+      expect({ answer, status: got.status, type: got.type }).toEqual({ answer, status: 502, type: "application/json" })
+      expect(JSON.parse(got.text).error).toContain("is not a meta-sync token")
+    }
+    current = ["application/json", JSON.stringify({ data: { token: "eyJ.a.b", expires_at: "2030-01-01T00:00:00Z" } })]
+    const minted = await mint()
+    expect({ status: minted.status, text: minted.text }).toEqual({ status: 201, text: current[1] })
+  })
+})
