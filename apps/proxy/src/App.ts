@@ -21,8 +21,10 @@ import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
 import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime } from "effect"
 import { Hono } from "hono"
+import * as AuthFailures from "./AuthFailures.js"
 import * as Cache from "./Cache.js"
 import { type AppEnv, type Call, type Ctx, fail, jsonType, reply } from "./Call.js"
+import * as ClientAddress from "./ClientAddress.js"
 import type { ProxyConfig } from "./Config.js"
 import * as Docs from "./Docs.js"
 import * as Forward from "./Forward.js"
@@ -77,6 +79,9 @@ export const layer = (deps: AppDeps, metrics: Metrics) => {
     Layer.setScheduler(RequestRuntime.scheduler()),
     deps.keys === undefined ? Keys.layer(deps.config.keys) : Layer.succeed(Keys.ProxyKeys, deps.keys),
     shared === undefined ? RateLimit.layerMemory(now) : RedisRateLimit.layer.pipe(Layer.provide(shared)),
+    shared === undefined
+      ? AuthFailures.layerMemory(deps.config.authFailures, now)
+      : AuthFailures.layerRedis(deps.config.authFailures, now).pipe(Layer.provide(shared)),
     Policy.layer,
     shared === undefined
       ? Cache.layerMemory(deps.config.cache, now)
@@ -113,7 +118,7 @@ export const makeApp = (deps: AppDeps) => {
     .runSync(
       Effect.all([
         Log.AccessLog,
-        steps(deps.now ?? Date.now),
+        steps(deps.now ?? Date.now, ClientAddress.make(config.authFailures?.trustedProxies ?? [])),
         Lists.forwarder,
         Forward.tokenForwarder,
         Forward.auditLogForwarder
