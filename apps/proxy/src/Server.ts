@@ -12,6 +12,7 @@ import { type AppDeps, makeApp } from "./App.js"
 import { serverDefaults } from "./Config.js"
 import { Metrics } from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
+import * as Refusals from "./Refusals.js"
 
 export interface RunningProxy {
   readonly url: string
@@ -63,13 +64,15 @@ export const createServer = (
     connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 4))),
     // Two `Authorization` headers arrive as one, joined by ", " (as the fetch `Headers` join them), which no
     // key matches: a request cannot be read one way by the proxy and another way by whatever is in front of it.
-    joinDuplicateHeaders: true
+    joinDuplicateHeaders: true,
+    // A missing `Host` is refused by the app's URL check with an `{"error"}` body (Node's own 400 has none).
+    requireHostHeader: false
   }, listener)
   server.setTimeout(settings?.idleTimeoutMs ?? serverDefaults.idleTimeoutMs, (socket) => {
     // Idle means the caller is idle: not the proxy waiting for the upstream on the caller's behalf.
     if (!waitingOnUpstream(socket)) socket.destroy()
   })
-  server.on("clientError", answerClientError)
+  Refusals.install(server)
   return server
 }
 
@@ -87,49 +90,6 @@ const waitingOnUpstream = (socket: Socket): boolean => {
   const response: unknown = Reflect.get(socket, "_httpMessage")
   if (!(response instanceof http.ServerResponse) || response.writableFinished) return false
   return response.req.complete && socket.writableLength === 0 && !response.writableNeedDrain
-}
-
-/**
- * What Node's parser refused (not HTTP, a header too long, a request that
- * took too long to arrive) answered like every other refusal — a 4xx with an
- * `{"error": ...}` body saying what to do — where Node's own answer has no
- * body. The connection is closed after it, as Node does.
- */
-const answerClientError = (error: Error & { readonly code?: string }, socket: Socket): void => {
-  if (error.code === "ECONNRESET" || !socket.writable || responseStarted(socket)) {
-    socket.destroy()
-    return
-  }
-  const [status, reason, message] = clientErrorAnswer(error.code)
-  const body = JSON.stringify({ error: message })
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  )
-}
-
-/** Status, reason phrase and `error` for what Node's parser refused, by its error code. */
-const clientErrorAnswer = (code: string | undefined): readonly [number, string, string] =>
-  code === "HPE_HEADER_OVERFLOW"
-    ? [
-      431,
-      "Request Header Fields Too Large",
-      "the request's line and headers are larger than the server accepts (16 KB): send a shorter URL or fewer headers"
-    ]
-    : code === "ERR_HTTP_REQUEST_TIMEOUT"
-    ? [408, "Request Timeout", "the request took too long to arrive: send the whole request at once and retry"]
-    : [
-      400,
-      "Bad Request",
-      `the request is not valid HTTP/1.1${
-        code === undefined ? "" : ` (${code})`
-      }: send one request line, well-formed headers (one Content-Length or Transfer-Encoding) and a body that matches them`
-    ]
-
-/** A response on this socket that has already sent its headers (then there is nothing left to answer with). */
-const responseStarted = (socket: Socket): boolean => {
-  const message: unknown = Reflect.get(socket, "_httpMessage")
-  return typeof message === "object" && message !== null && Reflect.get(message, "headersSent") === true
 }
 
 const listen = (server: http.Server, port: number, host: string): Promise<string> =>
@@ -169,7 +129,10 @@ export const start = async (
 ): Promise<RunningProxy> => {
   const metrics = deps.metrics ?? new Metrics()
   const app = makeApp({ ...deps, metrics })
-  const server = createServer(getRequestListener(app.fetch), deps.config.server)
+  const server = createServer(
+    Refusals.guard(getRequestListener(app.fetch, { errorHandler: Refusals.unreadableRequest })),
+    deps.config.server
+  )
   const url = await listen(server, options.port, options.host)
   const metricsPort = deps.config.metrics?.port
   let extra: http.Server | undefined

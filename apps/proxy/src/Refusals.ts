@@ -1,0 +1,140 @@
+/**
+ * Requests refused before the app sees them, answered like every other
+ * refusal — a 4xx/5xx with an `{"error": ...}` body saying what to do and
+ * `nosniff` — where Node or @hono/node-server would answer with no body, or
+ * not at all: what Node's parser refuses (not HTTP, a header too long, a
+ * request too slow to arrive), `CONNECT`, an `Expect` other than
+ * `100-continue`, a request target or `Host` that cannot be read as a URL,
+ * a transfer coding other than `chunked`, and a path with `.`/`..` segments.
+ * The connection is closed after each: what follows on it cannot be trusted
+ * to be framed as the caller meant.
+ *
+ * @since 0.2.0
+ */
+import type * as http from "node:http"
+import type { Socket } from "node:net"
+
+const head = (status: number, reason: string, body: string): string =>
+  `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +
+  `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`
+
+/** The answer written straight to a socket that has no response object (or whose request is not to be read). */
+const onSocket = (socket: Socket, status: number, reason: string, message: string): void => {
+  const body = JSON.stringify({ error: message })
+  socket.end(head(status, reason, body) + body)
+}
+
+/** The answer on a Node response, the connection closed after it. */
+const onResponse = (response: http.ServerResponse, status: number, message: string): void => {
+  const body = JSON.stringify({ error: message })
+  response.shouldKeepAlive = false
+  response.writeHead(status, {
+    "Content-Type": "application/json",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Length": String(Buffer.byteLength(body)),
+    Connection: "close"
+  })
+  response.end(body)
+}
+
+/** Node's answers without a body (or no answer at all), replaced on `server`. */
+export const install = (server: http.Server): void => {
+  server.on("clientError", answerClientError)
+  // No tunnels: without a listener Node drops the connection without a word.
+  server.on("connect", (_request: http.IncomingMessage, socket: Socket) => {
+    onSocket(socket, 405, "Method Not Allowed", "CONNECT is not supported: this is an API server, not a tunnel")
+  })
+  server.on("checkExpectation", (_request: http.IncomingMessage, response: http.ServerResponse) => {
+    onResponse(response, 417, "the only Expect this server meets is `100-continue`: send the request without it")
+  })
+}
+
+/**
+ * @hono/node-server's answer when it cannot build a URL from the request (a
+ * missing or second `Host`, a backslash in the path, `OPTIONS *`): its
+ * messages are its own fixed text, never the caller's.
+ */
+export const unreadableRequest = (error: unknown): Response => {
+  const said = error instanceof Error && /^[A-Za-z :/0-9]{1,80}$/.test(error.message) ? ` (${error.message})` : ""
+  return new Response(
+    JSON.stringify({
+      error:
+        `the request's target or Host header cannot be read as a URL${said}: send an origin-form path (/api/v1/…) and one Host header`
+    }),
+    {
+      status: 400,
+      headers: { "Content-Type": "application/json", "X-Content-Type-Options": "nosniff", Connection: "close" }
+    }
+  )
+}
+
+/**
+ * The checks before the app: a transfer coding other than `chunked` (Node
+ * reads `gzip, chunked` as chunked and hands on the still-coded body, which
+ * this server does not decode: RFC 9112 says 501), and dot segments in the
+ * path (`/a/../b`, `%2e%2e`), which the URL parser resolves: the proxy would
+ * route a path other than the one a filter in front of it saw.
+ */
+export const guard = (listener: http.RequestListener): http.RequestListener => (request, response) => {
+  const coding = request.headers["transfer-encoding"]
+  if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
+    return onResponse(
+      response,
+      501,
+      "the only transfer coding this server reads is `chunked`: send the body without others"
+    )
+  }
+  const url = request.url ?? ""
+  if ((url.includes(".") || url.includes("%")) && hasDotSegment(url)) {
+    return onResponse(response, 400, "the path has `.` or `..` segments: send the path without them (/api/v1/…)")
+  }
+  return listener(request, response)
+}
+
+/** Whether the path of a request target has a `.` or `..` segment, written plainly or with `%2e`. */
+export const hasDotSegment = (target: string): boolean => {
+  const query = target.indexOf("?")
+  const path = query === -1 ? target : target.slice(0, query)
+  for (const segment of path.split("/")) {
+    const plain = segment.length <= 6 ? segment.replace(/%2e/gi, ".") : segment
+    if (plain === "." || plain === "..") return true
+  }
+  return false
+}
+
+/**
+ * What Node's parser refused (not HTTP, a header too long, a request that
+ * took too long to arrive). Node's own answer has no body.
+ */
+const answerClientError = (error: Error & { readonly code?: string }, socket: Socket): void => {
+  if (error.code === "ECONNRESET" || !socket.writable || responseStarted(socket)) {
+    socket.destroy()
+    return
+  }
+  const [status, reason, message] = clientErrorAnswer(error.code)
+  onSocket(socket, status, reason, message)
+}
+
+/** Status, reason phrase and `error` for what Node's parser refused, by its error code. */
+const clientErrorAnswer = (code: string | undefined): readonly [number, string, string] =>
+  code === "HPE_HEADER_OVERFLOW"
+    ? [
+      431,
+      "Request Header Fields Too Large",
+      "the request's line and headers are larger than the server accepts (16 KB): send a shorter URL or fewer headers"
+    ]
+    : code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "Request Timeout", "the request took too long to arrive: send the whole request at once and retry"]
+    : [
+      400,
+      "Bad Request",
+      `the request is not valid HTTP/1.1${
+        code === undefined ? "" : ` (${code})`
+      }: send one request line, well-formed headers (one Content-Length or Transfer-Encoding) and a body that matches them`
+    ]
+
+/** A response on this socket that has already sent its headers (then there is nothing left to answer with). */
+const responseStarted = (socket: Socket): boolean => {
+  const message: unknown = Reflect.get(socket, "_httpMessage")
+  return typeof message === "object" && message !== null && Reflect.get(message, "headersSent") === true
+}
