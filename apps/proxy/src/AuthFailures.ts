@@ -18,6 +18,8 @@
  * @since 0.2.0
  */
 import { Context, Effect, Layer } from "effect"
+import type { Call } from "./Call.js"
+import type { ClientAddress } from "./ClientAddress.js"
 import type { AuthFailureSettings } from "./ConfigSchema.js"
 import { authFailureDefaults } from "./ConfigSchema.js"
 import type { RateLimitResult } from "./RateLimit.js"
@@ -142,3 +144,30 @@ export const layerRedis = (
       }
     })
   )
+
+/**
+ * A key check outside the pipeline (`/metrics` and its key) under the same limit: refused while the
+ * address is locked out, before the key is looked at; a wrong key presented counts as a failure.
+ * `run` runs a shared store's count.
+ */
+export const guard = (
+  failures: AuthFailures["Type"],
+  addressOf: ClientAddress,
+  lockedOut: (call: Call, seconds: number) => Response,
+  run: (counted: Effect.Effect<number>) => Promise<number>
+) =>
+(
+  call: Call,
+  /** Checks the key: whether a wrong one was presented, and the answer to build when it is not locked out. */
+  attempt: () => { readonly wrongKey: boolean; readonly respond: () => Response }
+): Response | Promise<Response> => {
+  const address = failures.enabled ? addressOf(call) : undefined
+  if (address === undefined) return attempt().respond()
+  const locked = failures.lockedFor(address)
+  if (locked > 0) return lockedOut(call, locked)
+  const { respond, wrongKey } = attempt()
+  if (!wrongKey) return respond()
+  const counted = failures.failed(address)
+  const decide = (seconds: number) => seconds > 0 ? lockedOut(call, seconds) : respond()
+  return Effect.isEffect(counted) ? run(counted).then(decide) : decide(counted)
+}

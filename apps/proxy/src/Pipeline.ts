@@ -132,15 +132,18 @@ export const steps = (
   )
 
 /** The 429 of an address with too many failed authentications (no key named: none was accepted). */
-const lockedOut = (call: Call, metrics: ProxyMetrics["Type"], seconds: number): Refused => {
+export const lockedOutAnswer = (call: Call, metrics: ProxyMetrics["Type"], seconds: number): Response => {
   metrics.authLockouts.inc([])
-  return refuse(fail(
+  return fail(
     call,
     429,
     `too many failed authentications from this address: retry in ${seconds} s with a valid proxy key`,
     { "Retry-After": String(seconds) }
-  ))
+  )
 }
+
+const lockedOut = (call: Call, metrics: ProxyMetrics["Type"], seconds: number): Refused =>
+  refuse(lockedOutAnswer(call, metrics, seconds))
 
 const authenticate = (
   keys: Keys.KeyRing,

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AuthFailureSettings, ProxyConfig } from "../src/Config.js"
+import * as Keys from "../src/Keys.js"
 import type { LogEntry } from "../src/Log.js"
 import { Metrics } from "../src/Metrics.js"
 import * as RedisStore from "../src/RedisStore.js"
@@ -92,6 +93,36 @@ describe("failed authentications per address, in memory", () => {
   it("limit 0 turns it off", async () => {
     const { get } = await startProxy({ limit: 0 })
     for (let n = 0; n < 30; n++) expect((await get(guess(n))).status).toBe(401)
+  })
+})
+
+describe("the metrics key, under the same limit", () => {
+  it("wrong metrics keys count with wrong proxy keys; a locked-out address gets 429 for /metrics too", async () => {
+    const { upstream } = fakeUpstream(() => ({ status: 200, body: deploymentsPage(["123"]) }))
+    const metricsKey = "cpk_metrics_key_for_the_scraper_0123456789"
+    const config: ProxyConfig = {
+      ...baseConfig([key("admin", lists)]),
+      authFailures: { limit: 3 },
+      metrics: { keyHash: Keys.hash(metricsKey) }
+    }
+    const proxy = await Server.start({ config, upstream, log: () => undefined }, { port: 0, host: "127.0.0.1" })
+    running.push(proxy)
+    const scrape = async (authorization?: string) => {
+      const response = await fetch(`${proxy.url}/metrics`, {
+        headers: authorization === undefined ? {} : { Authorization: authorization }
+      })
+      await response.text()
+      return response.status
+    }
+    expect(await scrape(`Bearer ${metricsKey}`)).toBe(200)
+    // A missing key is no guess.
+    expect(await scrape()).toBe(401)
+    expect(await scrape(guess(0))).toBe(401)
+    const api = await fetch(`${proxy.url}/api/v1/deployments`, { headers: { Authorization: guess(1) } })
+    expect(api.status).toBe(401)
+    expect(await scrape(guess(2))).toBe(401)
+    expect(await scrape(guess(3))).toBe(429)
+    expect(await scrape(`Bearer ${metricsKey}`)).toBe(429)
   })
 })
 
