@@ -6,6 +6,7 @@
  */
 import { Redacted } from "effect"
 import * as http from "node:http"
+import * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import { afterAll, describe, expect, it } from "vitest"
 import type { ProxyConfig } from "../src/Config.js"
@@ -145,6 +146,18 @@ describe("a caller that leaves before the export's first bytes", () => {
   })
 })
 
+/** A raw connection that sends `text`; `cut` tells whether the proxy has closed its side of it. */
+const rawCaller = (proxy: Server.RunningProxy, text: string) => {
+  let accepted: net.Socket | undefined
+  proxy.server.once("connection", (socket: net.Socket) => {
+    accepted = socket
+  })
+  const caller = net.connect(proxy.port, "127.0.0.1")
+  caller.on("error", () => undefined)
+  caller.write(text)
+  return { caller, cut: () => accepted?.destroyed === true }
+}
+
 describe("idle_timeout_ms shorter than the upstream's wait", () => {
   const config = (idleTimeoutMs: number): ProxyConfig => ({
     ...baseConfig([key("admin", [{ operations: ["*"] }])]),
@@ -198,19 +211,13 @@ describe("idle_timeout_ms shorter than the upstream's wait", () => {
       more()
     })
     const { proxy } = await startProxy(url, config(200))
-    let callerSocket: import("node:net").Socket | undefined
-    proxy.server.on("connection", (socket) => {
-      callerSocket = socket
-    })
-    const net = await import("node:net")
-    const caller = net.connect(proxy.port, "127.0.0.1")
-    caller.on("error", () => undefined)
-    caller.write(
+    const { caller, cut } = rawCaller(
+      proxy,
       `GET /api/v1/audit-logs/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keyOf("admin")}\r\n\r\n`
     )
     // The caller reads nothing: its socket fills, the proxy's writes wait, the idle timer cuts it.
     caller.pause()
-    await until(() => callerSocket?.destroyed === true, "the proxy closes the caller's connection")
+    await until(cut, "the proxy closes the caller's connection")
     await until(() => upstreamClosed, "the upstream transfer is dropped")
     caller.destroy()
   })
@@ -221,18 +228,12 @@ describe("idle_timeout_ms shorter than the upstream's wait", () => {
       ...config(200),
       server: { idleTimeoutMs: 200, requestTimeoutMs: 60_000 }
     })
-    let callerSocket: import("node:net").Socket | undefined
-    proxy.server.on("connection", (socket) => {
-      callerSocket = socket
-    })
-    const net = await import("node:net")
-    const caller = net.connect(proxy.port, "127.0.0.1")
-    caller.on("error", () => undefined)
-    caller.write(
+    const { caller, cut } = rawCaller(
+      proxy,
       `POST /api/v1/deployments/123/environments/456/tokens-for-meta-sync HTTP/1.1\r\nHost: x\r\n` +
         `Authorization: Bearer ${keyOf("admin")}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"sec`
     )
-    await until(() => callerSocket?.destroyed === true, "the proxy closes the caller's connection")
+    await until(cut, "the proxy closes the caller's connection")
     caller.destroy()
   })
 })
