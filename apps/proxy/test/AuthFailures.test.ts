@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AuthFailureSettings, ProxyConfig } from "../src/Config.js"
+import * as Config from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
 import type { LogEntry } from "../src/Log.js"
 import { Metrics } from "../src/Metrics.js"
@@ -147,6 +148,21 @@ describe("which address: X-Forwarded-For only from a trusted proxy", () => {
     // Another caller through the same proxies is not locked out.
     expect((await get(valid, { "X-Forwarded-For": "203.0.113.6, 10.0.0.7" })).status).toBe(200)
     expect((await get(valid, { "X-Forwarded-For": "203.0.113.5, 10.0.0.7" })).status).toBe(429)
+  })
+
+  it("the file's auth_failures section, snake_case, decodes to the settings the proxy uses", () => {
+    const config = Config.parse(
+      "auth_failures:\n  limit: 5\n  window_seconds: 30\n  trusted_proxies: [10.0.0.0/8, \"::1\", 192.0.2.7]\nkeys: []\n",
+      "proxy.yaml"
+    )
+    expect(config.authFailures).toEqual({
+      limit: 5,
+      windowSeconds: 30,
+      trustedProxies: ["10.0.0.0/8", "::1", "192.0.2.7"]
+    })
+    expect(problemsOf("auth_failures:\n  limit: -1\nkeys: []\n")).toEqual([
+      "line 2, column 10: auth_failures.limit: Expected an integer ≥ 0"
+    ])
   })
 
   it("a trusted_proxies entry that is not an address or a CIDR block is refused with the one-line reason", () => {
