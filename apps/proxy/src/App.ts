@@ -21,8 +21,10 @@ import * as Api from "@cubeplane/core/Api"
 import type { Operation } from "@cubeplane/core/Api"
 import { Cause, Effect, Exit, type Fiber, Layer, ManagedRuntime } from "effect"
 import { Hono } from "hono"
+import * as AuthFailures from "./AuthFailures.js"
 import * as Cache from "./Cache.js"
 import { type AppEnv, type Call, type Ctx, fail, jsonType, reply } from "./Call.js"
+import * as ClientAddress from "./ClientAddress.js"
 import type { ProxyConfig } from "./Config.js"
 import * as Docs from "./Docs.js"
 import * as Forward from "./Forward.js"
@@ -36,7 +38,7 @@ import * as MetricsEndpoint from "./MetricsEndpoint.js"
 import * as Observe from "./Observe.js"
 import * as OpenApi from "./OpenApi.js"
 import type { Authorized, Checkable, Step } from "./Pipeline.js"
-import { andThen, check, refusal, Refused, steps, waits } from "./Pipeline.js"
+import { andThen, check, lockedOutAnswer, refusal, Refused, steps, waits } from "./Pipeline.js"
 import * as Policy from "./Policy.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Readiness from "./Readiness.js"
@@ -77,6 +79,9 @@ export const layer = (deps: AppDeps, metrics: Metrics) => {
     Layer.setScheduler(RequestRuntime.scheduler()),
     deps.keys === undefined ? Keys.layer(deps.config.keys) : Layer.succeed(Keys.ProxyKeys, deps.keys),
     shared === undefined ? RateLimit.layerMemory(now) : RedisRateLimit.layer.pipe(Layer.provide(shared)),
+    shared === undefined
+      ? AuthFailures.layerMemory(deps.config.authFailures, now)
+      : AuthFailures.layerRedis(deps.config.authFailures, now).pipe(Layer.provide(shared)),
     Policy.layer,
     shared === undefined
       ? Cache.layerMemory(deps.config.cache, now)
@@ -109,16 +114,25 @@ export const makeApp = (deps: AppDeps) => {
   const app = new Hono<AppEnv>()
 
   // The layers' services, resolved once: the access log (for the wrapper below), the pipeline's steps, the forwarders.
-  const [accessLog, { admit, authenticate, authorize }, listForward, tokenForward, auditLogForward] = runtime
+  const addressOf = ClientAddress.make(config.authFailures?.trustedProxies ?? [])
+  const [accessLog, { admit, authenticate, authorize }, listForward, tokenForward, auditLogForward, failures] = runtime
     .runSync(
       Effect.all([
         Log.AccessLog,
-        steps(deps.now ?? Date.now),
+        steps(deps.now ?? Date.now, addressOf),
         Lists.forwarder,
         Forward.tokenForwarder,
-        Forward.auditLogForwarder
+        Forward.auditLogForwarder,
+        AuthFailures.AuthFailures
       ])
     )
+  // The metrics key is guessed under the same per-address limit as the proxy keys.
+  const guardKey = AuthFailures.guard(
+    failures,
+    addressOf,
+    (call, seconds) => lockedOutAnswer(call, metrics, seconds),
+    (counted) => runtime.runPromise(counted)
+  )
 
   /** request id → access log → metrics, around every handler: `begin` … `finish`. */
   const { begin, failed, finish, internalError, observed } = Observe.make(accessLog, metrics, log, upstream.redactor)
@@ -203,11 +217,17 @@ export const makeApp = (deps: AppDeps) => {
   if (MetricsEndpoint.onApiPort(config.metrics)) {
     app.get(
       "/metrics",
-      observed((call) => {
-        const answer = metricsEndpoint(call.header("authorization"))
-        if (answer.status !== 200) call.error = "metrics key missing or wrong"
-        return reply(call, answer.status, answer.body, answer.headers)
-      })
+      observed((call) =>
+        guardKey(call, () => {
+          const authorization = call.header("authorization")
+          const answer = metricsEndpoint(authorization)
+          if (answer.status !== 200) call.error = "metrics key missing or wrong"
+          return {
+            respond: () => reply(call, answer.status, answer.body, answer.headers),
+            wrongKey: answer.status === 401 && Keys.fromAuthorization(authorization) !== undefined
+          }
+        })
+      )
     )
   }
   app.get(

@@ -25,6 +25,11 @@ export class Call {
   cacheResult: "HIT" | "MISS" | undefined = undefined
   upstreamStatus: number | undefined = undefined
   error: string | undefined = undefined
+  /**
+   * The status the caller got when the answer was written to its socket by the handler itself (an export
+   * piped to the Node response): the `Response` handed to Hono then only says "already sent".
+   */
+  sentStatus: number | undefined = undefined
   /** The answer of the request's program, once it has one (see `App.execute`). */
   answer: Response | undefined = undefined
   /** `performance.now()` when the request came in, for its duration. */

@@ -10,6 +10,7 @@
 import * as Api from "@cubeplane/core/Api"
 import * as Dates from "@cubeplane/core/Dates"
 import { Either, ParseResult, Schema } from "effect"
+import { isIP } from "node:net"
 
 /** An operation name or `"*"` for all four. */
 export const GrantedOperation = Schema.Union(Api.Operation, Schema.Literal("*"))
@@ -119,7 +120,10 @@ export const ServerSettings = Schema.Struct({
   requestTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("request_timeout_ms")),
   /** How long an idle keep-alive connection stays open between requests. */
   keepAliveTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("keep_alive_timeout_ms")),
-  /** A connection on which nothing moves for this long is closed, streaming exports included. */
+  /**
+   * A connection on which the caller is idle this long is closed (no traffic, or an export it stopped
+   * reading); not while the proxy waits for the upstream, which `upstream.timeout_ms` bounds.
+   */
   idleTimeoutMs: Schema.optional(PositiveInt).pipe(Schema.fromKey("idle_timeout_ms"))
 })
 export type ServerSettings = typeof ServerSettings.Type
@@ -169,8 +173,45 @@ export const StoreSettings = Schema.Struct({
 })
 export type StoreSettings = typeof StoreSettings.Type
 
+/** An IP address (`10.0.0.7`, `::1`) or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+export const AddressOrBlock = Schema.String.pipe(
+  Schema.filter((text) => blockOf(text) !== undefined, {
+    message: () => "Expected an IP address (10.0.0.7, ::1) or a CIDR block (10.0.0.0/8, fd00::/8)"
+  })
+)
+
+/** `text` as `[address, prefix length, "ipv4" | "ipv6"]`, or `undefined` when it is neither an address nor a block. */
+export const blockOf = (text: string): readonly [string, number, "ipv4" | "ipv6"] | undefined => {
+  const [address = "", prefix, ...rest] = text.split("/")
+  const version = isIP(address)
+  if (version === 0 || rest.length > 0) return undefined
+  const bits = version === 4 ? 32 : 128
+  if (prefix === undefined) return [address, bits, version === 4 ? "ipv4" : "ipv6"]
+  const length = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
+  return length >= 0 && length <= bits ? [address, length, version === 4 ? "ipv4" : "ipv6"] : undefined
+}
+
+/**
+ * Failed authentications (an unknown key) per client address: after `limit` in a window of
+ * `window_seconds` (from the first), every request from the address is refused 429 until the
+ * window ends. The address is the socket's, or — only when the socket's is one of
+ * `trusted_proxies` — the nearest address in `X-Forwarded-For` that is not.
+ */
+export const AuthFailureSettings = Schema.Struct({
+  /** Failed authentications allowed per address and window; 0 turns the limit off. Default 20. */
+  limit: Schema.optional(NonNegativeInt),
+  /** Default 60. */
+  windowSeconds: Schema.optional(PositiveInt).pipe(Schema.fromKey("window_seconds")),
+  /** Reverse proxies / load balancers in front of this proxy, whose `X-Forwarded-For` is believed. Default none. */
+  trustedProxies: Schema.optional(Schema.Array(AddressOrBlock)).pipe(Schema.fromKey("trusted_proxies"))
+})
+export type AuthFailureSettings = typeof AuthFailureSettings.Type
+
+export const authFailureDefaults = { limit: 20, windowSeconds: 60 } as const
+
 export const ProxyConfig = Schema.Struct({
   server: Schema.optional(ServerSettings),
+  authFailures: Schema.optional(AuthFailureSettings).pipe(Schema.fromKey("auth_failures")),
   store: Schema.optional(StoreSettings),
   metrics: Schema.optional(MetricsSettings),
   upstream: Schema.optionalWith(UpstreamSettings, { default: () => ({ timeoutMs: 10_000, retries: 2 }) }),

@@ -26,21 +26,42 @@ export interface Converter {
 }
 
 /**
- * The CSV as it came, byte for byte: core's `Csv.makeQuoteCheck` follows the
+ * The CSV as it came, byte for byte: core's `AuditLog.makeHeaderCheck` reads
+ * its header line (another file — a login page, an error — fails before a
+ * byte is passed on: the bytes before the header's line end are held, copied,
+ * until it is read), and core's `Csv.makeQuoteCheck` follows the
  * quotes as the bytes pass (their parity, nothing decoded, no rows counted),
  * so a file cut inside a quoted field fails the stream and the caller sees an
  * aborted transfer instead of a clean short file. (A cut connection is caught
- * by `streamBody` / `pipeToNode` themselves.) It keeps no view of a chunk:
- * the chunks it passes on are written before their memory is reused.
+ * by `streamBody` / `pipeToNode` themselves.) It keeps no view of a chunk
+ * past the header: the chunks it passes on are written before their memory is reused.
  */
 export const csvPassthrough = (): Converter => {
   const check = Csv.makeQuoteCheck()
+  const header = AuditLog.makeHeaderCheck()
+  let held: Array<Buffer> = []
+  const release = (emit: Emit) => {
+    for (const bytes of held) emit(bytes)
+    held = []
+  }
   return {
     push: (chunk, emit) => {
       check.push(chunk)
+      if (!header.done) {
+        header.push(chunk)
+        if (!header.done) {
+          held.push(Buffer.from(chunk))
+          return
+        }
+        release(emit)
+      }
       emit(chunk)
     },
-    end: () => check.end()
+    end: (emit) => {
+      check.end()
+      if (!header.done) header.end()
+      release(emit)
+    }
   }
 }
 
@@ -153,7 +174,10 @@ export const streamBody = (
  * caller's connection is destroyed (`onCutOff`), so the transfer ends
  * without its final chunk — or, when not one byte had gone out yet (the head
  * is written with the first bytes), answered 502 `{"error"}`; if the caller
- * goes away, the upstream transfer is dropped.
+ * goes away, the upstream transfer is dropped. `onHead` is told, once, the
+ * status the caller got: 200 when the head went out with the first bytes (or
+ * at a clean end), 502 for the answer above, 499 when the caller went away
+ * before either (nginx's "client closed request").
  */
 export const pipeToNode = (
   source: Body,
@@ -163,16 +187,25 @@ export const pipeToNode = (
   headers: Readonly<Record<string, string>>,
   /**
    * Told of the failure: `answered` when nothing had been sent (the caller gets a 502 `{"error"}`
-   * with the text it returns), `cut` when the caller's connection is cut.
+   * whose `error` is the text it returns), `cut` when the caller's connection is cut.
    */
-  onCutOff: (error: Error, outcome: "answered" | "cut") => string
+  onCutOff: (error: Error, outcome: "answered" | "cut") => string,
+  /** The status the caller got, once it is decided (see above). */
+  onHead: (status: number) => void = () => undefined
 ): void => {
   let done = false
   // The head goes out with the first bytes: until then a failure can still be a proper answer.
   let headed = false
+  let told = false
+  const tell = (sent: number) => {
+    if (told) return
+    told = true
+    onHead(sent)
+  }
   const head = () => {
     headed = true
     response.writeHead(status, headers)
+    tell(status)
   }
   const input = inputOf(source, converter)
   const failWith = (error: Error) => {
@@ -181,7 +214,7 @@ export const pipeToNode = (
     source.destroy()
     if (!headed && !response.headersSent) {
       // Nothing was sent (an upstream stalled or cut before its first bytes came through): a 502.
-      const body = JSON.stringify({ error: `the upstream Control Plane failed: ${onCutOff(error, "answered")}` })
+      const body = JSON.stringify({ error: onCutOff(error, "answered") })
       const kept = Object.entries(headers).filter(([name]) => name.toLowerCase() !== "content-disposition")
       response.writeHead(502, {
         ...Object.fromEntries(kept),
@@ -190,6 +223,7 @@ export const pipeToNode = (
         Connection: "close"
       })
       response.end(body)
+      tell(502)
       return
     }
     onCutOff(error, "cut")
@@ -205,12 +239,16 @@ export const pipeToNode = (
     full = false
     if (!done) source.resume()
   })
-  response.once("close", () => {
+  const gone = () => {
     // The caller went away (or the response finished): nothing more to send.
+    if (!headed) tell(499)
     if (done) return
     done = true
     source.destroy()
-  })
+  }
+  // The caller may have left while the proxy waited for the upstream's head: its "close" came already.
+  if (response.destroyed || response.socket === null || response.socket.destroyed) return gone()
+  response.once("close", gone)
   source.start({
     chunk: (chunk) => {
       if (done) return

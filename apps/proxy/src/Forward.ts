@@ -13,7 +13,10 @@
  *
  * @since 0.2.0
  */
+import * as AuditLog from "@cubeplane/core/AuditLog"
+import * as Csv from "@cubeplane/core/Csv"
 import * as Domain from "@cubeplane/core/Domain"
+import { UnexpectedResponse } from "@cubeplane/core/Errors"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import * as Answer from "./Answer.js"
@@ -30,6 +33,7 @@ import type { ExportRequest, TokenRequest } from "./Validate.js"
 const maxTokenBytes = 1024 * 1024
 
 const encodeTokenInput = Schema.encodeEither(Domain.MetaSyncTokenInput)
+const decodeToken = Schema.decodeUnknownEither(Schema.parseJson(Domain.MetaSyncTokenResponse))
 
 type Services = Upstream.ControlPlaneUpstream | ProxyMetrics | Log.AccessLog
 
@@ -45,6 +49,10 @@ const expiresAtOf = (bytes: Uint8Array): unknown => {
     return null
   }
 }
+
+/** The upstream's bytes were not an audit-log CSV (malformed, another file, a row that is not an event). */
+const notTheExport = (error: Error): boolean =>
+  error instanceof Csv.CsvError || error instanceof AuditLog.AuditLogRowError
 
 /** The forwarders' services, resolved once (the app's runtime is built once). */
 const services = Effect.all([Upstream.ControlPlaneUpstream, ProxyMetrics, Log.AccessLog])
@@ -73,7 +81,20 @@ export const tokenForwarder: Effect.Effect<
   }).pipe(
     Effect.flatMap((response) => {
       call.upstreamStatus = response.status
-      return Effect.map(Upstream.readBody(response, maxTokenBytes), (body) => {
+      return Effect.flatMap(Upstream.readBody(response, maxTokenBytes), (body) => {
+        // A 2xx that is not a token (an HTML page, text, a JSON error) is a 502, as for the typed client.
+        if (Either.isLeft(decodeToken(Buffer.from(body).toString("utf8")))) {
+          return Effect.fail(
+            new UnexpectedResponse({
+              message: "the answer to the token request is not a meta-sync token (core's MetaSyncTokenResponse)",
+              // The body is not quoted: a near-token may hold a token.
+              detail: "the body does not decode as MetaSyncTokenResponse",
+              method: "POST",
+              path: request.upstreamPath,
+              status: response.status
+            })
+          )
+        }
         const bytes = upstream.redactor.bytes(body)
         metrics.tokensMinted.inc([key.name])
         log.event({
@@ -89,9 +110,9 @@ export const tokenForwarder: Effect.Effect<
           expires_in: checked.expiresIn ?? null,
           expires_at: expiresAtOf(bytes)
         })
-        return reply(call, response.status, bodyBytes(bytes), {
+        return Effect.succeed(reply(call, response.status, bodyBytes(bytes), {
           "Content-Type": passedType(response.headers["content-type"], "json")
-        })
+        }))
       })
     }),
     Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
@@ -112,7 +133,7 @@ export const auditLogForwarder: Effect.Effect<
     accept: "text/csv",
     requestId: call.requestId
   }).pipe(
-    Effect.map((response) => {
+    Effect.flatMap((response) => {
       call.upstreamStatus = response.status
       const warn = (error: Error, msg: string): string => {
         metrics.upstreamErrors.inc(["exportAuditLog", "stream"])
@@ -144,20 +165,35 @@ export const auditLogForwarder: Effect.Effect<
       // stream, and so does a HEAD request: Hono answers it without the body, cancelling the stream.
       const outgoing = call.c.env?.outgoing
       if (outgoing === undefined || call.c.req.method === "HEAD") {
-        return reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers)
+        return Effect.succeed(reply(call, 200, Export.streamBody(response.body, converter, onCutOff), headers))
       }
-      Export.pipeToNode(
-        response.body,
-        converter,
-        outgoing,
-        200,
-        { ...call.headers, ...headers },
-        (error, outcome) => {
-          if (outcome === "cut") onCutOff(error)
-          return outcome === "cut" ? "" : warn(error, "export failed before its first bytes: answered 502")
-        }
-      )
-      return RESPONSE_ALREADY_SENT
+      // The program ends when the caller's status is decided (the head, a 502, or the caller gone), so the
+      // access log and the metrics record the status the caller got.
+      return Effect.async<Response>((resume) => {
+        Export.pipeToNode(
+          response.body,
+          converter,
+          outgoing,
+          200,
+          { ...call.headers, ...headers },
+          (error, outcome) => {
+            if (outcome === "cut") {
+              onCutOff(error)
+              return ""
+            }
+            const said = warn(error, "export failed before its first bytes: answered 502")
+            return notTheExport(error)
+              ? `the upstream Control Plane's export is not the expected audit-log CSV: ${said}`
+              : `the upstream Control Plane failed: ${said}`
+          },
+          (status) => {
+            call.sentStatus = status
+            if (status === 502) call.error = "the upstream export failed before its first bytes"
+            if (status === 499) call.error = "the caller closed the connection before the export's first bytes"
+            resume(Effect.succeed(RESPONSE_ALREADY_SENT))
+          }
+        )
+      })
     }),
     Effect.catchAll((error) => Effect.succeed(Answer.fromError(call, error, upstream.redactor, metrics)))
   )

@@ -56,7 +56,9 @@ export const forwarder: Effect.Effect<
     const visible = grants.visibility(key, request.access)
     const answer = (): Effect.Effect<ListAnswer, ControlPlaneError> =>
       visible === "all"
-        ? passThrough(call, request, upstream)
+        ? request.itemsKey === "deployments"
+          ? passThrough(call, request, upstream, ListCodec.deployments)
+          : passThrough(call, request, upstream, ListCodec.environments)
         : request.itemsKey === "deployments"
         ? filtered(call, request, visible, upstream, ListCodec.deployments)
         : filtered(call, request, visible, upstream, ListCodec.environments)
@@ -116,13 +118,25 @@ const get = <A>(
     }
   )
 
-/** The upstream page as it came (redacted), for a key that sees everything. */
-const passThrough = (call: Call, request: ListRequest, upstream: Upstream.Upstream) =>
-  get(call, upstream, request, request.upstreamPath, (body, response) =>
-    Effect.succeed<ListAnswer>({
+/**
+ * The upstream page as it came (redacted), for a key that sees everything — once core's codec has
+ * read it as a list, as the scoped path and the typed client do: a 200 that is not a list (an HTML
+ * page, a JSON error, text) is the same 502 on every path, not a body passed on under a JSON type.
+ */
+const passThrough = <A>(
+  call: Call,
+  request: ListRequest,
+  upstream: Upstream.Upstream,
+  codec: ListCodec.ListCodec<A>
+) =>
+  get(call, upstream, request, request.upstreamPath, (body, response): Either.Either<ListAnswer, ControlPlaneError> => {
+    const decoded = decodePage(codec, request, body, response)
+    if (Either.isLeft(decoded)) return Either.left(decoded.left)
+    return Either.right({
       body: upstream.redactor.bytes(body),
       contentType: passedType(response.headers["content-type"], "json")
-    }))
+    })
+  })
 
 /** The list as this key sees it: every upstream page walked, visible items kept, the caller's page cut. */
 const filtered = <A extends { readonly id: unknown }>(

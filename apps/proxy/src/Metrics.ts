@@ -122,6 +122,11 @@ export class Metrics {
       "key"
     ]
   )
+  readonly authLockouts = new Counter(
+    "cubeplane_proxy_auth_lockouts_total",
+    "Requests refused 429 because their address had too many failed authentications (auth_failures).",
+    []
+  )
   readonly tokensMinted = new Counter("cubeplane_proxy_tokens_minted_total", "Meta-sync tokens minted, by key.", [
     "key"
   ])
@@ -151,6 +156,7 @@ export class Metrics {
     this.upstreamRetries.render(out)
     this.cache.render(out)
     this.rateLimited.render(out)
+    this.authLockouts.render(out)
     this.tokensMinted.render(out)
     this.keyRequests.render(out)
     this.keyRefusals.render(out)

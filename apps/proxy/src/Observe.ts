@@ -66,6 +66,8 @@ export const make = (
 
   const finish = (call: Call, response: Response): Response => {
     metrics.inFlight--
+    // An export written to the socket by its handler: the status it got, not Hono's "already sent" marker's.
+    const status = call.sentStatus ?? response.status
     const seconds = (performance.now() - call.started) / 1000
     const operation = call.operation ?? "other"
     accessLog.access({
@@ -75,15 +77,15 @@ export const make = (
       operation: call.operation ?? null,
       method: call.c.req.method,
       path: Keys.hide(call.c.req.path, call.presented),
-      status: response.status,
+      status,
       durationMs: Math.round(seconds * 100_000) / 100,
       cache: call.cacheResult,
       upstreamStatus: call.upstreamStatus,
       error: call.error
     })
-    metrics.requests.inc3(operation, String(response.status), call.keyName ?? "")
+    metrics.requests.inc3(operation, String(status), call.keyName ?? "")
     metrics.duration.observe(operation, seconds)
-    if (call.keyName !== undefined) metrics.countKey(call.keyName, response.status)
+    if (call.keyName !== undefined) metrics.countKey(call.keyName, status)
     return response
   }
 

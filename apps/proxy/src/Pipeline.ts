@@ -24,8 +24,10 @@
  * @since 0.2.0
  */
 import { Data, Effect } from "effect"
+import * as AuthFailures from "./AuthFailures.js"
 import type { Call } from "./Call.js"
 import { fail } from "./Call.js"
+import type { ClientAddress } from "./ClientAddress.js"
 import type { KeyConfig } from "./Config.js"
 import * as Keys from "./Keys.js"
 import * as LiveConfig from "./LiveConfig.js"
@@ -108,32 +110,75 @@ export interface Steps {
   readonly authorize: <R extends Checkable>(checked: Checked<R>) => Step<Authorized<R>>
 }
 
-/** The steps; `now` is the clock of key expiry (the one rate limits and the cache use). */
+/**
+ * The steps; `now` is the clock of key expiry (the one rate limits and the cache use), `addressOf`
+ * the caller's address that failed authentications are counted by.
+ */
 export const steps = (
-  now: () => number
-): Effect.Effect<Steps, never, Keys.ProxyKeys | RateLimit.RateLimits | Grants | ProxyMetrics> =>
+  now: () => number,
+  addressOf: ClientAddress
+): Effect.Effect<
+  Steps,
+  never,
+  Keys.ProxyKeys | RateLimit.RateLimits | Grants | ProxyMetrics | AuthFailures.AuthFailures
+> =>
   Effect.map(
-    Effect.all([Keys.ProxyKeys, RateLimit.RateLimits, Grants, ProxyMetrics]),
-    ([keys, limits, grants, metrics]): Steps => ({
-      authenticate: (call) => authenticate(keys, now, call),
+    Effect.all([Keys.ProxyKeys, RateLimit.RateLimits, Grants, ProxyMetrics, AuthFailures.AuthFailures]),
+    ([keys, limits, grants, metrics, failures]): Steps => ({
+      authenticate: (call) => authenticate(keys, failures, metrics, addressOf, now, call),
       admit: (caller) => admit(limits, metrics, caller),
       authorize: (checked) => authorize(grants, checked)
     })
   )
 
-const authenticate = (keys: Keys.KeyRing, now: () => number, call: Call): Step<Identified> => {
+/** The 429 of an address with too many failed authentications (no key named: none was accepted). */
+export const lockedOutAnswer = (call: Call, metrics: ProxyMetrics["Type"], seconds: number): Response => {
+  metrics.authLockouts.inc([])
+  return fail(
+    call,
+    429,
+    `too many failed authentications from this address: retry in ${seconds} s with a valid proxy key`,
+    { "Retry-After": String(seconds) }
+  )
+}
+
+const lockedOut = (call: Call, metrics: ProxyMetrics["Type"], seconds: number): Refused =>
+  refuse(lockedOutAnswer(call, metrics, seconds))
+
+const authenticate = (
+  keys: Keys.KeyRing,
+  failures: AuthFailures.AuthFailures["Type"],
+  metrics: ProxyMetrics["Type"],
+  addressOf: ClientAddress,
+  now: () => number,
+  call: Call
+): Step<Identified> => {
   const presented = Keys.fromAuthorization(call.header("authorization"))
   call.presented = presented
+  // A locked-out address is refused before its key is looked at: it cannot go on guessing.
+  const address = failures.enabled ? addressOf(call) : undefined
+  if (address !== undefined) {
+    const locked = failures.lockedFor(address)
+    if (locked > 0) return lockedOut(call, metrics, locked)
+  }
   const key = presented === undefined ? undefined : keys.find(presented)
   if (key === undefined) {
-    return refuse(fail(
-      call,
-      401,
-      presented === undefined
-        ? "missing or malformed Authorization header: send `Authorization: Bearer <proxy key>`"
-        : "unknown proxy key",
-      unauthorized
-    ))
+    if (presented === undefined) {
+      return refuse(fail(
+        call,
+        401,
+        "missing or malformed Authorization header: send `Authorization: Bearer <proxy key>`",
+        unauthorized
+      ))
+    }
+    const unknown = () => refuse(fail(call, 401, "unknown proxy key", unauthorized))
+    if (address === undefined) return unknown()
+    // Only the count is kept: the key tried is not.
+    const counted = failures.failed(address)
+    const decide = (seconds: number) => seconds > 0 ? lockedOut(call, metrics, seconds) : unknown()
+    return Effect.isEffect(counted)
+      ? Effect.flatMap(counted, (seconds) => Effect.fail(decide(seconds)))
+      : decide(counted)
   }
   call.keyName = key.name
   if (key.expiresAt === undefined || !LiveConfig.isExpired(key, now())) return new IdentifiedCaller(call, key)

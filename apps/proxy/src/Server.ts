@@ -5,14 +5,14 @@
  *
  * @since 0.1.0
  */
-import * as ParserRefusal from "@cubeplane/core/ParserRefusal"
 import { getRequestListener } from "@hono/node-server"
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { type AppDeps, makeApp } from "./App.js"
 import { serverDefaults } from "./Config.js"
 import { Metrics } from "./Metrics.js"
 import * as MetricsEndpoint from "./MetricsEndpoint.js"
+import * as Refusals from "./Refusals.js"
 
 export interface RunningProxy {
   readonly url: string
@@ -46,7 +46,8 @@ export class PortInUse extends Error {
  * request within `requestTimeoutMs` (Node bounds receiving the request, not
  * sending the response, so a long export is not cut by it); a connection
  * with no traffic for `idleTimeoutMs` is closed, a streaming export whose
- * caller stopped reading included; idle keep-alive connections close after
+ * caller stopped reading included, but not while the proxy itself waits for
+ * the upstream (`waitingOnUpstream`); idle keep-alive connections close after
  * `keepAliveTimeoutMs`.
  */
 export const createServer = (
@@ -63,12 +64,32 @@ export const createServer = (
     connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 4))),
     // Two `Authorization` headers arrive as one, joined by ", " (as the fetch `Headers` join them), which no
     // key matches: a request cannot be read one way by the proxy and another way by whatever is in front of it.
-    joinDuplicateHeaders: true
+    joinDuplicateHeaders: true,
+    // A missing `Host` is refused by the app's URL check with an `{"error"}` body (Node's own 400 has none).
+    requireHostHeader: false
   }, listener)
-  server.setTimeout(settings?.idleTimeoutMs ?? serverDefaults.idleTimeoutMs, (socket) => socket.destroy())
-  // What Node's parser refuses is answered like every other refusal: a 4xx with an {"error"} body.
-  server.on("clientError", ParserRefusal.answer)
+  server.setTimeout(settings?.idleTimeoutMs ?? serverDefaults.idleTimeoutMs, (socket) => {
+    // Idle means the caller is idle: not the proxy waiting for the upstream on the caller's behalf.
+    if (!waitingOnUpstream(socket)) socket.destroy()
+  })
+  Refusals.install(server)
   return server
+}
+
+/**
+ * Whether the socket is quiet because the proxy is waiting for the upstream:
+ * the caller sent its whole request, its answer is not finished, and nothing
+ * written to it waits for the caller to read. Then the upstream's own timeout
+ * bounds the wait (a 504 or 502), not the caller's idle timeout, which would
+ * close the connection without an answer. A caller that stops reading an
+ * export has bytes waiting on its socket, and one that dribbles its request
+ * has not sent it whole: both are still cut. (After a skipped timeout the
+ * timer starts again with the socket's next activity.)
+ */
+const waitingOnUpstream = (socket: Socket): boolean => {
+  const response: unknown = Reflect.get(socket, "_httpMessage")
+  if (!(response instanceof http.ServerResponse) || response.writableFinished) return false
+  return response.req.complete && socket.writableLength === 0 && !response.writableNeedDrain
 }
 
 const listen = (server: http.Server, port: number, host: string): Promise<string> =>
@@ -108,7 +129,10 @@ export const start = async (
 ): Promise<RunningProxy> => {
   const metrics = deps.metrics ?? new Metrics()
   const app = makeApp({ ...deps, metrics })
-  const server = createServer(getRequestListener(app.fetch), deps.config.server)
+  const server = createServer(
+    Refusals.guard(getRequestListener(app.fetch, { errorHandler: Refusals.unreadableRequest })),
+    deps.config.server
+  )
   const url = await listen(server, options.port, options.host)
   const metricsPort = deps.config.metrics?.port
   let extra: http.Server | undefined

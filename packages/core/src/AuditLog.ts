@@ -158,6 +158,22 @@ const compileRowDecoder = (header: ReadonlyArray<string>): RowDecoder => {
   }
 }
 
+/**
+ * What is wrong with an export's header: a column every event needs is not
+ * in it (so no row could be an event; a file of no rows would pass for an
+ * empty export). Extra columns and another order are fine. The header's own
+ * text is not quoted: it came from whoever sent the file.
+ *
+ * @internal
+ */
+export const headerProblem = (header: ReadonlyArray<string>): string | undefined => {
+  const missing = auditLogColumns.filter((name) => !header.includes(name))
+  if (missing.length === 0) return undefined
+  return `the header is not an audit-log export's: it lacks the column${missing.length === 1 ? "" : "s"} ${
+    missing.join(", ")
+  } (an export's header is ${auditLogColumns.join(",")}); is the file an audit-log export?`
+}
+
 const rowError = (row: number, id: string, detail: string): never => {
   throw new AuditLogRowError({
     message: `audit-log row ${row} (event ${JSON.stringify(id)}): ${detail}`,
@@ -184,7 +200,11 @@ const internRepeatedColumns = (header: ReadonlyArray<string>): Array<ColumnInter
   header.map((name) => repeatedColumns.has(name) ? new ColumnInterner() : undefined)
 
 const makeSink = (shareRepeated = true) =>
-  new KeyedRowsSink<AuditLogEvent>(compileRowDecoder, shareRepeated ? internRepeatedColumns : undefined)
+  new KeyedRowsSink<AuditLogEvent>(
+    compileRowDecoder,
+    shareRepeated ? internRepeatedColumns : undefined,
+    headerProblem
+  )
 
 /**
  * CSV bytes to events, oldest first as the file has them, in bounded memory:
@@ -425,10 +445,14 @@ const ndjsonLine = (event: AuditLogEvent): string => JSON.stringify(toJson(event
 export const makeNdjsonFromCsv = (proofs?: Proofs): NdjsonFromCsv<AuditLogEvent> =>
   new NdjsonFromCsv(
     (onHeader) =>
-      new KeyedRowsSink<AuditLogEvent>((header) => {
-        onHeader(header)
-        return compileRowDecoder(header)
-      }),
+      new KeyedRowsSink<AuditLogEvent>(
+        (header) => {
+          onHeader(header)
+          return compileRowDecoder(header)
+        },
+        undefined,
+        headerProblem
+      ),
     ndjsonLine,
     proofs
   )
@@ -541,6 +565,95 @@ export const makeCsvNdjsonTranscoder = (): CsvNdjsonTranscoder => {
     },
     get failure() {
       return failure
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The header of a CSV passed on as it came
+// ---------------------------------------------------------------------------
+
+/**
+ * The export's header, checked as the bytes of a CSV pass, for code that
+ * passes the CSV on as it came (the proxy's passthrough, the CLI's
+ * `--format csv`): another file (a login page, a one-line error, a CSV of
+ * something else) is refused as `decodeCsv` refuses it, without a row being
+ * decoded.
+ *
+ * @since 0.2.0
+ */
+export interface CsvHeaderCheck {
+  /**
+   * Feed bytes until `done` (later bytes are ignored): throws a `CsvError`
+   * (row 1) once the header is complete and is not an export's, or when it
+   * runs past `maxHeaderBytes` without ending.
+   */
+  push(chunk: Uint8Array): void
+  /** End of input: throws a `CsvError` when no header came, or the one that came is not an export's. */
+  end(): void
+  /** The header was read and is an export's. */
+  readonly done: boolean
+}
+
+/** The longest header line `makeHeaderCheck` reads (the export's is under 100 bytes). */
+export const maxHeaderBytes = 64 * 1024
+
+/** Row 1 checked by `headerProblem`; the rows after it are not looked at. */
+class HeaderSink {
+  out: Array<never> = []
+  seen = false
+  onRow(fields: Array<string>, count: number, row: number) {
+    if (row !== 1) return undefined
+    this.seen = true
+    const problem = headerProblem(fields.slice(0, count))
+    return problem === undefined ? undefined : { message: `CSV row 1: ${problem}`, row: 1, column: 1 }
+  }
+  onEnd(rows: number) {
+    return rows === 0
+      ? { message: "CSV row 1, column 1: the input is empty; expected a header row", row: 1, column: 1 }
+      : undefined
+  }
+}
+
+/**
+ * A new `CsvHeaderCheck`: the bytes up to the header's line end go through
+ * the CSV parser (quotes as in any row), line by line, so the rows after it
+ * are never parsed.
+ *
+ * @since 0.2.0
+ */
+export const makeHeaderCheck = (): CsvHeaderCheck => {
+  const sink = new HeaderSink()
+  const parser = new CsvParser(sink, ",", true)
+  let read = 0
+  let failed = false
+  const orThrow = (failure: ReturnType<typeof parser.end>): void => {
+    if (failure === undefined) return
+    failed = true
+    throw new Csv.CsvError(failure)
+  }
+  return {
+    push: (chunk) => {
+      for (let at = 0; !sink.seen && at < chunk.length;) {
+        const lf = chunk.indexOf(10, at)
+        const end = lf === -1 ? chunk.length : lf + 1
+        orThrow(parser.write(chunk.subarray(at, end)))
+        read += end - at
+        at = end
+      }
+      if (!sink.seen && read > maxHeaderBytes) {
+        throw new Csv.CsvError({
+          message: `CSV row 1: no header line end within ${maxHeaderBytes} bytes; is the file an audit-log export?`,
+          row: 1,
+          column: 0
+        })
+      }
+    },
+    end: () => {
+      if (!sink.seen) orThrow(parser.end())
+    },
+    get done() {
+      return sink.seen && !failed
     }
   }
 }

@@ -48,6 +48,17 @@ export const answer = (error: Error & { readonly code?: string }, socket: Duplex
     return
   }
   const [status, reason, message] = describe(error.code)
+  refuse(socket, status, reason, message)
+}
+
+/**
+ * Writes a whole refusal straight to a connection that has no response
+ * object (a parser error, a `CONNECT`): the status line, JSON and `nosniff`
+ * headers and the `{"error": message}` body, then closes it.
+ *
+ * @since 0.1.0
+ */
+export const refuse = (socket: Duplex, status: number, reason: string, message: string): void => {
   const body = JSON.stringify({ error: message })
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +

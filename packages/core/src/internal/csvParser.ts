@@ -438,7 +438,9 @@ export class KeyedRowsSink<A> implements RowSink<A> {
   constructor(
     private readonly compile: (header: ReadonlyArray<string>) => (fields: ReadonlyArray<string>, row: number) => A,
     /** Given the header, the interner of each column whose values repeat (see `RowSink.picks`). */
-    private readonly pickColumns?: (header: ReadonlyArray<string>) => ReadonlyArray<ColumnInterner | undefined>
+    private readonly pickColumns?: (header: ReadonlyArray<string>) => ReadonlyArray<ColumnInterner | undefined>,
+    /** What is wrong with a header no row could be read by (the parse stops at row 1), or `undefined`. */
+    private readonly checkHeader?: (header: ReadonlyArray<string>) => string | undefined
   ) {}
 
   onRow(fields: Array<string>, count: number, row: number): CsvFailure | undefined {
@@ -471,6 +473,8 @@ export class KeyedRowsSink<A> implements RowSink<A> {
       }
       seen.add(name)
     }
+    const problem = this.checkHeader?.(header)
+    if (problem !== undefined) return { message: `CSV row ${row}: ${problem}`, row, column: 1 }
     this.width = count
     this.build = this.compile(header)
     if (this.pickColumns !== undefined) this.picks = this.pickColumns(header)
