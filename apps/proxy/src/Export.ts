@@ -26,42 +26,21 @@ export interface Converter {
 }
 
 /**
- * The CSV as it came, byte for byte: core's `AuditLog.makeHeaderCheck` reads
- * its header line (another file — a login page, an error — fails before a
- * byte is passed on: the bytes before the header's line end are held, copied,
- * until it is read), and core's `Csv.makeQuoteCheck` follows the
+ * The CSV as it came, byte for byte: core's `Csv.makeQuoteCheck` follows the
  * quotes as the bytes pass (their parity, nothing decoded, no rows counted),
  * so a file cut inside a quoted field fails the stream and the caller sees an
  * aborted transfer instead of a clean short file. (A cut connection is caught
- * by `streamBody` / `pipeToNode` themselves.) It keeps no view of a chunk
- * past the header: the chunks it passes on are written before their memory is reused.
+ * by `streamBody` / `pipeToNode` themselves.) It keeps no view of a chunk:
+ * the chunks it passes on are written before their memory is reused.
  */
 export const csvPassthrough = (): Converter => {
   const check = Csv.makeQuoteCheck()
-  const header = AuditLog.makeHeaderCheck()
-  let held: Array<Buffer> = []
-  const release = (emit: Emit) => {
-    for (const bytes of held) emit(bytes)
-    held = []
-  }
   return {
     push: (chunk, emit) => {
       check.push(chunk)
-      if (!header.done) {
-        header.push(chunk)
-        if (!header.done) {
-          held.push(Buffer.from(chunk))
-          return
-        }
-        release(emit)
-      }
       emit(chunk)
     },
-    end: (emit) => {
-      check.end()
-      if (!header.done) header.end()
-      release(emit)
-    }
+    end: () => check.end()
   }
 }
 

@@ -56,7 +56,7 @@ const accessLines = (logs: ReadonlyArray<LogEntry>, path: string) =>
 const exportHeader = "id,timestamp,event_name,user_email,deployment_id,deployment_name,ip_address,attributes\r\n"
 
 describe("an upstream export that is not an audit-log CSV", () => {
-  it("CSV and ?format=ndjson: a 502 {error} saying so, not a 200; the log and the metrics record the 502", async () => {
+  it("?format=ndjson: a 502 {error} saying so, not an empty 200; the log and the metrics record the 502", async () => {
     const url = await startUpstream((_request, response) => {
       // A 200 whose body is some other file: a login page, a one-line error, a CSV of something else.
       response.writeHead(200, { "Content-Type": "text/csv" })
@@ -64,27 +64,21 @@ describe("an upstream export that is not an audit-log CSV", () => {
     })
     const { logs, metrics, proxy } = await startProxy(url)
     const path = "/api/v1/audit-logs/export"
-    for (const query of ["?format=ndjson", "", "?format=csv"]) {
-      const answer = await get(proxy.url, `${path}${query}`)
-      expect({ query, status: answer.status, type: answer.headers.get("content-type") }).toEqual({
-        query,
-        status: 502,
-        type: "application/json"
-      })
-      expect(JSON.parse(answer.text)).toEqual({
-        error: expect.stringMatching(
-          /^the upstream Control Plane's export is not the expected audit-log CSV: CSV row 1: the header is not an audit-log export's: it lacks the columns id, timestamp/
-        )
-      })
-    }
+    const answer = await get(proxy.url, `${path}?format=ndjson`)
+    expect({ status: answer.status, type: answer.headers.get("content-type") }).toEqual({
+      status: 502,
+      type: "application/json"
+    })
+    expect(JSON.parse(answer.text)).toEqual({
+      error: expect.stringMatching(
+        /^the upstream Control Plane's export is not the expected audit-log CSV: CSV row 1: the header is not an audit-log export's: it lacks the columns id, timestamp/
+      )
+    })
     const lines = accessLines(logs, path)
-    expect(lines.map((line) => [line["status"], line["upstream_status"]])).toEqual([[502, 200], [502, 200], [
-      502,
-      200
-    ]])
+    expect(lines.map((line) => [line["status"], line["upstream_status"]])).toEqual([[502, 200]])
     expect(lines[0]!["error"]).toBe("the upstream export failed before its first bytes")
     expect(metrics.render()).toContain(
-      `cubeplane_proxy_requests_total{operation="exportAuditLog",status="502",key="admin"} 3`
+      `cubeplane_proxy_requests_total{operation="exportAuditLog",status="502",key="admin"} 1`
     )
     expect(metrics.render()).not.toContain(`operation="exportAuditLog",status="200"`)
   })

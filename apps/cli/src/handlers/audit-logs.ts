@@ -47,47 +47,23 @@ const toFilter = (flags: Parsed<typeof filterConfig>): AuditLogFilter => ({
  * byte, its records counted as the bytes pass (core's `Csv.makeRowCounter`,
  * no decoding) and told to `onProgress` with the bytes so far; a file that
  * ends inside a quoted field — cut off — stops it, saying how far it got.
- * Its header is read first (core's `AuditLog.makeHeaderCheck`; the bytes
- * before the header's line end are held until then): another file (a login
- * page, an error) stops it before a byte is written, as `--format ndjson` does.
  */
 export const csvThrough = (
   onProgress: (rows: number, bytes: number) => void
-): NodeBody.Through<CliFailure | ControlPlaneError> => {
+): NodeBody.Through<CliFailure> => {
   const counter = Csv.makeRowCounter()
-  const header = AuditLog.makeHeaderCheck()
-  let held: Array<Buffer> = []
   let rows = 0
   let size = 0
-  let failure: CliFailure | ControlPlaneError | undefined
+  let failure: CliFailure | undefined
   const none = new Uint8Array(0)
-  /** The header is checked (`step`): the bytes held until then and `chunk`, or none when it is not an export's. */
-  const afterHeader = (step: () => void, chunk: Uint8Array): Uint8Array => {
-    try {
-      step()
-    } catch (error) {
-      if (!(error instanceof Csv.CsvError)) throw error
-      failure = malformedAuditLogError(paths.auditLogExport, error)
-      return none
-    }
-    if (!header.done && chunk.length > 0) {
-      held.push(Buffer.from(chunk))
-      return none
-    }
-    const out = held.length === 0 ? chunk : Buffer.concat([...held, chunk])
-    held = []
-    return out
-  }
   return {
     chunk: (chunk) => {
       rows = counter.push(chunk)
       size += chunk.length
       onProgress(rows, size)
-      return header.done ? chunk : afterHeader(() => header.push(chunk), chunk)
+      return chunk
     },
     end: () => {
-      const rest = header.done ? none : afterHeader(() => header.end(), none)
-      if (failure !== undefined) return none
       try {
         rows = counter.end()
         onProgress(rows, size)
@@ -95,7 +71,7 @@ export const csvThrough = (
         if (!(error instanceof Csv.CsvError)) throw error
         failure = general(`The audit-log export is cut off after ${rows} rows (${error.message}) — try again`)
       }
-      return rest
+      return none
     },
     stopped: () => failure
   }
