@@ -83,6 +83,19 @@ describe("an upstream export that is not an audit-log CSV", () => {
     expect(metrics.render()).not.toContain(`operation="exportAuditLog",status="200"`)
   })
 
+  it("the plain CSV export is passed on as sent, whatever its columns (Cube publishes none): only ?format=ndjson needs the audit-log header", async () => {
+    // A tenant whose CSV names its columns otherwise than the mock does: the bytes are the caller's to read.
+    const other = "Time,Event,User\r\n2024-01-01T00:00:00Z,Created user,a@example.com\r\n"
+    const url = await startUpstream((_request, response) => {
+      response.writeHead(200, { "Content-Type": "text/csv" })
+      response.end(other)
+    })
+    const { proxy } = await startProxy(url)
+    const csv = await get(proxy.url, "/api/v1/audit-logs/export")
+    expect({ status: csv.status, text: csv.text }).toEqual({ status: 200, text: other })
+    expect((await get(proxy.url, "/api/v1/audit-logs/export?format=ndjson")).status).toBe(502)
+  })
+
   it("an export of the header alone is an empty 200, logged 200", async () => {
     const url = await startUpstream((_request, response) => {
       response.writeHead(200, { "Content-Type": "text/csv" })

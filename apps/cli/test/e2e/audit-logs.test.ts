@@ -253,6 +253,18 @@ describe("audit-logs export --out", () => {
     expect(readFileSync(out, "utf8")).toBe(body)
   })
 
+  it("csv whose columns are not the mock's (Cube publishes none): every byte as sent, to stdout and to --out", async () => {
+    const body = "Time,Event,User\r\n2024-01-01T00:00:00Z,Created user,a@example.com\r\n"
+    const { out, toFile, toStdout } = await bothWays("csv", "csv-other-columns", (response) => {
+      response.writeHead(200, { "content-type": "text/csv" })
+      response.end(body)
+    })
+    expect(toStdout.code).toBe(0)
+    expect(toStdout.stdout).toBe(body)
+    expect(toFile.code).toBe(0)
+    expect(readFileSync(out, "utf8")).toBe(body)
+  })
+
   it("csv, the connection dropped mid-body: what came before it, exit 1 saying so; with --out, no file", async () => {
     const whole = csvHeader + rows(0, 6000)
     const run = await bothWays("csv", "csv-dropped", (response) => {
