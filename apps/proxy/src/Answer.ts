@@ -13,6 +13,7 @@
  * @since 0.2.0
  */
 import type { ControlPlaneError } from "@cubeplane/core/Errors"
+import * as Retry from "@cubeplane/core/Retry"
 import type { Call } from "./Call.js"
 import { fail } from "./Call.js"
 import type { Metrics } from "./Metrics.js"
@@ -20,14 +21,12 @@ import type { Redactor } from "./Redact.js"
 
 const passedOn = new Set([400, 403, 404, 409, 422])
 
-/** The longest `Retry-After` passed on to a caller: an hour, whatever the upstream asked for. */
-export const maxRetryAfterSeconds = 3600
+/** The longest `Retry-After` passed on to a caller: core's bound on a server's wait (an hour). */
+export const maxRetryAfterSeconds = Retry.maxRetryAfterMillis / 1000
 
 /**
- * The upstream's wait as the caller's `Retry-After`: whole seconds in
- * [0, an hour]. A hostile or broken upstream's wait of years (or `1e+22`,
- * which is not a valid header value) would park an obedient caller for good;
- * a real limit longer than an hour is met again on the retry, with its new wait.
+ * The upstream's wait (core has already bounded it) as the caller's
+ * `Retry-After`: whole seconds in [0, an hour].
  */
 const retryAfterSeconds = (millis: number): number =>
   Math.min(maxRetryAfterSeconds, Math.max(0, Math.ceil(millis / 1000)))

@@ -60,19 +60,29 @@ const lockouts = (now: () => number) => {
       return 0
     },
     lock: (address: string, seconds: number): void => {
-      if (until.size >= maxAddresses) prune(until, now())
+      if (until.size >= maxAddresses) makeRoom(until, (end) => end, now())
       until.delete(address)
       until.set(address, now() + seconds * 1000)
     }
   }
 }
 
-/** Drops the entries that have ended; if none had, the oldest (a `Map` iterates in insertion order). */
-const prune = (until: Map<string, number>, at: number): void => {
-  for (const [address, end] of until) if (end <= at) until.delete(address)
-  if (until.size >= maxAddresses) {
-    const oldest = until.keys().next()
-    if (oldest.done !== true) until.delete(oldest.value)
+/**
+ * Makes room in a full map of address → entry: drops the ended entries at the
+ * front (a `Map` iterates in insertion order, and every entry is re-inserted
+ * when it starts, so the front is where they end first), stopping at the first
+ * that has not ended, and then, if still full, the oldest. Each entry is
+ * dropped once, so a flood of new addresses costs O(1) per request, not a scan
+ * of the whole map.
+ */
+const makeRoom = <A>(entries: Map<string, A>, endOf: (entry: A) => number, at: number): void => {
+  for (const [address, entry] of entries) {
+    if (endOf(entry) > at) break
+    entries.delete(address)
+  }
+  if (entries.size >= maxAddresses) {
+    const oldest = entries.keys().next()
+    if (oldest.done !== true) entries.delete(oldest.value)
   }
 }
 
@@ -93,7 +103,7 @@ export const layerMemory = (settings: AuthFailureSettings | undefined, now: () =
         const at = now()
         let window = windows.get(address)
         if (window === undefined || window.end <= at) {
-          if (windows.size >= maxAddresses) pruneWindows(windows, at)
+          if (windows.size >= maxAddresses) makeRoom(windows, (entry) => entry.end, at)
           window = { end: at + windowMs, count: 0 }
           windows.delete(address)
           windows.set(address, window)
@@ -106,14 +116,6 @@ export const layerMemory = (settings: AuthFailureSettings | undefined, now: () =
       }
     }
   })
-
-const pruneWindows = (windows: Map<string, { end: number; count: number }>, at: number): void => {
-  for (const [address, window] of windows) if (window.end <= at) windows.delete(address)
-  if (windows.size >= maxAddresses) {
-    const oldest = windows.keys().next()
-    if (oldest.done !== true) windows.delete(oldest.value)
-  }
-}
 
 /** Counted in the shared Redis (the rate limit's atomic script, under `rl:auth:<address>`). */
 export const layerRedis = (

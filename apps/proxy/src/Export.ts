@@ -225,8 +225,10 @@ export const pipeToNode = (
     done = true
     source.destroy()
   }
-  // The caller may have left while the proxy waited for the upstream's head: its "close" came already.
-  if (response.destroyed || response.socket === null || response.socket.destroyed) return gone()
+  // The caller may have left while the proxy waited for the upstream's head: its "close" came already. (A
+  // response with no socket yet is not gone: a pipelined request's answer gets the socket once the one before
+  // it is finished, and what is written meanwhile waits, with backpressure, in the response.)
+  if (response.destroyed || response.socket?.destroyed === true) return gone()
   response.once("close", gone)
   source.start({
     chunk: (chunk) => {

@@ -134,7 +134,10 @@ export const watch = (options: {
       added,
       removed,
       changed,
-      ...(needRestart.length > 0 ? { restart_needed_for: needRestart } : {})
+      // Named as in the file (`auth_failures`, not the decoded `authFailures`).
+      ...(needRestart.length > 0
+        ? { restart_needed_for: needRestart.map((section) => section.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) }
+        : {})
     })
   }
 

@@ -5,6 +5,7 @@
  * only from a trusted proxy, and the keys tried are never logged.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as ClientAddress from "../src/ClientAddress.js"
 import type { AuthFailureSettings, ProxyConfig } from "../src/Config.js"
 import * as Config from "../src/Config.js"
 import * as Keys from "../src/Keys.js"
@@ -148,6 +149,22 @@ describe("which address: X-Forwarded-For only from a trusted proxy", () => {
     // Another caller through the same proxies is not locked out.
     expect((await get(valid, { "X-Forwarded-For": "203.0.113.6, 10.0.0.7" })).status).toBe(200)
     expect((await get(valid, { "X-Forwarded-For": "203.0.113.5, 10.0.0.7" })).status).toBe(429)
+  })
+
+  it("IPv6 callers are counted by their /64: rotating the host part does not escape the limit", async () => {
+    const { get } = await startProxy({ limit: 2, trustedProxies: ["127.0.0.0/8"] })
+    const statuses: Array<number> = []
+    for (const host of ["2001:db8:0:1::1", "2001:db8:0:1:ffff:ffff:ffff:ffff", "2001:0db8:0000:0001::abcd"]) {
+      statuses.push((await get(guess(statuses.length), { "X-Forwarded-For": host })).status)
+    }
+    expect(statuses).toEqual([401, 401, 429])
+    // The next /64 is another caller.
+    expect((await get(valid, { "X-Forwarded-For": "2001:db8:0:2::1" })).status).toBe(200)
+    expect(ClientAddress.countedAs("2001:db8::1")).toBe("2001:db8:0:0::/64")
+    expect(ClientAddress.countedAs("::1")).toBe("0:0:0:0::/64")
+    expect(ClientAddress.countedAs("64:ff9b::192.0.2.1")).toBe("64:ff9b:0:0::/64")
+    expect(ClientAddress.countedAs("fe80::1%eth0")).toBe("fe80:0:0:0::/64")
+    expect(ClientAddress.countedAs("198.51.100.7")).toBe("198.51.100.7")
   })
 
   it("the file's auth_failures section, snake_case, decodes to the settings the proxy uses", () => {

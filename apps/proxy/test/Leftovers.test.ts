@@ -171,6 +171,47 @@ const rawCaller = (proxy: Server.RunningProxy, text: string) => {
   return { caller, cut: () => accepted?.destroyed === true }
 }
 
+describe("pipelined requests on one connection", () => {
+  it("two exports sent back to back are both answered in full (the second's answer waits for the socket)", async () => {
+    const body = exportHeader + "evt_1,2024-01-15T10:30:00.000Z,Logged in,,,,,{}\r\n"
+    // The first export stays open until the second request has reached the upstream: the second's answer is
+    // then ready while the first still holds the caller's socket.
+    let requests = 0
+    const url = await startUpstream((_request, response) => {
+      requests++
+      response.writeHead(200, { "Content-Type": "text/csv" })
+      if (requests === 1) {
+        response.write(exportHeader)
+        void until(() => requests === 2, "the second request upstream").then(() =>
+          setImmediate(() => response.end(body.slice(exportHeader.length)))
+        )
+      } else response.end(body)
+    })
+    const { logs, proxy } = await startProxy(url, {
+      ...baseConfig([key("admin", [{ operations: ["*"] }])]),
+      server: { idleTimeoutMs: 1_000 }
+    })
+    const request = (path: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keyOf("admin")}\r\n\r\n`
+    const { caller } = rawCaller(
+      proxy,
+      request("/api/v1/audit-logs/export") + request("/api/v1/audit-logs/export?format=ndjson")
+    )
+    let received = ""
+    caller.setEncoding("utf8")
+    caller.on("data", (data: string) => (received += data))
+    await until(
+      () => received.includes("evt_1,2024") && received.includes("\"id\":\"evt_1\""),
+      "both answers, the CSV and the NDJSON"
+    )
+    expect(received.match(/^HTTP\/1\.1 200 /gm)).toHaveLength(2)
+    caller.destroy()
+    const path = "/api/v1/audit-logs/export"
+    await until(() => accessLines(logs, path).length === 2, "two access lines")
+    expect(accessLines(logs, path).map((line) => line["status"])).toEqual([200, 200])
+  })
+})
+
 describe("idle_timeout_ms shorter than the upstream's wait", () => {
   const config = (idleTimeoutMs: number): ProxyConfig => ({
     ...baseConfig([key("admin", [{ operations: ["*"] }])]),
@@ -195,11 +236,12 @@ describe("idle_timeout_ms shorter than the upstream's wait", () => {
         }
       })
     })
-    const { proxy } = await startProxy(url, config(100))
-    proxy.server.on("timeout", () => {
-      proxyTimedOut = true
-    })
     for (const path of ["/api/v1/deployments", "/api/v1/audit-logs/export?format=ndjson"]) {
+      // A proxy (so a connection) per path: a kept-alive connection could be cut, idle, between the two.
+      const { proxy } = await startProxy(url, config(100))
+      proxy.server.on("timeout", () => {
+        proxyTimedOut = true
+      })
       proxyTimedOut = false
       const answer = await get(proxy.url, path)
       expect({ path, status: answer.status, timedOut: proxyTimedOut }).toEqual({ path, status: 200, timedOut: true })

@@ -137,7 +137,7 @@ describe("LiveConfig.watch", () => {
     const { applied, ring } = begin(`keys:\n${keyText("old")}`)
     watcher?.close()
     // Written in place while nothing watches the folder: only the signal can bring it in.
-    writeFileSync(path, `cache:\n  ttl_seconds: 5\nkeys:\n${keyText("new")}`)
+    writeFileSync(path, `cache:\n  ttl_seconds: 5\nauth_failures:\n  limit: 3\nkeys:\n${keyText("new")}`)
     watcher = LiveConfig.watch({
       path,
       initial: Config.parse(`keys:\n${keyText("old")}`, path),
@@ -152,7 +152,8 @@ describe("LiveConfig.watch", () => {
     expect(ring.find("cpk_new")?.name).toBe("new")
     expect(logs.find((entry) => entry["msg"] === "config reloaded")).toMatchObject({
       reason: "SIGHUP",
-      restart_needed_for: ["cache"]
+      // Named as in the file.
+      restart_needed_for: ["cache", "auth_failures"]
     })
   })
 

@@ -218,9 +218,20 @@ export const retry = (policy: RetryPolicy, idempotency: Idempotency) => {
 }
 
 /**
+ * The longest wait a response's `Retry-After` is taken to ask for: an hour.
+ * A hostile or broken server's wait of years (or `1e+20`) would otherwise
+ * reach every message (`retry after …s`) and every caller the proxy answers;
+ * a real limit longer than that is met again on the next try, with its new wait.
+ *
+ * @since 0.2.0
+ */
+export const maxRetryAfterMillis = 3_600_000
+
+/**
  * The wait a response asks for, in milliseconds: `retry-after-ms` (a number),
- * else `Retry-After` as seconds or as an HTTP date (relative to `nowMillis`).
- * `undefined` when there is none or it does not parse. Header names are lower case.
+ * else `Retry-After` as seconds or as an HTTP date (relative to `nowMillis`),
+ * at most `maxRetryAfterMillis`. `undefined` when there is none or it does
+ * not parse. Header names are lower case.
  */
 export const retryAfterMillis = (
   headers: Readonly<Record<string, string | undefined>>,
@@ -229,12 +240,12 @@ export const retryAfterMillis = (
   const ms = headers["retry-after-ms"]
   if (ms !== undefined && ms.trim() !== "") {
     const value = Number(ms)
-    if (Number.isFinite(value) && value >= 0) return value
+    if (Number.isFinite(value) && value >= 0) return Math.min(value, maxRetryAfterMillis)
   }
   const after = headers["retry-after"]?.trim()
   if (after === undefined || after === "") return undefined
-  if (/^\d+(\.\d+)?$/.test(after)) return Number(after) * 1000
+  if (/^\d+(\.\d+)?$/.test(after)) return Math.min(Number(after) * 1000, maxRetryAfterMillis)
   const date = Date.parse(after)
   if (Number.isNaN(date)) return undefined
-  return Math.max(0, date - nowMillis)
+  return Math.min(Math.max(0, date - nowMillis), maxRetryAfterMillis)
 }

@@ -308,6 +308,12 @@ describe("Retry: the pieces", () => {
     expect(Retry.retryAfterMillis({ "retry-after": "soon" }, now)).toBeUndefined()
     expect(Retry.retryAfterMillis({ "retry-after-ms": "-5" }, now)).toBeUndefined()
     expect(Retry.retryAfterMillis({}, now)).toBeUndefined()
+    // A hostile server's wait of years is taken as an hour, however it is written.
+    expect(Retry.retryAfterMillis({ "retry-after": "2300000000" }, now)).toBe(Retry.maxRetryAfterMillis)
+    expect(Retry.retryAfterMillis({ "retry-after": "100000000000000000000" }, now)).toBe(3_600_000)
+    expect(Retry.retryAfterMillis({ "retry-after-ms": "1e20" }, now)).toBe(3_600_000)
+    expect(Retry.retryAfterMillis({ "retry-after": "Fri, 01 Jan 2100 00:00:00 GMT" }, now)).toBe(3_600_000)
+    expect(Retry.retryAfterMillis({ "retry-after": "3600" }, now)).toBe(3_600_000)
   })
 
   it("policy fills the documented defaults", () => {
