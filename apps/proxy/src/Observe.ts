@@ -39,8 +39,11 @@ export const make = (
   const startCall = (c: Ctx): Call => {
     const incoming = c.env?.incoming
     const given = incoming === undefined ? c.req.header("x-request-id") : incoming.headers["x-request-id"]
-    // An id that holds a key (`cpk_…`) is not echoed or logged: a fresh one instead.
-    const id = typeof given === "string" && requestIdPattern.test(given) && !given.includes("cpk_")
+    const authorization = incoming === undefined ? c.req.header("authorization") : incoming.headers.authorization
+    // An id that holds a key (a `cpk_…` one, or the key this request presents, whatever it looks like) is not
+    // echoed, logged or sent upstream: a fresh one instead.
+    const id = typeof given === "string" && requestIdPattern.test(given) &&
+        Keys.hide(given, Keys.fromAuthorization(authorization)) === given
       ? given
       : randomUUID()
     return new Call(c, id, { "X-Request-Id": id, "X-Content-Type-Options": "nosniff" })
