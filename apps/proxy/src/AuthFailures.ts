@@ -127,7 +127,7 @@ export const layerRedis = (
     Effect.map(Store, (store) => {
       const { limit, windowMs } = settingsOf(settings)
       if (limit === 0) return disabled
-      const counter = RedisRateLimit.make(store)
+      const counter = RedisRateLimit.make(store, "auth_failures")
       const locks = lockouts(now)
       // Key names cannot hold a `:`, so `auth:…` is no key's window.
       const rule = { requests: limit, windowSeconds: windowMs / 1000 }

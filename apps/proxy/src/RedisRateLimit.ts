@@ -42,7 +42,8 @@ export interface SharedLimiter {
 }
 
 /** The limiter on `store` (a plain promise API; `layer` wraps it as the `RateLimits` service). */
-export const make = (store: RedisStore): SharedLimiter => {
+/** `operation` names this counter's failures in `cubeplane_proxy_store_errors_total`. */
+export const make = (store: RedisStore, operation = "rate_limit"): SharedLimiter => {
   // By hash; the script's text only when this Redis has not seen it yet (or restarted and lost it).
   const evaluate = (key: string, windowMs: number): Promise<unknown> =>
     store.client.evalsha(takeSha, 1, key, windowMs).catch((error: unknown) => {
@@ -66,7 +67,7 @@ export const make = (store: RedisStore): SharedLimiter => {
           resetSeconds
         }
       } catch {
-        store.failed("rate_limit")
+        store.failed(operation)
         return {
           allowed: store.onStoreError === "allow",
           limit: limit.requests,

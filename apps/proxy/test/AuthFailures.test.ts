@@ -233,6 +233,9 @@ describe.skipIf(!hasRedis)("failed authentications across replicas (real redis-s
     for (let n = 0; n < 5; n++) statuses.push((await c.get(guess(n))).status)
     expect(statuses).toEqual([401, 401, 401, 401, 401])
     expect((await c.get(valid)).status).toBe(200)
+    // Counted as what failed: the failed-authentication count, not the rate limit.
+    const failures = new Map(stores.at(-1)!.failures())
+    expect(failures.get("auth_failures")).toBe(5)
     await redis.restart()
   })
 })
