@@ -35,6 +35,11 @@ export class AuthFailures extends Context.Tag("cubeplane-proxy/AuthFailures")<Au
   /** Whole seconds until `address` may try again; 0 when it is not locked out. */
   readonly lockedFor: (address: string) => number
   /**
+   * Whether any address may be locked out now (false: none is, so a request need not work out its
+   * address before its key is checked — the common case, which then costs nothing).
+   */
+  readonly anyLocked: () => boolean
+  /**
    * Counts a failed authentication of `address`: the seconds it is locked out for when this failure
    * went past the limit (0: answer it 401), at once in memory, an Effect from a shared store.
    */
@@ -59,6 +64,7 @@ const lockouts = (now: () => number) => {
       until.delete(address)
       return 0
     },
+    any: (): boolean => until.size > 0,
     lock: (address: string, seconds: number): void => {
       if (until.size >= maxAddresses) makeRoom(until, (end) => end, now())
       until.delete(address)
@@ -86,7 +92,7 @@ const makeRoom = <A>(entries: Map<string, A>, endOf: (entry: A) => number, at: n
   }
 }
 
-const disabled = { enabled: false, lockedFor: () => 0, failed: () => 0 } as const
+const disabled = { enabled: false, lockedFor: () => 0, anyLocked: () => false, failed: () => 0 } as const
 
 /** Counted in this process's memory, on `now`'s clock. */
 export const layerMemory = (settings: AuthFailureSettings | undefined, now: () => number = Date.now) =>
@@ -99,6 +105,7 @@ export const layerMemory = (settings: AuthFailureSettings | undefined, now: () =
     return {
       enabled: true,
       lockedFor: locks.lockedFor,
+      anyLocked: locks.any,
       failed: (address) => {
         const at = now()
         let window = windows.get(address)
@@ -139,6 +146,7 @@ export const layerRedis = (
       return {
         enabled: true,
         lockedFor: locks.lockedFor,
+        anyLocked: locks.any,
         failed: (address) =>
           Effect.promise(() => counter.take(`auth:${address}`, rule)).pipe(
             Effect.map((result) => decide(address, result))
@@ -163,12 +171,14 @@ export const guard = (
   /** Checks the key: whether a wrong one was presented, and the answer to build when it is not locked out. */
   attempt: () => { readonly wrongKey: boolean; readonly respond: () => Response }
 ): Response | Promise<Response> => {
-  const address = failures.enabled ? addressOf(call) : undefined
-  if (address === undefined) return attempt().respond()
-  const locked = failures.lockedFor(address)
+  if (!failures.enabled) return attempt().respond()
+  const early = failures.anyLocked() ? addressOf(call) : undefined
+  const locked = early === undefined ? 0 : failures.lockedFor(early)
   if (locked > 0) return lockedOut(call, locked)
   const { respond, wrongKey } = attempt()
   if (!wrongKey) return respond()
+  const address = early ?? addressOf(call)
+  if (address === undefined) return respond()
   const counted = failures.failed(address)
   const decide = (seconds: number) => seconds > 0 ? lockedOut(call, seconds) : respond()
   return Effect.isEffect(counted) ? run(counted).then(decide) : decide(counted)

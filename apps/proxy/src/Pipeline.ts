@@ -155,10 +155,11 @@ const authenticate = (
 ): Step<Identified> => {
   const presented = Keys.fromAuthorization(call.header("authorization"))
   call.presented = presented
-  // A locked-out address is refused before its key is looked at: it cannot go on guessing.
-  const address = failures.enabled ? addressOf(call) : undefined
-  if (address !== undefined) {
-    const locked = failures.lockedFor(address)
+  // A locked-out address is refused before its key is looked at: it cannot go on guessing. (While no
+  // address is locked out, the address is worked out only for a failure.)
+  const early = failures.enabled && failures.anyLocked() ? addressOf(call) : undefined
+  if (early !== undefined) {
+    const locked = failures.lockedFor(early)
     if (locked > 0) return lockedOut(call, metrics, locked)
   }
   const key = presented === undefined ? undefined : keys.find(presented)
@@ -172,6 +173,7 @@ const authenticate = (
       ))
     }
     const unknown = () => refuse(fail(call, 401, "unknown proxy key", unauthorized))
+    const address = failures.enabled ? early ?? addressOf(call) : undefined
     if (address === undefined) return unknown()
     // Only the count is kept: the key tried is not.
     const counted = failures.failed(address)
