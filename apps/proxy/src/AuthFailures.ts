@@ -64,7 +64,16 @@ const lockouts = (now: () => number) => {
       until.delete(address)
       return 0
     },
-    any: (): boolean => until.size > 0,
+    any: (): boolean => {
+      if (until.size === 0) return false
+      // Ended lockouts leave from the front, so that the common path is free again once they are over.
+      const at = now()
+      for (const [address, end] of until) {
+        if (end > at) break
+        until.delete(address)
+      }
+      return until.size > 0
+    },
     lock: (address: string, seconds: number): void => {
       if (until.size >= maxAddresses) makeRoom(until, (end) => end, now())
       until.delete(address)
