@@ -165,6 +165,30 @@ export const layerRedis = (
   )
 
 /**
+ * The seconds `call`'s address is locked out for (0: go on and check its key). While no address is
+ * locked out — the common case — its address is not even worked out.
+ */
+export const lockedOutFor = (failures: AuthFailures["Type"], addressOf: ClientAddress, call: Call): number => {
+  if (!failures.enabled || !failures.anyLocked()) return 0
+  const address = addressOf(call)
+  return address === undefined ? 0 : failures.lockedFor(address)
+}
+
+/**
+ * Counts the wrong key `call` presented (only the count: the key is not kept): the seconds its
+ * address is now locked out for (0: answer it 401), at once in memory, an Effect from a shared store.
+ */
+export const countFailure = (
+  failures: AuthFailures["Type"],
+  addressOf: ClientAddress,
+  call: Call
+): number | Effect.Effect<number> => {
+  if (!failures.enabled) return 0
+  const address = addressOf(call)
+  return address === undefined ? 0 : failures.failed(address)
+}
+
+/**
  * A key check outside the pipeline (`/metrics` and its key) under the same limit: refused while the
  * address is locked out, before the key is looked at; a wrong key presented counts as a failure.
  * `run` runs a shared store's count.
@@ -180,15 +204,11 @@ export const guard = (
   /** Checks the key: whether a wrong one was presented, and the answer to build when it is not locked out. */
   attempt: () => { readonly wrongKey: boolean; readonly respond: () => Response }
 ): Response | Promise<Response> => {
-  if (!failures.enabled) return attempt().respond()
-  const early = failures.anyLocked() ? addressOf(call) : undefined
-  const locked = early === undefined ? 0 : failures.lockedFor(early)
+  const locked = lockedOutFor(failures, addressOf, call)
   if (locked > 0) return lockedOut(call, locked)
   const { respond, wrongKey } = attempt()
   if (!wrongKey) return respond()
-  const address = early ?? addressOf(call)
-  if (address === undefined) return respond()
-  const counted = failures.failed(address)
+  const counted = countFailure(failures, addressOf, call)
   const decide = (seconds: number) => seconds > 0 ? lockedOut(call, seconds) : respond()
   return Effect.isEffect(counted) ? run(counted).then(decide) : decide(counted)
 }

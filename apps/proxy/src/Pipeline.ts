@@ -155,13 +155,9 @@ const authenticate = (
 ): Step<Identified> => {
   const presented = Keys.fromAuthorization(call.header("authorization"))
   call.presented = presented
-  // A locked-out address is refused before its key is looked at: it cannot go on guessing. (While no
-  // address is locked out, the address is worked out only for a failure.)
-  const early = failures.enabled && failures.anyLocked() ? addressOf(call) : undefined
-  if (early !== undefined) {
-    const locked = failures.lockedFor(early)
-    if (locked > 0) return lockedOut(call, metrics, locked)
-  }
+  // A locked-out address is refused before its key is looked at: it cannot go on guessing.
+  const locked = AuthFailures.lockedOutFor(failures, addressOf, call)
+  if (locked > 0) return lockedOut(call, metrics, locked)
   const key = presented === undefined ? undefined : keys.find(presented)
   if (key === undefined) {
     if (presented === undefined) {
@@ -173,10 +169,7 @@ const authenticate = (
       ))
     }
     const unknown = () => refuse(fail(call, 401, "unknown proxy key", unauthorized))
-    const address = failures.enabled ? early ?? addressOf(call) : undefined
-    if (address === undefined) return unknown()
-    // Only the count is kept: the key tried is not.
-    const counted = failures.failed(address)
+    const counted = AuthFailures.countFailure(failures, addressOf, call)
     const decide = (seconds: number) => seconds > 0 ? lockedOut(call, metrics, seconds) : unknown()
     return Effect.isEffect(counted)
       ? Effect.flatMap(counted, (seconds) => Effect.fail(decide(seconds)))

@@ -3,6 +3,8 @@
  * the demo mock on a real port.
  */
 import { MockServer, Seed } from "@cubeplane/testing"
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse as parseYaml } from "yaml"
 import { bigSeed } from "./fixtures.js"
@@ -123,15 +125,24 @@ describe("help", () => {
 })
 
 describe("the launcher's code cache", () => {
-  it("the cache a first run writes is accepted by the next run (V8 would reject it, and the launcher rewrite it, if the flags it was made under differed)", async () => {
-    const { readdirSync, statSync } = await import("node:fs")
-    const { join } = await import("node:path")
+  /** A CLI with a home of its own (so a code cache of its own), removed after `body`. */
+  const withFreshCli = async (body: (fresh: Cli, cacheDir: string) => Promise<void>) => {
     const fresh = makeCli()
     try {
-      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+      await body(fresh, join(fresh.configHome, ".cache", "cubeplane"))
+    } finally {
+      fresh.cleanup()
+    }
+  }
+  /** The cache files of one command noun. */
+  const cachesOf = (cacheDir: string, noun: string) =>
+    readdirSync(cacheDir).filter((name) => name.endsWith(`-${noun}.v8`))
+
+  it("the cache a first run writes is accepted by the next run (V8 would reject it, and the launcher rewrite it, if the flags it was made under differed)", () =>
+    withFreshCli(async (fresh, cacheDir) => {
       const first = await fresh.run(["deployments", "list"], { env: admin })
       expect(first.code).toBe(0)
-      const files = readdirSync(cacheDir).filter((name) => name.endsWith("-deployments.v8"))
+      const files = cachesOf(cacheDir, "deployments")
       expect(files).toHaveLength(1)
       const written = statSync(join(cacheDir, files[0]!))
       const second = await fresh.run(["deployments", "list"], { env: admin })
@@ -142,21 +153,14 @@ describe("the launcher's code cache", () => {
       // CUBEPLANE_NO_CACHE=1 neither reads nor writes one.
       const uncached = await fresh.run(["tokens", "inspect", "x"], { env: { ...admin, CUBEPLANE_NO_CACHE: "1" } })
       expect(uncached.code).not.toBeNull()
-      expect(readdirSync(cacheDir).filter((name) => name.endsWith("-tokens.v8"))).toEqual([])
-    } finally {
-      fresh.cleanup()
-    }
-  })
+      expect(cachesOf(cacheDir, "tokens")).toEqual([])
+    }))
 
-  it("a cache V8 rejects (damaged, or from another build) still runs the command, and is replaced", async () => {
-    const { readdirSync, readFileSync, statSync, writeFileSync } = await import("node:fs")
-    const { join } = await import("node:path")
-    const fresh = makeCli()
-    try {
-      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+  it("a cache V8 rejects (damaged, or from another build) still runs the command, and is replaced", () =>
+    withFreshCli(async (fresh, cacheDir) => {
       const first = await fresh.run(["deployments", "list"], { env: admin })
       expect(first.code).toBe(0)
-      const [name] = readdirSync(cacheDir).filter((file) => file.endsWith("-deployments.v8"))
+      const [name] = cachesOf(cacheDir, "deployments")
       const file = join(cacheDir, name!)
       const garbage = Buffer.alloc(statSync(file).size, 0x5a)
       writeFileSync(file, garbage)
@@ -172,17 +176,10 @@ describe("the launcher's code cache", () => {
       const third = await fresh.run(["deployments", "list"], { env: admin })
       expect(third.stdout).toBe(first.stdout)
       expect(statSync(file).ino).toBe(replaced.ino)
-    } finally {
-      fresh.cleanup()
-    }
-  })
+    }))
 
-  it("writing a cache removes other builds' caches unwritten for a week and killed runs' temporary files, nothing else", async () => {
-    const { mkdirSync, readdirSync, utimesSync, writeFileSync } = await import("node:fs")
-    const { join } = await import("node:path")
-    const fresh = makeCli()
-    try {
-      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+  it("writing a cache removes other builds' caches unwritten for a week and killed runs' temporary files, nothing else", () =>
+    withFreshCli(async (fresh, cacheDir) => {
       mkdirSync(cacheDir, { recursive: true })
       const day = 24 * 60 * 60
       const place = (name: string, ageDays: number) => {
@@ -201,28 +198,21 @@ describe("the launcher's code cache", () => {
       expect(left).toContain("notes.txt")
       expect(left).not.toContain("0123456789abcdef-v20.0.0-x64-deployments.v8")
       expect(left).not.toContain("0123456789abcdef-v20.0.0-x64-tokens.v8.4242.tmp")
-      const ours = left.filter((name) => name.endsWith("-deployments.v8"))
+      const ours = cachesOf(cacheDir, "deployments")
       expect(ours).toHaveLength(1)
       // This build's own caches stay however old they are: a later write (another noun) keeps them.
       const when = Date.now() / 1000 - 30 * day
       utimesSync(join(cacheDir, ours[0]!), when, when)
       expect((await fresh.run(["environments", "list", "123"], { env: admin })).code).toBe(0)
       expect(readdirSync(cacheDir)).toContain(ours[0])
-      expect(readdirSync(cacheDir).filter((name) => name.endsWith("-environments.v8"))).toHaveLength(1)
-    } finally {
-      fresh.cleanup()
-    }
-  })
+      expect(cachesOf(cacheDir, "environments")).toHaveLength(1)
+    }))
 
-  it("a run under other Node flags keeps its own cache, and leaves the one plain runs read alone", async () => {
-    const { readdirSync, statSync } = await import("node:fs")
-    const { join } = await import("node:path")
-    const fresh = makeCli()
-    try {
-      const cacheDir = join(fresh.configHome, ".cache", "cubeplane")
+  it("a run under other Node flags keeps its own cache, and leaves the one plain runs read alone", () =>
+    withFreshCli(async (fresh, cacheDir) => {
       const plain = await fresh.run(["deployments", "list"], { env: admin })
       expect(plain.code).toBe(0)
-      const [name] = readdirSync(cacheDir).filter((file) => file.endsWith("-deployments.v8"))
+      const [name] = cachesOf(cacheDir, "deployments")
       const written = statSync(join(cacheDir, name!))
       // A V8 flag changes what V8 accepts: its cache would be rejected by plain runs, and theirs by it.
       const flagged = await fresh.run(["deployments", "list"], {
@@ -230,14 +220,11 @@ describe("the launcher's code cache", () => {
       })
       expect(flagged.code).toBe(0)
       expect(flagged.stdout).toBe(plain.stdout)
-      expect(readdirSync(cacheDir).filter((file) => file.endsWith("-deployments.v8"))).toHaveLength(2)
+      expect(cachesOf(cacheDir, "deployments")).toHaveLength(2)
       const again = await fresh.run(["deployments", "list"], { env: admin })
       expect(again.stdout).toBe(plain.stdout)
       expect(statSync(join(cacheDir, name!)).ino).toBe(written.ino)
-    } finally {
-      fresh.cleanup()
-    }
-  })
+    }))
 })
 
 describe("deployments list", () => {
@@ -352,7 +339,6 @@ describe("tokens", () => {
   })
 
   it("meta-sync reads the security context from @file, and the table shows the token", async () => {
-    const { writeFileSync } = await import("node:fs")
     const file = `${cli.configHome}/context.json`
     writeFileSync(file, "{\"tenant_id\":\"globex\"}")
     const result = await cli.run(
@@ -409,7 +395,6 @@ describe("audit-logs export", () => {
   })
 
   it("--out writes the file once the export is complete", async () => {
-    const { readFileSync, readdirSync, mkdirSync } = await import("node:fs")
     const dir = `${cli.configHome}/export-ok`
     mkdirSync(dir)
     const result = await cli.run(["audit-logs", "export", "--out", `${dir}/audit.csv`], { env: auditor() })
